@@ -1,0 +1,30 @@
+# The two commands of the README:
+#   make demo   sets up and runs the main job (train on the embedded digits data)
+#   make test   sets up and runs the test suite once per backend
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BACKENDS ?= tensorflow jax torch
+
+.PHONY: setup demo test lint bench
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[tensorflow-cpu,jax,torch,test,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/keras-dvae train
+
+test: setup
+	BACKENDS="$(BACKENDS)" PY=$(PY) bash scripts/run_tests.sh $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check keras_dvae tests benchmarks
+	$(VENV)/bin/ruff format --check keras_dvae tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/smoothing_throughput.py

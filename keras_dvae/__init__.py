@@ -1,0 +1,11 @@
+"""keras_dvae: discrete variational autoencoders for Keras 3."""
+
+from keras_dvae import smoothing
+from keras_dvae.version import __version__
+
+
+class KerasDVAEWarning(UserWarning):
+    """Warnings issued by keras_dvae (tests turn them into errors)."""
+
+
+__all__ = ["smoothing", "KerasDVAEWarning", "__version__"]

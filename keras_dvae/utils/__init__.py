@@ -1,0 +1,1 @@
+"""Shared helpers: argument checks and numerically careful math."""

@@ -1,0 +1,101 @@
+"""Argument validation shared by every public class.
+
+Checks that need values (finiteness, sign) only run on concrete inputs:
+Python numbers, NumPy arrays and eager tensors. Symbolic tensors (inside
+`tf.function`, `jax.jit` or a functional model) pass through unchecked, since
+their values are not known until run time.
+"""
+
+import math
+
+import numpy as np
+from keras import ops
+
+
+def concrete_value(x):
+    """Returns `x` as a NumPy array if its value is known now, else `None`."""
+    if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
+        return np.asarray(x)
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except Exception:  # symbolic: a tracer or a graph tensor
+        return None
+
+
+def check_positive_finite(name, value):
+    """Checks a scalar hyperparameter is finite and > 0; returns it as float.
+
+    A tensor or variable (for example an annealed `beta` held in a Keras
+    variable) is returned unchanged when its value cannot be read.
+    """
+    if isinstance(value, bool):
+        raise ValueError(
+            f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
+        )
+    if isinstance(value, (int, float, np.number)):
+        value = float(value)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(
+                f"`{name}` must be a finite number > 0. Received: {name}={value}"
+            )
+        return value
+    array = concrete_value(value)
+    if array is not None and (
+        array.dtype.kind not in "fiu" or not np.all(np.isfinite(array))
+        or np.any(array <= 0)
+    ):
+        raise ValueError(
+            f"`{name}` must be finite and > 0. Received: {name}={array}"
+        )
+    return value
+
+
+def check_positive_int(name, value, minimum=1):
+    """Checks an integer argument is >= `minimum`; returns it as int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
+    if value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value}"
+        )
+    return int(value)
+
+
+def check_finite(name, x):
+    """Raises if a concrete `x` holds NaN or Inf; symbolic `x` passes."""
+    array = concrete_value(x)
+    if array is not None and array.dtype.kind == "f" and not np.all(
+        np.isfinite(array)
+    ):
+        bad = array[~np.isfinite(array)]
+        raise ValueError(
+            f"`{name}` must be finite; found {bad.size} non-finite value(s) "
+            f"(first: {bad.flat[0]}). Received: {name} with shape {array.shape}"
+        )
+
+
+def check_in_unit_interval(name, x):
+    """Raises if a concrete `x` has values outside [0, 1] or NaN."""
+    array = concrete_value(x)
+    if array is not None and not np.all((array >= 0) & (array <= 1)):
+        bad = array[~((array >= 0) & (array <= 1))]
+        raise ValueError(
+            f"`{name}` must lie in [0, 1]; found {bad.size} value(s) outside "
+            f"(first: {bad.flat[0]}). Received: {name} with shape {array.shape}"
+        )
+
+
+def check_broadcastable(name_a, a, name_b, b):
+    """Raises if the static shapes of `a` and `b` cannot broadcast."""
+    shape_a = tuple(ops.shape(a))
+    shape_b = tuple(ops.shape(b))
+    for dim_a, dim_b in zip(reversed(shape_a), reversed(shape_b)):
+        if dim_a is None or dim_b is None:
+            continue
+        if dim_a != dim_b and dim_a != 1 and dim_b != 1:
+            raise ValueError(
+                f"`{name_a}` and `{name_b}` must have broadcastable shapes. "
+                f"Received: {name_a}.shape={shape_a}, {name_b}.shape={shape_b}"
+            )
