@@ -1,10 +1,12 @@
 """Overlapping-exponential smoothing (Vahdat et al. 2018, DVAE++)."""
 
+import math
+
 import keras
 from keras import ops
 
 from keras_dvae.smoothing.base import Smoothing
-from keras_dvae.utils.numerics import log1mexp, log_sigmoid
+from keras_dvae.utils.numerics import floor, log1mexp, log_sigmoid, logaddexp
 
 # exp(-80) ~ 1.8e-35: a normal float32 number.
 _MIN_LOG = -80.0
@@ -57,29 +59,29 @@ class OverlappingExponential(Smoothing):
         exp_neg_beta = ops.exp(-beta)
         b = rho - ops.sigmoid(-logits) + exp_neg_beta * (ops.sigmoid(logits) - rho)
         # D floored at e^-80 so the roots stay finite when it underflows.
-        d = ops.exp(ops.maximum(ops.log(4.0) + log_q + log_1mq - beta, _MIN_LOG))
+        d = ops.exp(floor(math.log(4.0) + log_q + log_1mq - beta, _MIN_LOG))
         positive = b > 0
         # Double-where: each branch sees inputs for which it is finite.
         b_pos = ops.where(positive, b, 1.0)
         b_neg = ops.where(positive, -1.0, b)
         log_x_pos = (
-            ops.log(2.0) + log_q - beta - ops.log(b_pos + ops.sqrt(b_pos * b_pos + d))
+            math.log(2.0) + log_q - beta - ops.log(b_pos + ops.sqrt(b_pos * b_pos + d))
         )
-        log_x_neg = ops.log(-b_neg + ops.sqrt(b_neg * b_neg + d)) - ops.log(2.0) - log_1mq
+        log_x_neg = ops.log(-b_neg + ops.sqrt(b_neg * b_neg + d)) - math.log(2.0) - log_1mq
         log_x = ops.where(positive, log_x_pos, log_x_neg)
         return ops.clip(-log_x / beta, 0.0, 1.0)
 
-    def _cdf_two_sided(self, zeta, one_minus_zeta, logits):
+    def _cdf_logs(self, log_zeta, log_one_minus_zeta, logits):
         beta = self._param(logits.dtype)
-        f0 = -ops.expm1(-beta * zeta)
-        f1 = ops.exp(-beta * one_minus_zeta) - ops.exp(-beta)
+        f0 = -ops.expm1(-beta * ops.exp(log_zeta))
+        f1 = ops.exp(-beta * ops.exp(log_one_minus_zeta)) - ops.exp(-beta)
         cdf = (ops.sigmoid(-logits) * f0 + ops.sigmoid(logits) * f1) / (-ops.expm1(-beta))
         return ops.clip(cdf, 0.0, 1.0)
 
     def _log_prob(self, zeta, logits):
         beta = self._param(logits.dtype)
         return (
-            ops.logaddexp(
+            logaddexp(
                 log_sigmoid(-logits) - beta * zeta,
                 log_sigmoid(logits) + beta * (zeta - 1.0),
             )

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_dvae.smoothing.base import Smoothing
-from keras_dvae.utils.numerics import log1mexp, log_sigmoid
+from keras_dvae.utils.numerics import log1mexp, log_sigmoid, logaddexp
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -46,11 +46,11 @@ class OverlappingLogistic(Smoothing):
     default_parameter = 10.0
     is_overlapping = True
 
-    def _cdf_two_sided(self, zeta, one_minus_zeta, logits):
+    def _cdf_logs(self, log_zeta, log_one_minus_zeta, logits):
         beta = self._param(logits.dtype)
         scale = ops.tanh(0.5 * beta)
-        f0 = ops.tanh(0.5 * beta * zeta) / scale
-        f1 = 1.0 - ops.tanh(0.5 * beta * one_minus_zeta) / scale
+        f0 = ops.tanh(0.5 * beta * ops.exp(log_zeta)) / scale
+        f1 = 1.0 - ops.tanh(0.5 * beta * ops.exp(log_one_minus_zeta)) / scale
         cdf = ops.sigmoid(-logits) * f0 + ops.sigmoid(logits) * f1
         return ops.clip(cdf, 0.0, 1.0)
 
@@ -61,7 +61,7 @@ class OverlappingLogistic(Smoothing):
         return ops.log(beta) + log_sigmoid(t) + log_sigmoid(-t) - log_norm
 
     def _log_prob(self, zeta, logits):
-        return ops.logaddexp(
+        return logaddexp(
             log_sigmoid(-logits) + self._log_r0(zeta),
             log_sigmoid(logits) + self._log_r0(1.0 - zeta),
         )

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae.smoothing.base import Smoothing
-from keras_dvae.utils.numerics import log_sigmoid
+from keras_dvae.utils.numerics import log_sigmoid, logaddexp
 
 
 def _times_log(c, x):
@@ -49,17 +49,17 @@ class PowerFunction(Smoothing):
     default_parameter = 30.0
     is_overlapping = True
 
-    def _cdf_two_sided(self, zeta, one_minus_zeta, logits):
+    def _cdf_logs(self, log_zeta, log_one_minus_zeta, logits):
         inv_beta = 1.0 / self._param(logits.dtype)
-        f0 = ops.exp(_times_log(inv_beta, zeta))
-        f1 = 1.0 - ops.exp(_times_log(inv_beta, one_minus_zeta))
+        f0 = ops.exp(inv_beta * log_zeta)
+        f1 = 1.0 - ops.exp(inv_beta * log_one_minus_zeta)
         cdf = ops.sigmoid(-logits) * f0 + ops.sigmoid(logits) * f1
         return ops.clip(cdf, 0.0, 1.0)
 
     def _log_prob(self, zeta, logits):
         beta = self._param(logits.dtype)
         exponent = 1.0 / beta - 1.0
-        return ops.logaddexp(
+        return logaddexp(
             log_sigmoid(-logits) + _times_log(exponent, zeta),
             log_sigmoid(logits) + _times_log(exponent, 1.0 - zeta),
         ) - ops.log(beta)

@@ -47,20 +47,21 @@ class RelaxedBernoulli(Smoothing):
         self.temperature = checks.check_positive_finite("temperature", temperature)
 
     def _icdf(self, rho, logits):
+        return ops.sigmoid(self._icdf_logit(rho, logits))
+
+    def _icdf_logit(self, rho, logits):
+        rho, logits = ops.convert_to_tensor(rho), ops.convert_to_tensor(logits)
         tau = self._param(logits.dtype)
         noise = ops.log(rho) - ops.log1p(-rho)  # ±inf at ρ ∈ {0, 1}: σ saturates
-        return ops.sigmoid((logits + noise) / tau)
+        return (logits + noise) / tau
 
-    def _logit_zeta(self, zeta, one_minus_zeta):
-        return ops.log(zeta) - ops.log(one_minus_zeta)
-
-    def _cdf_two_sided(self, zeta, one_minus_zeta, logits):
+    def _cdf_logs(self, log_zeta, log_one_minus_zeta, logits):
         tau = self._param(logits.dtype)
-        return ops.sigmoid(tau * self._logit_zeta(zeta, one_minus_zeta) - logits)
+        return ops.sigmoid(tau * (log_zeta - log_one_minus_zeta) - logits)
 
     def _log_prob(self, zeta, logits):
         tau = self._param(logits.dtype)
-        y = tau * self._logit_zeta(zeta, 1.0 - zeta) - logits
+        y = tau * (ops.log(zeta) - ops.log1p(-zeta)) - logits
         return (
             log_sigmoid(y)
             + log_sigmoid(-y)

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae.smoothing.base import Smoothing
-from keras_dvae.utils.numerics import TINY, log1mexp, log_sigmoid
+from keras_dvae.utils.numerics import TINY, floor, log1mexp, log_sigmoid
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -50,13 +50,14 @@ class SpikeAndExponential(Smoothing):
         u = 1.0 - (1.0 - safe_rho) * (1.0 + ops.exp(-safe_logits))
         exp_neg_beta = ops.exp(-beta)
         # The floor only binds where F(ζ|z=1) < 1e-30: a null set in float32.
-        inner = ops.maximum(u * (1.0 - exp_neg_beta) + exp_neg_beta, TINY)
+        inner = floor(u * (1.0 - exp_neg_beta) + exp_neg_beta, TINY)
         zeta = ops.clip(1.0 + ops.log(inner) / beta, 0.0, 1.0)
         return ops.where(active, zeta, 0.0)
 
-    def _cdf_two_sided(self, zeta, one_minus_zeta, logits):
+    def _cdf_logs(self, log_zeta, log_one_minus_zeta, logits):
         beta = self._param(logits.dtype)
         q = ops.sigmoid(logits)
+        one_minus_zeta = ops.exp(log_one_minus_zeta)
         continuous = (ops.exp(-beta * one_minus_zeta) - ops.exp(-beta)) / (
             -ops.expm1(-beta)
         )

@@ -1,4 +1,9 @@
-"""Numerically careful elementwise math on `keras.ops`."""
+"""Numerically careful elementwise math on `keras.ops`.
+
+Keras's `ops.maximum(x, 1e-30)` and `ops.logaddexp` return float32 for
+float64 tensors on some backends (a Python scalar is promoted as floatx), so
+the helpers here keep the dtype of their tensor argument.
+"""
 
 from keras import ops
 
@@ -15,10 +20,11 @@ def log1mexp(x):
     (Mächler 2012, "Accurately computing log(1 - exp(-|a|))").
     """
     x = ops.convert_to_tensor(x)
-    safe_small = ops.minimum(x, 0.6931)
-    safe_large = ops.maximum(x, 0.6931)
+    small = x < 0.6931
+    safe_small = ops.where(small, x, 0.6931)
+    safe_large = ops.where(small, 0.6931, x)
     return ops.where(
-        x < 0.6931,
+        small,
         ops.log(-ops.expm1(-safe_small)),
         ops.log1p(-ops.exp(-safe_large)),
     )
@@ -29,6 +35,21 @@ def log_sigmoid(x):
     return -ops.softplus(-x)
 
 
+def floor(x, value):
+    """max(x, value) in the dtype of `x` (NaN maps to `value`)."""
+    return ops.where(x > value, x, ops.cast(value, x.dtype))
+
+
 def safe_log(x):
     """log(max(x, TINY)): finite value and gradient for x >= 0."""
-    return ops.log(ops.maximum(x, TINY))
+    return ops.log(floor(x, TINY))
+
+
+def logaddexp(a, b):
+    """log(e^a + e^b), keeping dtype, exact at ±inf, NaN-free gradients."""
+    high = ops.where(a > b, a, b)
+    low = ops.where(a > b, b, a)
+    # -inf - -inf and inf - inf are NaN: feed a harmless 0 there.
+    finite = ops.isfinite(high)
+    gap = ops.where(finite, low - ops.where(finite, high, 0.0), 0.0)
+    return ops.where(finite, high + ops.log1p(ops.exp(gap)), high)

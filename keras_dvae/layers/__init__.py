@@ -1,0 +1,6 @@
+"""Latent layers: own their β/τ variables and seeds, sample in `call`."""
+
+from keras_dvae.layers.gumbel_softmax import GumbelSoftmax
+from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
+
+__all__ = ["GumbelSoftmax", "SmoothedBernoulli"]
