@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 setup: $(VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/keras-dvae train
+	KERAS_BACKEND=$${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_LEVEL=3 $(VENV)/bin/keras-dvae train
 
 test: setup
 	BACKENDS="$(BACKENDS)" PY=$(PY) bash scripts/run_tests.sh $(PYTEST_ARGS)
@@ -27,4 +27,4 @@ lint: setup
 	$(VENV)/bin/ruff format --check keras_dvae tests benchmarks
 
 bench: setup
-	$(PY) benchmarks/smoothing_throughput.py
+	for b in $(BACKENDS); do KERAS_BACKEND=$$b TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/smoothing_throughput.py; done

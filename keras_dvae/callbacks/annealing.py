@@ -87,7 +87,8 @@ class ParameterAnnealing(keras.callbacks.Callback):
             names = sorted({v.name for v in self.model.non_trainable_variables})
             raise ValueError(
                 f"The model has no variable named {self.variable_name!r} to anneal; "
-                f"its non-trainable variables are {names}. "
+                f"its non-trainable variables are {names} (build the model "
+                "before `fit` if its layers are created lazily). "
                 f"Received: variable_name={self.variable_name!r}"
             )
 

@@ -80,6 +80,9 @@ class BernoulliVAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self._eval_seed = keras.random.SeedGenerator(seed)
+        # Built now, so callbacks find the β and KL-weight variables before
+        # the first step on every backend.
+        self.build((None, self.input_dim))
 
     def _mlp(self, units, name):
         layers = [keras.layers.Dense(h, activation="tanh") for h in self.hidden_units]
