@@ -27,7 +27,7 @@ def make_step(family):
     if BACKEND == "jax":
         import jax
 
-        return jax.jit(jax.value_and_grad(lambda l, r: family._icdf(r, l).sum()))
+        return jax.jit(jax.value_and_grad(lambda lg, r: family._icdf(r, lg).sum()))
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
@@ -39,7 +39,6 @@ def make_step(family):
             return total, tape.gradient(total, logits)
 
         return step
-    import torch
 
     def step(logits, rho):
         logits = logits.detach().requires_grad_(True)
@@ -65,10 +64,14 @@ def main():
     shape = (args.batch, args.latents)
     logits = keras.ops.convert_to_tensor(rng.normal(0, 2, shape).astype("float32"))
     rho = keras.ops.convert_to_tensor(rng.uniform(size=shape).astype("float32"))
-    print(f"backend={BACKEND} keras={keras.__version__} machine={platform.processor() or platform.machine()}")
-    print(f"block {shape[0]}x{shape[1]} = {np.prod(shape)} elements; sample + grad; median of {args.repeats}x{args.iters}")
-    print(f"| family | inverse | elements/s (median) | ms/step |")
-    print(f"| --- | --- | --- | --- |")
+    print(
+        f"backend={BACKEND} keras={keras.__version__} machine={platform.processor() or platform.machine()}"
+    )
+    print(
+        f"block {shape[0]}x{shape[1]} = {np.prod(shape)} elements; sample + grad; median of {args.repeats}x{args.iters}"
+    )
+    print("| family | inverse | elements/s (median) | ms/step |")
+    print("| --- | --- | --- | --- |")
     for name, cls in smoothing.FAMILIES.items():
         family = cls()
         step = make_step(family)
@@ -81,8 +84,14 @@ def main():
             sync(out)
             times.append((time.perf_counter() - start) / args.iters)
         median = statistics.median(times)
-        inverse = "bisection (64 steps)" if type(family)._icdf is smoothing.Smoothing._icdf else "closed form"
-        print(f"| {name} | {inverse} | {np.prod(shape) / median:,.0f} | {1e3 * median:.3f} |")
+        inverse = (
+            "bisection (64 steps)"
+            if type(family)._icdf is smoothing.Smoothing._icdf
+            else "closed form"
+        )
+        print(
+            f"| {name} | {inverse} | {np.prod(shape) / median:,.0f} | {1e3 * median:.3f} |"
+        )
 
 
 if __name__ == "__main__":

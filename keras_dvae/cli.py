@@ -1,7 +1,7 @@
 """The `keras-dvae` command line.
 
-    keras-dvae train            train on the embedded digits data, print
-                                metrics, write weights, metrics.json and a PNG
+keras-dvae train            train on the embedded digits data, print
+                            metrics, write weights, metrics.json and a PNG
 """
 
 import argparse
@@ -22,7 +22,9 @@ def _grid_png(rows, path, side=8, scale=4):
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             top, left = pad + i * (side + pad), pad + j * (side + pad)
-            canvas[top : top + side, left : left + side] = 1.0 - np.reshape(image, (side, side))
+            canvas[top : top + side, left : left + side] = 1.0 - np.reshape(
+                image, (side, side)
+            )
     image = Image.fromarray((canvas * 255).astype("uint8"))
     image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
 
@@ -100,8 +102,11 @@ def train(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="keras-dvae", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="keras-dvae",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a model on the embedded digits data")
     t.add_argument("--epochs", type=int, default=150)

@@ -11,7 +11,9 @@ from tests.helpers import to_numpy
 
 def _exact_log_likelihood(model, x):
     """log Σ_z p(z) p(x|z) by enumerating all 2^L codes."""
-    codes = np.array(list(itertools.product([0.0, 1.0], repeat=model.num_latents)), "float32")
+    codes = np.array(
+        list(itertools.product([0.0, 1.0], repeat=model.num_latents)), "float32"
+    )
     prior_logits = to_numpy(model.prior_logits)
     log_prior = (codes * prior_logits - np.logaddexp(0, prior_logits)).sum(-1)
     x_logits = to_numpy(model.decoder(codes))

@@ -41,7 +41,12 @@ class ParameterAnnealing(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, variable_name, start=None, end=None, steps=None, mode="linear",
+        self,
+        variable_name,
+        start=None,
+        end=None,
+        steps=None,
+        mode="linear",
         schedule=None,
     ):
         super().__init__()
@@ -53,17 +58,23 @@ class ParameterAnnealing(keras.callbacks.Callback):
                 )
             steps = checks.check_positive_int("steps", steps)
             if mode not in MODES:
-                raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
+                raise ValueError(
+                    f"`mode` must be one of {MODES}. Received: mode={mode!r}"
+                )
             for name, value in (("start", start), ("end", end)):
                 if not math.isfinite(value):
-                    raise ValueError(f"`{name}` must be finite. Received: {name}={value}")
+                    raise ValueError(
+                        f"`{name}` must be finite. Received: {name}={value}"
+                    )
                 if mode == "exponential" and value <= 0:
                     raise ValueError(
                         f"`{name}` must be > 0 for mode='exponential'. "
                         f"Received: {name}={value}"
                     )
         elif not callable(schedule):
-            raise ValueError(f"`schedule` must be callable. Received: schedule={schedule!r}")
+            raise ValueError(
+                f"`schedule` must be callable. Received: schedule={schedule!r}"
+            )
         self.variable_name = variable_name
         self.start = start
         self.end = end
@@ -82,7 +93,9 @@ class ParameterAnnealing(keras.callbacks.Callback):
         return self.start * (self.end / self.start) ** fraction
 
     def on_train_begin(self, logs=None):
-        self._variables = [v for v in self.model.variables if v.name == self.variable_name]
+        self._variables = [
+            v for v in self.model.variables if v.name == self.variable_name
+        ]
         if not self._variables:
             names = sorted({v.name for v in self.model.non_trainable_variables})
             raise ValueError(
@@ -98,7 +111,9 @@ class ParameterAnnealing(keras.callbacks.Callback):
         # picked up by the next step.
         if hasattr(self.model, "jax_state_sync"):
             self.model.jax_state_sync()
-        step = int(np.asarray(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+        step = int(
+            np.asarray(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        )
         value = self.value_at(step)
         for variable in self._variables:
             variable.assign(value)
@@ -111,7 +126,9 @@ def BetaAnnealing(start, end, steps, mode="linear"):
 
 def TemperatureAnnealing(start, end, steps, mode="exponential"):
     """`ParameterAnnealing` of every variable named "temperature" (τ)."""
-    return ParameterAnnealing("temperature", start=start, end=end, steps=steps, mode=mode)
+    return ParameterAnnealing(
+        "temperature", start=start, end=end, steps=steps, mode=mode
+    )
 
 
 def KLWarmup(steps, start=0.0, end=1.0):

@@ -70,7 +70,9 @@ class BernoulliVAE(keras.Model):
         self.decoder = self._mlp(input_dim, "decoder")
         self.latent = SmoothedBernoulli(self.smoothing, seed=seed, name="latent")
         self.prior_logits = self.add_weight(
-            name="prior_logits", shape=(num_latents,), initializer="zeros",
+            name="prior_logits",
+            shape=(num_latents,),
+            initializer="zeros",
             trainable=self.learn_prior,
         )
         self.kl_weight = self.add_weight(
@@ -103,14 +105,22 @@ class BernoulliVAE(keras.Model):
             "latents": latents,
         }
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
         reconstruction = ops.sum(
-            ops.binary_crossentropy(x, y_pred["reconstruction_logits"], from_logits=True),
+            ops.binary_crossentropy(
+                x, y_pred["reconstruction_logits"], from_logits=True
+            ),
             axis=-1,
         )
-        prior_logits = ops.broadcast_to(self.prior_logits, ops.shape(y_pred["posterior_logits"]))
+        prior_logits = ops.broadcast_to(
+            self.prior_logits, ops.shape(y_pred["posterior_logits"])
+        )
         kl = ops.sum(
-            kl_divergence(Bernoulli(y_pred["posterior_logits"]), Bernoulli(prior_logits)),
+            kl_divergence(
+                Bernoulli(y_pred["posterior_logits"]), Bernoulli(prior_logits)
+            ),
             axis=-1,
         )
         elbo = -(reconstruction + kl)
@@ -123,7 +133,9 @@ class BernoulliVAE(keras.Model):
     def metrics(self):
         return [self.elbo_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def log_likelihood(self, x, num_samples=1000, batch_size=100, chunk_size=100, verbose=0):
+    def log_likelihood(
+        self, x, num_samples=1000, batch_size=100, chunk_size=100, verbose=0
+    ):
         """Importance-weighted log p(x) in the binary limit, per example.
 
         log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x),  z_k ~ q(z|x),
@@ -164,9 +176,13 @@ class BernoulliVAE(keras.Model):
         log_q = ops.sum(Bernoulli(logits).log_prob(z), axis=-1)
         log_prior = ops.sum(Bernoulli(self.prior_logits).log_prob(z), axis=-1)
         flat = ops.reshape(z, (-1, self.num_latents))
-        x_logits = ops.reshape(self.decoder(flat, training=False), (k, -1, self.input_dim))
+        x_logits = ops.reshape(
+            self.decoder(flat, training=False), (k, -1, self.input_dim)
+        )
         log_px = -ops.sum(
-            ops.binary_crossentropy(ops.broadcast_to(x, ops.shape(x_logits)), x_logits, from_logits=True),
+            ops.binary_crossentropy(
+                ops.broadcast_to(x, ops.shape(x_logits)), x_logits, from_logits=True
+            ),
             axis=-1,
         )
         return log_px + log_prior - log_q

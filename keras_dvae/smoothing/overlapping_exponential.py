@@ -67,7 +67,9 @@ class OverlappingExponential(Smoothing):
         log_x_pos = (
             math.log(2.0) + log_q - beta - ops.log(b_pos + ops.sqrt(b_pos * b_pos + d))
         )
-        log_x_neg = ops.log(-b_neg + ops.sqrt(b_neg * b_neg + d)) - math.log(2.0) - log_1mq
+        log_x_neg = (
+            ops.log(-b_neg + ops.sqrt(b_neg * b_neg + d)) - math.log(2.0) - log_1mq
+        )
         log_x = ops.where(positive, log_x_pos, log_x_neg)
         return ops.clip(-log_x / beta, 0.0, 1.0)
 
@@ -75,7 +77,9 @@ class OverlappingExponential(Smoothing):
         beta = self._param(logits.dtype)
         f0 = -ops.expm1(-beta * ops.exp(log_zeta))
         f1 = ops.exp(-beta * ops.exp(log_one_minus_zeta)) - ops.exp(-beta)
-        cdf = (ops.sigmoid(-logits) * f0 + ops.sigmoid(logits) * f1) / (-ops.expm1(-beta))
+        cdf = (ops.sigmoid(-logits) * f0 + ops.sigmoid(logits) * f1) / (
+            -ops.expm1(-beta)
+        )
         return ops.clip(cdf, 0.0, 1.0)
 
     def _log_prob(self, zeta, logits):

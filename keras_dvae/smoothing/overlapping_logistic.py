@@ -73,6 +73,8 @@ class OverlappingLogistic(Smoothing):
         beta = self._param(logits.dtype)
         # ∫₀¹ ζ ℓ(ζ) dζ = σ(β) − (softplus(β) − log 2)/β, by parts.
         norm = ops.sigmoid(beta) - 0.5
-        mean_r0 = (ops.sigmoid(beta) - (ops.softplus(beta) - math.log(2.0)) / beta) / norm
+        mean_r0 = (
+            ops.sigmoid(beta) - (ops.softplus(beta) - math.log(2.0)) / beta
+        ) / norm
         q = ops.sigmoid(logits)
         return (1.0 - q) * mean_r0 + q * (1.0 - mean_r0)

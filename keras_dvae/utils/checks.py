@@ -41,12 +41,11 @@ def check_positive_finite(name, value):
         return value
     array = concrete_value(value)
     if array is not None and (
-        array.dtype.kind not in "fiu" or not np.all(np.isfinite(array))
+        array.dtype.kind not in "fiu"
+        or not np.all(np.isfinite(array))
         or np.any(array <= 0)
     ):
-        raise ValueError(
-            f"`{name}` must be finite and > 0. Received: {name}={array}"
-        )
+        raise ValueError(f"`{name}` must be finite and > 0. Received: {name}={array}")
     return value
 
 
@@ -66,9 +65,7 @@ def check_positive_int(name, value, minimum=1):
 def check_finite(name, x):
     """Raises if a concrete `x` holds NaN or Inf; symbolic `x` passes."""
     array = concrete_value(x)
-    if array is not None and array.dtype.kind == "f" and not np.all(
-        np.isfinite(array)
-    ):
+    if array is not None and array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         bad = array[~np.isfinite(array)]
         raise ValueError(
             f"`{name}` must be finite; found {bad.size} non-finite value(s) "
@@ -91,7 +88,7 @@ def check_broadcastable(name_a, a, name_b, b):
     """Raises if the static shapes of `a` and `b` cannot broadcast."""
     shape_a = tuple(ops.shape(a))
     shape_b = tuple(ops.shape(b))
-    for dim_a, dim_b in zip(reversed(shape_a), reversed(shape_b)):
+    for dim_a, dim_b in zip(reversed(shape_a), reversed(shape_b), strict=False):
         if dim_a is None or dim_b is None:
             continue
         if dim_a != dim_b and dim_a != 1 and dim_b != 1:

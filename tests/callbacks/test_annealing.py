@@ -17,8 +17,11 @@ def _data(n=64, d=12):
 
 def _model():
     model = BernoulliVAE(
-        input_dim=12, num_latents=4, hidden_units=(8,),
-        smoothing=smoothing.OverlappingExponential(beta=5.0), seed=0,
+        input_dim=12,
+        num_latents=4,
+        hidden_units=(8,),
+        smoothing=smoothing.OverlappingExponential(beta=5.0),
+        seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
@@ -36,7 +39,9 @@ def test_beta_and_kl_weight_follow_their_schedules_during_fit(tmp_path):
                 self.model.jax_state_sync()
             seen.append(float(to_numpy(self.model.latent.sharpness)))
 
-    model.fit(_data(), epochs=3, batch_size=8, verbose=0, callbacks=[anneal, warmup, Record()])
+    model.fit(
+        _data(), epochs=3, batch_size=8, verbose=0, callbacks=[anneal, warmup, Record()]
+    )
     # 8 steps an epoch: steps 0..23; the value set before step s is schedule(s).
     expected = [anneal.value_at(s) for s in range(24)]
     np.testing.assert_allclose(seen, expected, rtol=1e-6)
@@ -62,8 +67,13 @@ def test_exponential_mode_is_geometric():
 def test_missing_variable_is_a_clear_error():
     model = _model()
     with pytest.raises(ValueError, match="no variable named 'temperature'.*beta"):
-        model.fit(_data(), epochs=1, batch_size=8, verbose=0,
-                  callbacks=[callbacks.TemperatureAnnealing(1.0, 0.5, 10)])
+        model.fit(
+            _data(),
+            epochs=1,
+            batch_size=8,
+            verbose=0,
+            callbacks=[callbacks.TemperatureAnnealing(1.0, 0.5, 10)],
+        )
 
 
 @pytest.mark.parametrize(
@@ -81,9 +91,20 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_reference_learning_rate_pieces():
-    schedule = callbacks.reference_learning_rate(total_steps=1000, base_learning_rate=3e-3)
-    expected = {0: 3e-4, 19: 3e-4, 21: 3e-3, 599: 3e-3, 601: 1e-3, 749: 1e-3,
-                751: 3e-4, 949: 3e-4, 951: 3e-3 / 33}
+    schedule = callbacks.reference_learning_rate(
+        total_steps=1000, base_learning_rate=3e-3
+    )
+    expected = {
+        0: 3e-4,
+        19: 3e-4,
+        21: 3e-3,
+        599: 3e-3,
+        601: 1e-3,
+        749: 1e-3,
+        751: 3e-4,
+        949: 3e-4,
+        951: 3e-3 / 33,
+    }
     for step, value in expected.items():
         assert float(to_numpy(schedule(step))) == pytest.approx(value, rel=1e-5), step
     with pytest.raises(ValueError, match="total_steps=0"):

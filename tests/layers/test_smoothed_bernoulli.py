@@ -1,8 +1,8 @@
 """SmoothedBernoulli: sampling modes, state, serialisation."""
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from keras_dvae import smoothing
 from keras_dvae.layers import SmoothedBernoulli
@@ -39,14 +39,18 @@ def test_samples_follow_the_variable():
     layer.sharpness.assign(200.0)
     sharp = to_numpy(layer(logits, training=True))
     # Larger β pushes ζ towards {0, 1}.
-    assert np.mean(np.minimum(sharp, 1 - sharp)) < 0.2 * np.mean(np.minimum(soft, 1 - soft))
+    assert np.mean(np.minimum(sharp, 1 - sharp)) < 0.2 * np.mean(
+        np.minimum(soft, 1 - soft)
+    )
 
 
 def test_get_config_round_trip():
     layer = SmoothedBernoulli(smoothing.PowerFunction(beta=12.0), seed=5, name="z1")
     restored = SmoothedBernoulli.from_config(layer.get_config())
     assert isinstance(restored.smoothing, smoothing.PowerFunction)
-    assert restored.smoothing.beta == 12.0 and restored.seed == 5 and restored.name == "z1"
+    assert (
+        restored.smoothing.beta == 12.0 and restored.seed == 5 and restored.name == "z1"
+    )
 
 
 def test_keras_file_round_trip_keeps_annealed_value(tmp_path):

@@ -60,7 +60,9 @@ def test_icdf_inverts_cdf(name, beta):
     # than half the tolerance: p(ζ) · ulp(ζ) < 5e-5.
     zeta = to_numpy(s.icdf(rho, logits))
     cdf = to_numpy(s.cdf(zeta, logits))
-    inner = np.clip(1.0 / (1.0 + np.exp(-np.clip(to_numpy(u), -80, 80))), 1e-30, 1 - 6e-8)
+    inner = np.clip(
+        1.0 / (1.0 + np.exp(-np.clip(to_numpy(u), -80, 80))), 1e-30, 1 - 6e-8
+    )
     density = to_numpy(s.prob(inner.astype("float32"), logits))
     shift = density * np.spacing(inner.astype("float32"))
     u_values = to_numpy(u)
@@ -69,7 +71,11 @@ def test_icdf_inverts_cdf(name, beta):
     )
     assert representable.mean() > (0.4 if beta <= 5 else 0.05)
     np.testing.assert_array_less(np.abs(cdf - rho)[representable], 1e-4)
-    if name in ("spike_and_exponential", "overlapping_exponential", "overlapping_logistic"):
+    if name in (
+        "spike_and_exponential",
+        "overlapping_exponential",
+        "overlapping_logistic",
+    ):
         # Nothing is left out for the families whose mass float32 can hold.
         assert representable.sum() == outside_atom.sum()
     # Inside an atom the generalised inverse returns the atom and F jumps past ρ.
@@ -124,12 +130,21 @@ def test_cdf_is_integral_of_density(name, beta):
 @pytest.mark.parametrize("beta", [1.0, 8.0, 30.0])
 def test_mean_matches_quadrature(name, beta):
     if not FLOAT64 and beyond_float32(name, beta):
-        pytest.skip("float32 quadrature cannot reach the mass near ζ = 0; run on TF/torch")
+        pytest.skip(
+            "float32 quadrature cannot reach the mass near ζ = 0; run on TF/torch"
+        )
     s = make(name, beta)
     logits = np.array([-3.0, 0.0, 2.0])
-    for logit, mean in zip(logits, to_numpy(s.mean(logits.astype("float32")))):
+    for logit, mean in zip(
+        logits, to_numpy(s.mean(logits.astype("float32"))), strict=True
+    ):
         value, _ = integrate.quad(
-            lambda z: z * float(to_numpy(s.prob(np.array([z], WIDE), np.array([logit], WIDE)))[0]),
+            lambda z, logit=logit: (
+                z
+                * float(
+                    to_numpy(s.prob(np.array([z], WIDE), np.array([logit], WIDE)))[0]
+                )
+            ),
             0.0,
             1.0,
             points=[0.5],
@@ -161,7 +176,9 @@ def test_samples_pass_kolmogorov_smirnov(name):
     assert result.pvalue > 1e-3, result
 
 
-@pytest.mark.parametrize("name", ["overlapping_exponential", "overlapping_logistic", "power_function"])
+@pytest.mark.parametrize(
+    "name", ["overlapping_exponential", "overlapping_logistic", "power_function"]
+)
 @pytest.mark.parametrize("beta", [2.0, 10.0, 20.0])
 def test_posterior_logits_match_component_densities(name, beta):
     """ν = σ(l + log r(ζ|1) − log r(ζ|0)), with r(ζ|z) read off log_prob at l = ±40."""
@@ -172,7 +189,9 @@ def test_posterior_logits_match_component_densities(name, beta):
     log_r0 = to_numpy(s.log_prob(zeta, np.full_like(zeta, -40.0)))
     for logit in (-2.0, 0.0, 3.0):
         expected = logit + log_r1 - log_r0
-        actual = to_numpy(s.posterior_logits(zeta.astype("float32"), np.full(19, logit, "float32")))
+        actual = to_numpy(
+            s.posterior_logits(zeta.astype("float32"), np.full(19, logit, "float32"))
+        )
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-3)
 
 
@@ -209,10 +228,12 @@ def test_relaxed_bernoulli_matches_tfp(temperature):
 
 
 def _fd_check(s, rho, logits, eps, rtol, atol):
-    analytic = grad(lambda l: s.icdf(rho, l), logits)
+    analytic = grad(lambda lg: s.icdf(rho, lg), logits)
     plus = to_numpy(s.icdf(rho, logits + eps))
     minus = to_numpy(s.icdf(rho, logits - eps))
-    np.testing.assert_allclose(analytic, (plus - minus) / (2 * eps), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        analytic, (plus - minus) / (2 * eps), rtol=rtol, atol=atol
+    )
 
 
 @pytest.mark.parametrize("beta", [1.0, 5.0, 20.0])
@@ -244,8 +265,8 @@ def test_implicit_gradient_matches_closed_form(name, beta):
     rng = np.random.default_rng(2)
     logits = rng.uniform(-6, 6, 500).astype("float32")
     rho = rng.uniform(0.001, 0.999, 500).astype("float32")
-    closed = grad(lambda l: s.icdf(rho, l), logits)
-    implicit = grad(lambda l: s.numerical_icdf(rho, l), logits)
+    closed = grad(lambda lg: s.icdf(rho, lg), logits)
+    implicit = grad(lambda lg: s.numerical_icdf(rho, lg), logits)
     np.testing.assert_allclose(implicit, closed, rtol=1e-3, atol=1e-4)
 
 
@@ -258,8 +279,12 @@ def test_no_nan_or_inf_in_extremes(name):
         s = make(name, beta)
         zeta = to_numpy(s.icdf(rho, logits))
         assert np.all(np.isfinite(zeta)) and np.all((zeta >= 0) & (zeta <= 1))
-        g = grad(lambda l, s=s: s.icdf(rho, l), logits)
-        assert np.all(np.isfinite(g)), (beta, logits[~np.isfinite(g)], rho[~np.isfinite(g)])
+        g = grad(lambda lg, s=s: s.icdf(rho, lg), logits)
+        assert np.all(np.isfinite(g)), (
+            beta,
+            logits[~np.isfinite(g)],
+            rho[~np.isfinite(g)],
+        )
         samples = to_numpy(s.sample(logits, seed=3))
         assert np.all(np.isfinite(samples))
 
@@ -300,7 +325,9 @@ def test_get_by_name_alias_config_and_instance():
 
 
 def test_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match="overlapping_exponential.*identifier='gaussian'"):
+    with pytest.raises(
+        ValueError, match="overlapping_exponential.*identifier='gaussian'"
+    ):
         smoothing.get("gaussian")
 
 
