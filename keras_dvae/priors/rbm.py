@@ -1,0 +1,600 @@
+"""A restricted Boltzmann machine prior over two groups of binary latents."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dvae.priors import rbm_log_partition, rbm_sampling
+from keras_dvae.utils import checks
+
+# Key of the seed generator's state in a layer's saved variables.
+_SEED_STATE_KEY = "seed_generator_state"
+_BASES = ("bias", "uniform")
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class RBMPrior(keras.layers.Layer):
+    """A restricted Boltzmann machine p(z1, z2) trained by persistent chains.
+
+    The prior of the discrete VAEs (DVAE, DVAE++, DVAE#) over two groups of
+    binary latents,
+
+        E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀ W z2,   p(z1, z2) = e^{-E} / Z.
+
+    Training. For a posterior q that is factorial, or hierarchical with
+    q(z1|x) q(z2|x, ζ1) (DVAE++ §5), the KL divergence is
+
+        KL(q‖p) = log Z - H(q) + [-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀ W μ2],
+
+    with μ1 = q(z1=1|x), μ2 = q(z2=1|x, ζ1), ν1 = q(z1=1|x, ζ1) (ν1 = μ1 for
+    a factorial q) and the bracket averaged over samples of ζ1. All but
+    log Z is analytic (`cross_entropy_terms`, `bernoulli_entropy`).
+    ∇ log Z = -E_p[∇E] is estimated from persistent chains (PCD, Tieleman
+    2008) by `log_partition_surrogate`, whose gradient is that expectation.
+
+    Calling the layer returns, per example, the cross-entropy
+    -E_q[log p(z)] = E_q[E(z)] + log Z with log Z replaced by the
+    surrogate, so that a model's `compute_loss` writes
+
+        kl = prior(mu1, mu2, nu1, training=training) - entropy_of_q
+
+    and autodiff trains the prior, the encoder and the decoder together.
+    With `training=True` the call first advances the persistent chains by
+    `gibbs_sweeps` block-Gibbs sweeps in one compiled loop and assigns them
+    to the layer's non-trainable variables. `compute_loss` receives no
+    training context from Keras: pass `training=training` explicitly, and
+    call the layer once per step (each training call advances the chains).
+
+    The loss value is not the KL: the surrogate's value is -mean F(z1) over
+    the chains, not log Z. Estimate log Z for evaluation with
+    `exact_log_partition` (up to 24 units on the smaller side) or
+    `ais_log_partition`.
+
+    Parallel tempering. With `tempering_betas`, each of the `num_chains`
+    chains is a ladder of replicas at inverse temperatures β_k (p_β ∝ e^{-βE},
+    the last β = 1); every sweep updates all replicas and then proposes
+    swaps between neighbours (replica exchange), so that states cross
+    energy barriers at high temperature and reach β = 1 (Desjardins et al.
+    2010; the DVAE paper's remedy for poorly mixing PCD chains). It costs
+    `len(tempering_betas)` times a plain sweep.
+
+    State. `a1`, `a2`, `W` are trainable. The chains are non-trainable
+    variables `chains_z1` (K, num_chains, num_z1) and `chains_z2`
+    (K, num_chains, num_z2), K the number of replicas (1 without
+    tempering, replica K - 1 at β = 1), so they are saved in `.weights.h5`
+    and `.keras` files. The seed generator's state is saved with them, so a
+    restored layer continues its chains exactly as the original would.
+
+    Args:
+        num_z1: int ≥ 1, units in the first group.
+        num_z2: int ≥ 1, units in the second group.
+        num_chains: int ≥ 1, persistent chains.
+        gibbs_sweeps: int ≥ 1, block-Gibbs sweeps per training step.
+        tempering_betas: None for plain block Gibbs, or a sequence of ≥ 2
+            inverse temperatures in [0, 1], strictly increasing, ending at 1,
+            for parallel tempering.
+        kernel_initializer: initializer of `W` (default zeros).
+        bias_initializer: initializer of `a1` and `a2` (default zeros).
+        seed: int ≥ 0 or None, the seed of the layer's
+            `keras.random.SeedGenerator`.
+        **kwargs: passed to `keras.layers.Layer` (e.g. `name`).
+
+    Call arguments:
+        mu1: (..., num_z1) probabilities q(z1=1|x).
+        mu2: (..., num_z2) probabilities q(z2=1|x, ζ1).
+        nu1: (..., num_z1) probabilities q(z1=1|x, ζ1), or None for μ1.
+        training: advance the chains when true.
+
+    Returns:
+        (...,) per-example -E_q[log p(z)] with the PCD surrogate for log Z.
+
+    Raises:
+        ValueError: for a bad argument, naming it and its value.
+
+    Example:
+
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras import ops
+    >>> from keras_dvae.priors import RBMPrior, bernoulli_entropy
+    >>> class TinyDVAE(keras.Model):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.encoder = keras.layers.Dense(4 + 3)
+    ...         self.prior = RBMPrior(4, 3, num_chains=64, gibbs_sweeps=5, seed=0)
+    ...     def call(self, x):
+    ...         return self.encoder(x)
+    ...     def compute_loss(self, x=None, y=None, y_pred=None,
+    ...                      sample_weight=None, training=True):
+    ...         mu1, mu2 = ops.sigmoid(y_pred[:, :4]), ops.sigmoid(y_pred[:, 4:])
+    ...         entropy = ops.sum(bernoulli_entropy(y_pred), axis=-1)
+    ...         kl = self.prior(mu1, mu2, training=training) - entropy
+    ...         return ops.mean(kl)
+    >>> model = TinyDVAE()
+    >>> model.compile(optimizer="adam")
+    >>> history = model.fit(np.random.rand(32, 5), epochs=1, verbose=0)
+    >>> log_z = model.prior.exact_log_partition()
+
+    References:
+        Rolfe, "Discrete Variational Autoencoders", ICLR 2017, §2 and D.3.
+        Vahdat et al., "DVAE++", ICML 2018, §5 (the KL above).
+        Tieleman, "Training restricted Boltzmann machines using
+        approximations to the likelihood gradient", ICML 2008 (PCD).
+        Desjardins et al., "Tempered Markov chain Monte Carlo for training
+        of restricted Boltzmann machines", AISTATS 2010.
+        Salakhutdinov & Murray, "On the quantitative analysis of deep
+        belief networks", ICML 2008 (AIS).
+    """
+
+    def __init__(
+        self,
+        num_z1,
+        num_z2,
+        num_chains=1000,
+        gibbs_sweeps=40,
+        tempering_betas=None,
+        kernel_initializer="zeros",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_z1 = checks.check_positive_int("num_z1", num_z1)
+        self.num_z2 = checks.check_positive_int("num_z2", num_z2)
+        self.num_chains = checks.check_positive_int("num_chains", num_chains)
+        self.gibbs_sweeps = checks.check_positive_int("gibbs_sweeps", gibbs_sweeps)
+        self.tempering_betas = _check_ladder(tempering_betas)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        if seed is not None:
+            seed = checks.check_positive_int("seed", seed, minimum=0)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # The variables' shapes do not depend on the inputs: build now, so
+        # that sampling and log Z work before the first call.
+        self.build()
+
+    def build(self, input_shape=None):
+        replicas = self.num_replicas
+        self.a1 = self.add_weight(
+            shape=(self.num_z1,), initializer=self.bias_initializer, name="a1"
+        )
+        self.a2 = self.add_weight(
+            shape=(self.num_z2,), initializer=self.bias_initializer, name="a2"
+        )
+        self.W = self.add_weight(
+            shape=(self.num_z1, self.num_z2),
+            initializer=self.kernel_initializer,
+            name="W",
+        )
+        self.chains_z1 = self.add_weight(
+            shape=(replicas, self.num_chains, self.num_z1),
+            initializer=self._uniform_binary,
+            trainable=False,
+            name="chains_z1",
+        )
+        self.chains_z2 = self.add_weight(
+            shape=(replicas, self.num_chains, self.num_z2),
+            initializer=self._uniform_binary,
+            trainable=False,
+            name="chains_z2",
+        )
+
+    # ------------------------------------------------------------- energy
+
+    @property
+    def num_replicas(self):
+        """Replicas per chain: `len(tempering_betas)`, or 1 without tempering."""
+        return 1 if self.tempering_betas is None else len(self.tempering_betas)
+
+    @property
+    def chains(self):
+        """(z1, z2): the persistent chains' current states at β = 1."""
+        return self.chains_z1[-1], self.chains_z2[-1]
+
+    def energy(self, z1, z2):
+        """E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀWz2, per example.
+
+        Args:
+            z1: (..., num_z1) binary (or relaxed) values.
+            z2: (..., num_z2).
+
+        Returns:
+            (...,) energies.
+        """
+        z1 = self._check_group("z1", z1, self.num_z1)
+        z2 = self._check_group("z2", z2, self.num_z2)
+        return rbm_sampling.energy(z1, z2, self.a1, self.a2, self.W)
+
+    def free_energy(self, z1):
+        """F(z1) = -a1ᵀz1 - Σ_j softplus(a2 + Wᵀz1)_j: log p(z1) = -F(z1) - log Z."""
+        z1 = self._check_group("z1", z1, self.num_z1)
+        return rbm_sampling.free_energy(z1, self.a1, self.a2, self.W)
+
+    # ----------------------------------------------------------- sampling
+
+    def gibbs_sweep(self, z1, inverse_temperature=1.0):
+        """One block-Gibbs sweep: z2 ~ p(z2|z1), then z1 ~ p(z1|z2).
+
+        Args:
+            z1: (..., num_z1) binary states.
+            inverse_temperature: β of p_β ∝ e^{-βE}, a float or a tensor
+                broadcastable to (..., 1).
+
+        Returns:
+            (z1, z2), the new state.
+        """
+        z1 = self._check_group("z1", z1, self.num_z1)
+        a1, a2, w = self._rbm_parameters()
+        beta = ops.cast(inverse_temperature, z1.dtype)
+        return rbm_sampling.gibbs_sweep(z1, a1, a2, w, self.seed_generator, beta)
+
+    def sample(self, num_samples, sweeps=1000):
+        """Draws samples from fresh chains (the persistent ones are untouched).
+
+        Each sample is the end of its own chain, started uniformly at random
+        and run for `sweeps` block-Gibbs sweeps (with replica exchange when
+        `tempering_betas` is set). Whether that is enough depends on the
+        RBM's mixing; the samples are exact only in the limit.
+
+        Args:
+            num_samples: int ≥ 1.
+            sweeps: int ≥ 1.
+
+        Returns:
+            (z1, z2) of shapes (num_samples, num_z1), (num_samples, num_z2).
+        """
+        num_samples = checks.check_positive_int("num_samples", num_samples)
+        sweeps = checks.check_positive_int("sweeps", sweeps)
+        return self._sample(num_samples, sweeps, self.seed_generator)
+
+    def update_chains(self, sweeps=None):
+        """Advances the persistent chains and assigns their new states.
+
+        Args:
+            sweeps: int ≥ 1 (default `gibbs_sweeps`).
+
+        Returns:
+            (z1, z2), the chains' new states at β = 1.
+        """
+        sweeps = self.gibbs_sweeps if sweeps is None else sweeps
+        sweeps = checks.check_positive_int("sweeps", sweeps)
+        z1, z2 = rbm_sampling.run_chains(
+            ops.convert_to_tensor(self.chains_z1),
+            ops.convert_to_tensor(self.chains_z2),
+            *self._rbm_parameters(),
+            sweeps,
+            self.seed_generator,
+            self._ladder(),
+        )
+        self.chains_z1.assign(z1)
+        self.chains_z2.assign(z2)
+        return z1[-1], z2[-1]
+
+    # ----------------------------------------------------------- training
+
+    def log_partition_surrogate(self, training=None):
+        """A scalar whose gradient is the PCD estimate of ∇ log Z.
+
+        With stop-gradient chain samples z1 ~ p(z1) (the β = 1 replicas),
+
+            S = -mean_chains F(z1) = mean_chains [a1ᵀz1 + Σ_j softplus(a2 + Wᵀz1)_j],
+            ∇S = mean_chains E_{p(z2|z1)}[-∇E(z1, z2)] ≈ -E_p[∇E] = ∇ log Z.
+
+        z2 is summed out analytically (Rao-Blackwellised), which lowers the
+        variance over using the sampled z2. S's value is not log Z.
+
+        Args:
+            training: when true, first advance the chains by `gibbs_sweeps`
+                sweeps (assigning the new states).
+
+        Returns:
+            A scalar tensor.
+        """
+        if training:
+            z1, _ = self.update_chains()
+        else:
+            z1 = self.chains_z1[-1]
+        z1 = ops.stop_gradient(ops.convert_to_tensor(z1))
+        return -ops.mean(rbm_sampling.free_energy(z1, self.a1, self.a2, self.W))
+
+    def cross_entropy_terms(self, mu1, mu2, nu1=None):
+        """-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀWμ2, per example: E_q[E(z)] given ζ1.
+
+        With the entropies (`bernoulli_entropy`) and log Z this is the KL
+        above: KL = log Z - H(q) + E_ζ1[cross_entropy_terms(μ1, μ2, ν1)].
+
+        Args:
+            mu1: (..., num_z1) q(z1=1|x).
+            mu2: (..., num_z2) q(z2=1|x, ζ1).
+            nu1: (..., num_z1) q(z1=1|x, ζ1); None for a factorial posterior
+                (ν1 = μ1).
+
+        Returns:
+            (...,) tensor.
+        """
+        mu1 = self._check_group("mu1", mu1, self.num_z1)
+        mu2 = self._check_group("mu2", mu2, self.num_z2)
+        nu1 = mu1 if nu1 is None else self._check_group("nu1", nu1, self.num_z1)
+        coupling = rbm_sampling.matmul_last_axis(nu1, ops.cast(self.W, nu1.dtype))
+        return -(
+            ops.sum(mu1 * self.a1, axis=-1)
+            + ops.sum(mu2 * self.a2, axis=-1)
+            + ops.sum(coupling * mu2, axis=-1)
+        )
+
+    def call(self, mu1, mu2, nu1=None, training=None):
+        return self.cross_entropy_terms(mu1, mu2, nu1) + self.log_partition_surrogate(
+            training=training
+        )
+
+    def compute_output_shape(self, mu1_shape, mu2_shape=None, nu1_shape=None):
+        return tuple(mu1_shape[:-1])
+
+    # ------------------------------------------------------------- log Z
+
+    def exact_log_partition(self):
+        """log Z by enumerating the smaller side, in NumPy float64.
+
+        Sums 2^min(num_z1, num_z2) terms, the other side analytically:
+        log Z = logsumexp_{z1}[a1ᵀz1 + Σ_j softplus(a2_j + (Wᵀz1)_j)]. Runs
+        on the variables' current values outside any graph (evaluation code).
+
+        Returns:
+            log Z as a Python float.
+
+        Raises:
+            ValueError: if min(num_z1, num_z2) > 24; use `ais_log_partition`.
+        """
+        return rbm_log_partition.exact_log_partition(
+            *(ops.convert_to_numpy(v) for v in (self.a1, self.a2, self.W))
+        )
+
+    def ais_log_partition(
+        self,
+        num_betas=10000,
+        num_chains=1000,
+        schedule=None,
+        base="bias",
+        base_samples=None,
+        reverse=False,
+        target_samples=None,
+        target_sweeps=1000,
+        seed=None,
+        batch_size=None,
+        verbose=0,
+    ):
+        """Estimates log Z by annealed importance sampling.
+
+        Anneals from a factorial base model p_A ∝ exp(b1ᵀz1 + b2ᵀz2) to the
+        RBM through p_β ∝ exp(-(1 - β)E_A - βE), summing out the larger side
+        analytically (Salakhutdinov & Murray 2008). Forward AIS is unbiased
+        in Z, so its log Z is biased low (an optimistic likelihood). Reverse
+        AIS (`reverse=True`, Burda et al. 2015) anneals from the RBM back to
+        the base and is biased high, provided it starts from exact samples of
+        the RBM: use samples from long Gibbs chains (`target_sweeps`, with
+        parallel tempering if the layer has it) or pass your own. A forward
+        and a reverse estimate that agree bracket log Z.
+
+        Args:
+            num_betas: int ≥ 2, the number of inverse temperatures of the
+                default schedule (`default_schedule`: dense near β = 1).
+            num_chains: int ≥ 1, independent AIS runs.
+            schedule: None, or a sequence of inverse temperatures increasing
+                strictly from 0 to 1 (overrides `num_betas`).
+            base: "bias", a bias-only base model fitted to `base_samples`,
+                or "uniform" (all biases 0).
+            base_samples: (z1, z2) binary arrays to fit the base biases to,
+                b = logit((Σz + 1) / (N + 2)); None uses the persistent
+                chains at β = 1.
+            reverse: run reverse AIS.
+            target_samples: for reverse AIS, (z1, z2) samples of the RBM,
+                one row a chain (`num_chains` is then their number); None
+                draws `num_chains` samples with `sample(..., target_sweeps)`.
+            target_sweeps: int ≥ 1, sweeps of those chains.
+            seed: int ≥ 0 for a reproducible estimate with its own
+                generator; None uses (and advances) the layer's.
+            batch_size: chains per batch (None: all). Memory is
+                O(batch_size · (num_z1 + num_z2)) for any number of
+                temperatures.
+            verbose: 0 silent, 1 a progress bar.
+
+        Returns:
+            An `AISEstimate` (`log_z`, `log_z_lower`, `log_z_upper`: log(Ẑ ∓
+            3σ̂) from the weights' spread, `log_weights`, ...).
+
+        Raises:
+            ValueError: for a bad argument, naming it and its value.
+
+        Example:
+
+        >>> prior = RBMPrior(10, 10, seed=0)
+        >>> estimate = prior.ais_log_partition(num_betas=1000, num_chains=100)
+        >>> abs(estimate.log_z - prior.exact_log_partition()) < 1e-3
+        True
+        """
+        if schedule is None:
+            schedule = rbm_log_partition.default_schedule(num_betas)
+        else:
+            schedule = rbm_log_partition.check_schedule(schedule)
+        num_chains = checks.check_positive_int("num_chains", num_chains)
+        target_sweeps = checks.check_positive_int("target_sweeps", target_sweeps)
+        if batch_size is not None:
+            batch_size = checks.check_positive_int("batch_size", batch_size)
+        if base not in _BASES:
+            raise ValueError(f"`base` must be one of {_BASES}. Received: base={base!r}")
+        if seed is None:
+            generator = self.seed_generator
+        else:
+            generator = keras.random.SeedGenerator(
+                checks.check_positive_int("seed", seed, minimum=0)
+            )
+        a1, a2, w = (
+            np.asarray(ops.convert_to_numpy(v), np.float64)
+            for v in (self.a1, self.a2, self.W)
+        )
+        if base == "uniform":
+            b1, b2 = np.zeros_like(a1), np.zeros_like(a2)
+        else:
+            samples = self.chains if base_samples is None else base_samples
+            z1, z2 = self._check_samples("base_samples", samples)
+            b1, b2 = _fit_biases(z1), _fit_biases(z2)
+        if reverse:
+            if target_samples is None:
+                z1, z2 = self._sample(num_chains, target_sweeps, generator)
+            else:
+                z1, z2 = self._check_samples("target_samples", target_samples)
+            initial = (z1, z2)
+        else:
+            initial = tuple(
+                rbm_sampling.bernoulli(
+                    ops.broadcast_to(
+                        ops.convert_to_tensor(b, self.variable_dtype),
+                        (num_chains, b.shape[0]),
+                    ),
+                    generator,
+                )
+                for b in (b1, b2)
+            )
+        # Carry the smaller side; sum the larger one out analytically.
+        if self.num_z2 < self.num_z1:
+            a1, a2, w, b1, b2 = a2, a1, w.T, b2, b1
+            initial = initial[::-1]
+        return rbm_log_partition.annealed_log_partition(
+            a1,
+            a2,
+            w,
+            b1,
+            b2,
+            schedule,
+            np.asarray(ops.convert_to_numpy(initial[0])),
+            generator,
+            reverse=reverse,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
+
+    # -------------------------------------------------------- serialising
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_z1": self.num_z1,
+                "num_z2": self.num_z2,
+                "num_chains": self.num_chains,
+                "gibbs_sweeps": self.gibbs_sweeps,
+                "tempering_betas": None
+                if self.tempering_betas is None
+                else list(self.tempering_betas),
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[_SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if _SEED_STATE_KEY in keys:
+            state = np.asarray(store[_SEED_STATE_KEY])
+            self.seed_generator.state.assign(
+                ops.cast(state.astype(np.int64), self.seed_generator.state.dtype)
+            )
+        super().load_own_variables({k: store[k] for k in keys if k != _SEED_STATE_KEY})
+
+    # ------------------------------------------------------------ helpers
+
+    def _rbm_parameters(self):
+        return tuple(ops.convert_to_tensor(v) for v in (self.a1, self.a2, self.W))
+
+    def _ladder(self):
+        if self.tempering_betas is None:
+            return None
+        return ops.convert_to_tensor(
+            np.asarray(self.tempering_betas), dtype=self.variable_dtype
+        )
+
+    def _uniform_binary(self, shape, dtype=None):
+        dtype = dtype or self.variable_dtype
+        u = keras.random.uniform(shape, dtype=dtype, seed=self.seed_generator)
+        return ops.cast(u < 0.5, dtype)
+
+    def _sample(self, num_samples, sweeps, generator):
+        shape = (self.num_replicas, num_samples)
+        z1, z2 = rbm_sampling.run_chains(
+            self._uniform_binary(shape + (self.num_z1,)),
+            ops.zeros(shape + (self.num_z2,), dtype=self.variable_dtype),
+            *self._rbm_parameters(),
+            sweeps,
+            generator,
+            self._ladder(),
+        )
+        return z1[-1], z2[-1]
+
+    def _check_group(self, name, x, size):
+        x = ops.cast(ops.convert_to_tensor(x), self.compute_dtype)
+        if x.shape[-1] is not None and x.shape[-1] != size:
+            raise ValueError(
+                f"`{name}` must have {size} units on its last axis. "
+                f"Received: {name}.shape={tuple(x.shape)}"
+            )
+        return x
+
+    def _check_samples(self, name, samples):
+        if not isinstance(samples, (tuple, list)) or len(samples) != 2:
+            raise ValueError(
+                f"`{name}` must be a pair (z1, z2) of binary arrays. "
+                f"Received: {name}={samples!r}"
+            )
+        z1, z2 = (np.asarray(ops.convert_to_numpy(z), np.float64) for z in samples)
+        if (
+            z1.ndim != 2
+            or z2.ndim != 2
+            or z1.shape[1] != self.num_z1
+            or z2.shape[1] != self.num_z2
+            or z1.shape[0] != z2.shape[0]
+        ):
+            raise ValueError(
+                f"`{name}` must be arrays of shapes (N, {self.num_z1}) and "
+                f"(N, {self.num_z2}). Received: {name} with shapes "
+                f"{z1.shape} and {z2.shape}"
+            )
+        return z1, z2
+
+
+def _fit_biases(z):
+    """Biases of the factorial model matching the samples' means (smoothed)."""
+    mean = (z.sum(axis=0) + 1.0) / (z.shape[0] + 2.0)
+    return np.log(mean) - np.log1p(-mean)
+
+
+def _check_ladder(betas):
+    """Returns `tempering_betas` as a tuple of floats, or None."""
+    if betas is None:
+        return None
+    try:
+        array = np.asarray(betas, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = None
+    if (
+        array is None
+        or array.ndim != 1
+        or array.shape[0] < 2
+        or not np.all(np.isfinite(array))
+        or array[0] < 0
+        or array[-1] != 1.0
+        or not np.all(np.diff(array) > 0)
+    ):
+        raise ValueError(
+            "`tempering_betas` must be None (plain block Gibbs) or at least two "
+            "inverse temperatures in [0, 1], strictly increasing and ending at "
+            f"1, e.g. [0.25, 0.5, 0.75, 1.0]. Received: tempering_betas={betas!r}"
+        )
+    return tuple(float(b) for b in array)
