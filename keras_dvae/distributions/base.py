@@ -1,0 +1,199 @@
+"""The base class of the discrete latent distributions, and Gumbel noise."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dvae.utils import checks
+
+
+class Distribution:
+    """A distribution over a batch of independent discrete (or relaxed) latents.
+
+    Parameters such as `logits` carry the batch shape followed by the event
+    shape: `event_ndims` trailing axes form one event (1 for a one-hot
+    categorical, 0 for an elementwise Bernoulli). `log_prob` reduces over the
+    event axes only, so a posterior over (batch, num_latents, K) gives
+    per-latent values of shape (batch, num_latents) and models sum.
+
+    Subclasses implement the hooks `_sample`, `_log_prob` and whichever of
+    `_entropy`, `_mean`, `_mode` they support; the others raise
+    `NotImplementedError` naming the class.
+    """
+
+    #: Number of trailing axes that form one event.
+    event_ndims = 0
+
+    # ----------------------------------------------------------------- API
+
+    def sample(self, seed=None, sample_shape=()):
+        """Draws samples.
+
+        Args:
+            seed: a `keras.random.SeedGenerator`, an int, or None; passed to
+                `keras.random` (a `SeedGenerator` is needed under JAX `jit`).
+            sample_shape: leading shape of independent draws.
+
+        Returns:
+            A tensor of shape `sample_shape + batch_shape + event_shape`.
+        """
+        return self._sample(_shape_tuple("sample_shape", sample_shape), seed)
+
+    def log_prob(self, value):
+        """Log-probability (mass or density) of `value`, reduced over the event."""
+        return self._log_prob(self._check_value(value))
+
+    def prob(self, value):
+        """exp(`log_prob`)."""
+        return ops.exp(self.log_prob(value))
+
+    def entropy(self):
+        """Entropy in nats, one value per batch element."""
+        return self._entropy()
+
+    def mean(self):
+        """The mean, with the shape of a sample."""
+        return self._mean()
+
+    def mode(self):
+        """The most probable value, with the shape of a sample."""
+        return self._mode()
+
+    def cdf(self, value):
+        """The cumulative distribution function (where one is defined)."""
+        raise _not_implemented(self, "cdf")
+
+    def icdf(self, value):
+        """The inverse CDF (where one is defined)."""
+        raise _not_implemented(self, "icdf")
+
+    @property
+    def batch_shape(self):
+        """The static shape of the batch of independent latents."""
+        shape = tuple(ops.shape(self._shape_source()))
+        return shape[: len(shape) - self.event_ndims]
+
+    @property
+    def event_shape(self):
+        """The static shape of one event."""
+        shape = tuple(ops.shape(self._shape_source()))
+        return shape[len(shape) - self.event_ndims :]
+
+    # --------------------------------------------------------- serialising
+
+    def get_config(self):
+        """Constructor arguments as Python numbers and nested lists."""
+        raise _not_implemented(self, "get_config")
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # ------------------------------------------------------ subclass hooks
+
+    def _sample(self, sample_shape, seed):
+        raise _not_implemented(self, "sample")
+
+    def _log_prob(self, value):
+        raise _not_implemented(self, "log_prob")
+
+    def _entropy(self):
+        raise _not_implemented(self, "entropy")
+
+    def _mean(self):
+        raise _not_implemented(self, "mean")
+
+    def _mode(self):
+        raise _not_implemented(self, "mode")
+
+    def _shape_source(self):
+        """The parameter tensor whose shape is batch_shape + event_shape."""
+        return self.logits
+
+    # ------------------------------------------------------------- helpers
+
+    def _check_value(self, value, unit_interval=False):
+        reference = self._shape_source()
+        value = ops.cast(ops.convert_to_tensor(value), reference.dtype)
+        checks.check_finite("value", value)
+        if unit_interval:
+            checks.check_in_unit_interval("value", value)
+        checks.check_broadcastable("value", value, "logits", reference)
+        return value
+
+
+def sample_gumbel(shape, dtype=None, seed=None):
+    """Standard Gumbel(0, 1) noise g = −log(−log U), U ~ U(0, 1).
+
+    U is clipped to [tiny, 1 − ε] of its float type, so both logs stay
+    finite: g lies in [−4.5, 16.7] in float32 ([−6.6, 36.7] in float64),
+    beyond which the probability is below the resolution of U anyway.
+    Half-precision noise is drawn in float32 and cast, so the clip bounds
+    exist for every float type.
+
+    Args:
+        shape: the output shape.
+        dtype: a float dtype (default `keras.config.floatx()`).
+        seed: a `keras.random.SeedGenerator`, an int, or None.
+
+    Returns:
+        A tensor of Gumbel variates of the given shape and dtype.
+    """
+    dtype = dtype or keras.config.floatx()
+    noise_dtype = "float64" if str(dtype) == "float64" else "float32"
+    info = np.finfo(noise_dtype)
+    u = keras.random.uniform(shape, dtype=noise_dtype, seed=seed)
+    u = ops.clip(u, float(info.tiny), float(1.0 - info.epsneg))
+    return ops.cast(-ops.log(-ops.log(u)), dtype)
+
+
+def float_parameter(name, x, min_rank=0):
+    """Converts a parameter to a float tensor and checks it (values if concrete).
+
+    Integer inputs become `keras.config.floatx()`; float inputs keep their
+    dtype.
+    """
+    x = ops.convert_to_tensor(x)
+    if "float" not in str(ops.dtype(x)):
+        x = ops.cast(x, keras.config.floatx())
+    if len(ops.shape(x)) < min_rank:
+        raise ValueError(
+            f"`{name}` must have rank >= {min_rank} (the last axis is the "
+            f"event axis). Received: {name}.shape={tuple(ops.shape(x))}"
+        )
+    checks.check_finite(name, x)
+    return x
+
+
+def to_python(x):
+    """A tensor or variable as a Python float or nested list, for configs."""
+    if isinstance(x, (int, float)):
+        return x
+    array = np.asarray(ops.convert_to_numpy(x))
+    return array.item() if array.ndim == 0 else array.tolist()
+
+
+def _shape_tuple(name, shape):
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        if isinstance(shape, str) or any(
+            isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in shape
+        ):
+            raise TypeError
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise ValueError(
+            f"`{name}` must be an int or a tuple of ints. Received: {name}={shape!r}"
+        ) from None
+    if any(s < 0 for s in shape):
+        raise ValueError(
+            f"`{name}` must hold non-negative sizes. Received: {name}={shape}"
+        )
+    return shape
+
+
+def _not_implemented(distribution, method):
+    return NotImplementedError(
+        f"{type(distribution).__name__} does not implement `{method}`."
+    )

@@ -1,0 +1,167 @@
+"""Factorial categorical (one-hot) and Bernoulli latents."""
+
+import keras
+from keras import ops
+
+from keras_dvae.distributions.base import (
+    Distribution,
+    float_parameter,
+    sample_gumbel,
+    to_python,
+)
+from keras_dvae.utils.numerics import log_sigmoid
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class Categorical(Distribution):
+    """Independent K-way categorical latents, as one-hot vectors.
+
+    `logits` has shape `batch_shape + (K,)`; every leading axis indexes an
+    independent latent (typically `(batch, num_latents, K)`). Values are
+    one-hot vectors along the last axis, so a sample has the shape of
+    `logits`. The uniform prior is `Categorical(zeros)`.
+
+    Mathematical details:
+
+        p_k       = softmax(logits)_k
+        log p(z)  = Σ_k z_k log p_k           (z one-hot; log_softmax used)
+        H         = −Σ_k p_k log p_k
+        sample    = one_hot(argmax_k(logits_k + g_k)),  g_k ~ Gumbel(0, 1)
+
+    The sample uses the Gumbel-max trick, so it is exactly the hard
+    (argmax) version of a `RelaxedOneHotCategorical` sample drawn with the
+    same noise. `log_prob` accepts any vector on the simplex (soft targets
+    give the cross-entropy), not only one-hot ones.
+
+    Args:
+        logits: float tensor of shape `batch_shape + (K,)`, unnormalised
+            log-probabilities.
+
+    Raises:
+        ValueError: if `logits` is a scalar or holds NaN or Inf.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q = Categorical(np.zeros((2, 4, 8), "float32"))
+    >>> z = q.sample(seed=0)                # (2, 4, 8) one-hot
+    >>> log_q = q.log_prob(z)               # (2, 4): one value per latent
+
+    References:
+        Gumbel, "Statistical theory of extreme values", 1954 (Gumbel-max);
+        Maddison, Tarlow, Minka, "A* Sampling", NeurIPS 2014.
+    """
+
+    event_ndims = 1
+
+    def __init__(self, logits):
+        self.logits = float_parameter("logits", logits, min_rank=1)
+
+    @property
+    def num_categories(self):
+        """K, the size of the last axis."""
+        return ops.shape(self.logits)[-1]
+
+    @property
+    def probs(self):
+        """softmax(logits) along the last axis."""
+        return ops.softmax(self.logits, axis=-1)
+
+    @property
+    def log_probs(self):
+        """log_softmax(logits) along the last axis."""
+        return ops.log_softmax(self.logits, axis=-1)
+
+    def _sample(self, sample_shape, seed):
+        shape = sample_shape + tuple(ops.shape(self.logits))
+        noise = sample_gumbel(shape, self.logits.dtype, seed=seed)
+        return _one_hot_argmax(self.logits + noise)
+
+    def _log_prob(self, value):
+        return ops.sum(value * self.log_probs, axis=-1)
+
+    def _entropy(self):
+        return -ops.sum(self.probs * self.log_probs, axis=-1)
+
+    def _mean(self):
+        return self.probs
+
+    def _mode(self):
+        return _one_hot_argmax(self.logits)
+
+    def get_config(self):
+        return {"logits": to_python(self.logits)}
+
+    def __repr__(self):
+        return f"Categorical(batch_shape={self.batch_shape}, K={self.num_categories})"
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class Bernoulli(Distribution):
+    """Independent binary latents z ∈ {0, 1}, one per element of `logits`.
+
+    Mathematical details:
+
+        q        = σ(logits)
+        log p(z) = z log σ(l) + (1 − z) log σ(−l)
+        H        = −q log σ(l) − (1 − q) log σ(−l)
+        sample   = 1[U < q],  U ~ U(0, 1)
+
+    Events are scalars (`event_ndims = 0`): `log_prob` and `entropy` are
+    elementwise, one value per latent.
+
+    Args:
+        logits: float tensor of log-odds of z = 1, any shape.
+
+    Raises:
+        ValueError: if `logits` holds NaN or Inf.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q = Bernoulli(np.array([[-1.0, 0.0, 2.0]], "float32"))
+    >>> z = q.sample(seed=0)                # (1, 3) of 0.0 / 1.0
+    >>> log_q = q.log_prob(z)               # (1, 3)
+    """
+
+    event_ndims = 0
+
+    def __init__(self, logits):
+        self.logits = float_parameter("logits", logits)
+
+    @property
+    def probs(self):
+        """σ(logits)."""
+        return ops.sigmoid(self.logits)
+
+    def _sample(self, sample_shape, seed):
+        shape = sample_shape + tuple(ops.shape(self.logits))
+        u = keras.random.uniform(shape, dtype=self.logits.dtype, seed=seed)
+        return ops.cast(u < self.probs, self.logits.dtype)
+
+    def _log_prob(self, value):
+        return value * log_sigmoid(self.logits) + (1.0 - value) * log_sigmoid(
+            -self.logits
+        )
+
+    def _entropy(self):
+        # log σ(±l) are finite for finite l, so H → 0 without 0·log 0.
+        q = self.probs
+        return -q * log_sigmoid(self.logits) - (1.0 - q) * log_sigmoid(-self.logits)
+
+    def _mean(self):
+        return self.probs
+
+    def _mode(self):
+        return ops.cast(self.logits > 0, self.logits.dtype)
+
+    def get_config(self):
+        return {"logits": to_python(self.logits)}
+
+    def __repr__(self):
+        return f"Bernoulli(batch_shape={self.batch_shape})"
+
+
+def _one_hot_argmax(x):
+    """one_hot(argmax(x, -1)) in the dtype of `x`; ties go to the first index."""
+    return ops.one_hot(ops.argmax(x, axis=-1), ops.shape(x)[-1], dtype=x.dtype)

@@ -1,0 +1,159 @@
+"""The Gumbel-softmax latent layer for categorical VAEs."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dvae.distributions.categorical import Categorical
+from keras_dvae.distributions.relaxed_one_hot_categorical import (
+    RelaxedOneHotCategorical,
+)
+from keras_dvae.distributions.straight_through import StraightThrough
+from keras_dvae.utils import checks
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class GumbelSoftmax(keras.layers.Layer):
+    """Samples `num_latents` categorical latents with K categories each.
+
+    In training the layer draws the Gumbel-softmax relaxation
+    y = softmax((logits + g)/τ) (or, with `straight_through=True`, its
+    one-hot argmax with the relaxed gradient); otherwise it draws the
+    discrete one-hot sample of Categorical(logits), the τ → 0 limit used to
+    evaluate the model. Both use the Gumbel-max noise from the layer's own
+    `SeedGenerator`.
+
+    τ lives in a non-trainable weight named "temperature", made in `build`,
+    so an annealing callback can find it by name and `.assign` it (e.g.
+    τ = max(0.5, exp(−3e-5 · step)), Jang et al.), and it is saved and
+    restored with the model. `get_config` records the initial τ.
+
+    The KL term of a categorical VAE is computed from the same logits:
+    `kl_divergence(Categorical(logits), Categorical(zeros))`, per latent.
+
+    Args:
+        num_latents: int ≥ 1, the number of categorical latents.
+        num_categories: int ≥ 2, K.
+        temperature: float > 0, the initial τ (default 1.0).
+        straight_through: bool; whether training samples are hard one-hot
+            vectors with the relaxed gradient (`StraightThrough`).
+        seed: int or None, seeds the layer's `keras.random.SeedGenerator`.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Call arguments:
+        logits: float tensor of shape (batch, num_latents * num_categories),
+            read as (batch, num_latents, num_categories) in row-major order
+            (latent-major: the K logits of a latent are contiguous), or
+            already of shape (batch, num_latents, num_categories).
+        training: bool; relaxed samples when true, hard one-hot otherwise.
+        discrete: optional bool overriding that choice (as in
+            `SmoothedBernoulli`), e.g. to train the decoder on hard samples.
+
+    Returns:
+        A tensor of shape (batch, num_latents, num_categories): points of
+        the simplex in training, one-hot vectors otherwise.
+
+    Raises:
+        ValueError: for a bad argument, or logits whose trailing shape does
+            not match `num_latents` and `num_categories`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = GumbelSoftmax(num_latents=30, num_categories=10, seed=0)
+    >>> logits = np.zeros((2, 300), "float32")
+    >>> y = layer(logits, training=True)    # (2, 30, 10), relaxed
+    >>> z = layer(logits, training=False)   # (2, 30, 10), one-hot
+    >>> _ = layer.temperature_variable.assign(0.5)  # e.g. from a callback
+
+    References:
+        Jang, Gu, Poole, "Categorical Reparameterization with
+        Gumbel-Softmax", ICLR 2017; Maddison, Mnih, Teh, "The Concrete
+        Distribution", ICLR 2017.
+    """
+
+    def __init__(
+        self,
+        num_latents,
+        num_categories,
+        temperature=1.0,
+        straight_through=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_latents = checks.check_positive_int("num_latents", num_latents)
+        self.num_categories = checks.check_positive_int(
+            "num_categories", num_categories, minimum=2
+        )
+        if not isinstance(temperature, (int, float, np.integer, np.floating)):
+            raise ValueError(
+                "`temperature` must be a finite number > 0. Received: "
+                f"temperature={temperature!r}"
+            )
+        self.temperature = checks.check_positive_finite("temperature", temperature)
+        if not isinstance(straight_through, bool):
+            raise ValueError(
+                "`straight_through` must be a bool. Received: "
+                f"straight_through={straight_through!r}"
+            )
+        self.straight_through = straight_through
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+        ):
+            raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def build(self, input_shape):
+        self._target_shape(input_shape)
+        self.temperature_variable = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.temperature),
+            trainable=False,
+            name="temperature",
+        )
+
+    def call(self, logits, training=None, discrete=None):
+        logits = ops.reshape(logits, (-1, self.num_latents, self.num_categories))
+        if discrete is None:
+            discrete = not training
+        if discrete:
+            return Categorical(logits).sample(seed=self.seed_generator)
+        tau = ops.cast(self.temperature_variable, logits.dtype)
+        distribution = RelaxedOneHotCategorical(tau, logits)
+        if self.straight_through:
+            distribution = StraightThrough(distribution)
+        return distribution.sample(seed=self.seed_generator)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_latents, self.num_categories)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_latents": self.num_latents,
+                "num_categories": self.num_categories,
+                "temperature": self.temperature,
+                "straight_through": self.straight_through,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    def _target_shape(self, input_shape):
+        shape = tuple(input_shape)
+        flat = self.num_latents * self.num_categories
+        if (len(shape) == 2 and shape[-1] in (flat, None)) or (
+            len(shape) == 3
+            and shape[-2] in (self.num_latents, None)
+            and shape[-1] in (self.num_categories, None)
+        ):
+            return
+        raise ValueError(
+            "GumbelSoftmax expects logits of shape (batch, "
+            f"{flat}) or (batch, {self.num_latents}, {self.num_categories}) "
+            f"(num_latents={self.num_latents}, num_categories="
+            f"{self.num_categories}). Received: input_shape={shape}"
+        )
