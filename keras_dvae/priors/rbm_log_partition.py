@@ -243,23 +243,35 @@ def annealed_log_partition(
     num_chains = ops.shape(initial_state)[0]
     batch_size = num_chains if batch_size is None else min(batch_size, num_chains)
     starts = list(range(0, num_chains, batch_size))
+    # Equal blocks, so that JAX compiles one loop: the last is padded with
+    # zero-length steps at the final β (extra sweeps that leave it invariant
+    # and add nothing to the weights).
     num_steps = len(betas) - 1
+    num_blocks = math.ceil(num_steps / _BLOCK)
+    length = math.ceil(num_steps / num_blocks)
+    padded = np.concatenate(
+        [betas, np.full(num_blocks * length - num_steps, betas[-1])]
+    )
     blocks = [
-        (betas[i : min(i + _BLOCK, num_steps)], betas[i + 1 : i + _BLOCK + 1])
-        for i in range(0, num_steps, _BLOCK)
+        (
+            padded[i : i + length],
+            padded[i + 1 : i + length + 1],
+            min(length, num_steps - i),
+        )
+        for i in range(0, num_blocks * length, length)
     ]
     progbar = keras.utils.Progbar(
-        len(starts) * (len(betas) - 1), verbose=verbose, unit_name="step"
+        len(starts) * num_steps, verbose=verbose, unit_name="step"
     )
     log_weights = []
     for start in starts:
         z1 = ops.convert_to_tensor(initial_state[start : start + batch_size], dtype)
         carry = (z1, ops.zeros(ops.shape(z1)[:1], dtype), ops.zeros_like(z1[:, 0]))
-        for previous, following in blocks:
+        for previous, following, real_steps in blocks:
             carry = _anneal(
                 carry, a1, a2, w, b1, b2, previous, following, seed_generator
             )
-            progbar.add(len(previous))
+            progbar.add(real_steps)
         log_weights.append(np.asarray(ops.convert_to_numpy(carry[1]), np.float64))
     log_weights = np.concatenate(log_weights)
     log_mean, log_lo, log_hi = _log_mean_exp_with_bounds(log_weights)
@@ -285,13 +297,7 @@ def annealed_log_partition(
 def _anneal(carry, a1, a2, w, b1, b2, previous, following, seed_generator):
     """Runs AIS over the β steps previous[i] → following[i] in one loop."""
     dtype = a1.dtype
-    beta_0s = ops.convert_to_tensor(previous, dtype=dtype)
-    steps = ops.convert_to_tensor(following - previous, dtype=dtype)
-    delta_a1 = a1 - b1
     delta_a2 = a2 - b2
-    w_t = ops.transpose(w)
-    num_chains, num_keep = ops.shape(carry[0])
-    num_sum = ops.shape(w)[1]
     # |δ_j| = Δβ |d_j| ≤ Δβ (|a2 - b2|_j + Σ_i |W_ij|): when no step can
     # exceed 1, the guarded branch of `_softplus_step` is not needed.
     bound = np.max(
@@ -299,35 +305,54 @@ def _anneal(carry, a1, a2, w, b1, b2, previous, following, seed_generator):
         + np.abs(ops.convert_to_numpy(w)).sum(axis=0)
     )
     guarded = float(np.max(following - previous)) * float(bound) > 1.0
+    constants = (
+        ops.convert_to_tensor(previous, dtype=dtype),
+        ops.convert_to_tensor(following - previous, dtype=dtype),
+        a1 - b1,
+        delta_a2,
+        b1,
+        b2,
+        w,
+        ops.transpose(w),
+    )
+    body = _guarded_ais_step if guarded else _ais_step
+    return rbm_sampling.seeded_fori_loop(
+        0, int(previous.shape[0]), body, carry, constants, seed_generator
+    )
 
+
+def _ais_step(i, state, constants, seed_generator, guarded=False):
+    """One AIS step: the weight increment, then a sweep at the new β."""
+    z1, total, compensation = state
+    beta_0s, steps, delta_a1, delta_a2, b1, b2, w, w_t = constants
+    num_chains, num_keep = ops.shape(z1)
+    num_sum = ops.shape(w)[1]
     # Eager TensorFlow and PyTorch pay per operation: the body is kept short
     # (`ops.slice`, not `take` or indexing, which cost several operations).
-    def body(i, state):
-        z1, total, compensation = state
-        beta_0 = ops.slice(beta_0s, [i], [1])
-        step = ops.slice(steps, [i], [1])
-        d = delta_a2 + ops.matmul(z1, w)
-        x = b2 + beta_0 * d
-        x_next, increment_2 = _softplus_step(x, step * d, guarded)
-        increment = step * ops.sum(z1 * delta_a1, axis=-1) + ops.sum(increment_2, -1)
-        # Kahan summation of the log-weight.
-        y = increment - compensation
-        new_total = total + y
-        compensation = (new_total - total) - y
-        # Block-Gibbs sweep leaving p_{β_1} invariant, x_next = b2 + β_1 d.
-        u = keras.random.uniform(
-            (num_chains, num_sum + num_keep), dtype=dtype, seed=seed_generator
-        )
-        u2 = ops.slice(u, [0, 0], [num_chains, num_sum])
-        u1 = ops.slice(u, [0, num_sum], [num_chains, num_keep])
-        z2 = ops.cast(u2 < ops.sigmoid(x_next), dtype)
-        logits1 = b1 + (beta_0 + step) * (delta_a1 + ops.matmul(z2, w_t))
-        z1 = ops.cast(u1 < ops.sigmoid(logits1), dtype)
-        return z1, new_total, compensation
-
-    return rbm_sampling.seeded_fori_loop(
-        0, int(previous.shape[0]), body, carry, seed_generator
+    beta_0 = ops.slice(beta_0s, [i], [1])
+    step = ops.slice(steps, [i], [1])
+    d = delta_a2 + ops.matmul(z1, w)
+    x = b2 + beta_0 * d
+    x_next, increment_2 = _softplus_step(x, step * d, guarded)
+    increment = step * ops.sum(z1 * delta_a1, axis=-1) + ops.sum(increment_2, -1)
+    # Kahan summation of the log-weight.
+    y = increment - compensation
+    new_total = total + y
+    compensation = (new_total - total) - y
+    # Block-Gibbs sweep leaving p_{β_1} invariant, x_next = b2 + β_1 d.
+    u = keras.random.uniform(
+        (num_chains, num_sum + num_keep), dtype=z1.dtype, seed=seed_generator
     )
+    u2 = ops.slice(u, [0, 0], [num_chains, num_sum])
+    u1 = ops.slice(u, [0, num_sum], [num_chains, num_keep])
+    z2 = ops.cast(u2 < ops.sigmoid(x_next), z1.dtype)
+    logits1 = b1 + (beta_0 + step) * (delta_a1 + ops.matmul(z2, w_t))
+    z1 = ops.cast(u1 < ops.sigmoid(logits1), z1.dtype)
+    return z1, new_total, compensation
+
+
+def _guarded_ais_step(i, state, constants, seed_generator):
+    return _ais_step(i, state, constants, seed_generator, guarded=True)
 
 
 def _softplus_step(x, delta, guarded=True):

@@ -27,8 +27,8 @@ def energy(z1, z2, a1, a2, w):
     ...            np.ones((3, 4)))
     """
     z1 = ops.convert_to_tensor(z1)
-    z2 = ops.cast(z2, z1.dtype)
-    interaction = ops.sum(matmul_last_axis(z1, ops.cast(w, z1.dtype)) * z2, axis=-1)
+    z2, a1, a2, w = (ops.cast(x, z1.dtype) for x in (z2, a1, a2, w))
+    interaction = ops.sum(matmul_last_axis(z1, w) * z2, axis=-1)
     return -(ops.sum(z1 * a1, axis=-1) + ops.sum(z2 * a2, axis=-1) + interaction)
 
 
@@ -38,6 +38,7 @@ def free_energy(z1, a1, a2, w):
     p(z1) = exp(-F(z1)) / Z, and ∇_θ(-F(z1)) = E_{p(z2|z1)}[-∇_θ E(z1, z2)].
     """
     z1 = ops.convert_to_tensor(z1)
+    a1, a2, w = (ops.cast(x, z1.dtype) for x in (a1, a2, w))
     return -(
         ops.sum(z1 * a1, axis=-1)
         + ops.sum(ops.softplus(a2 + matmul_last_axis(z1, w)), axis=-1)
@@ -99,9 +100,10 @@ def exchange_partners(num_replicas):
 def replica_exchange(z1, z2, a1, a2, w, betas, partners, seed):
     """Metropolis swaps between neighbouring inverse temperatures.
 
-    Each sweep attempts either the even or the odd set of neighbour pairs,
-    chosen at random (each set alone is a reversible Metropolis move, so the
-    mixture is too). A pair (k, l) swaps states with probability
+    Each chain attempts either the even or the odd set of neighbour pairs,
+    chosen at random per chain and sweep (each set alone is a reversible
+    Metropolis move, so the mixture is too). A pair (k, l) swaps states with
+    probability
 
         min(1, exp((β_k - β_l)(E(x_k) - E(x_l)))),
 
@@ -117,20 +119,28 @@ def replica_exchange(z1, z2, a1, a2, w, betas, partners, seed):
     Returns:
         (z1, z2) after the swaps.
     """
+    z1 = ops.convert_to_tensor(z1)
     dtype = z1.dtype
-    use_odd = keras.random.uniform((), dtype=dtype, seed=seed) < 0.5
-    partner = ops.where(use_odd, partners[1], partners[0])
+    z2, betas = ops.cast(z2, dtype), ops.cast(betas, dtype)
+    partners = ops.convert_to_tensor(partners, dtype="int32")
     e = energy(z1, z2, a1, a2, w)  # (K, C)
-    e_partner = ops.take(e, partner, axis=0)
-    beta_partner = ops.take(betas, partner, axis=0)
-    log_ratio = ops.expand_dims(betas - beta_partner, -1) * (e - e_partner)
-    # Both members of a pair must use the same uniform: take the lower one's.
     u = keras.random.uniform(ops.shape(e), dtype=dtype, seed=seed)
-    lower = ops.minimum(ops.arange(ops.shape(betas)[0], dtype="int32"), partner)
-    u = ops.take(u, lower, axis=0)
-    accept = ops.expand_dims(ops.log(u) < log_ratio, -1)
-    z1 = ops.where(accept, ops.take(z1, partner, axis=0), z1)
-    z2 = ops.where(accept, ops.take(z2, partner, axis=0), z2)
+    use_odd = keras.random.uniform(ops.shape(e)[1:], dtype=dtype, seed=seed) < 0.5
+    index = ops.arange(ops.shape(betas)[0], dtype="int32")
+    accepts, proposals_1, proposals_2 = [], [], []
+    for partner in (partners[0], partners[1]):
+        log_ratio = ops.expand_dims(betas - ops.take(betas, partner), -1) * (
+            e - ops.take(e, partner, axis=0)
+        )
+        # Both members of a pair use the same uniform: the lower one's.
+        u_pair = ops.take(u, ops.minimum(index, partner), axis=0)
+        accepts.append(ops.log(u_pair) < log_ratio)
+        proposals_1.append(ops.take(z1, partner, axis=0))
+        proposals_2.append(ops.take(z2, partner, axis=0))
+    accept = ops.expand_dims(ops.where(use_odd, accepts[1], accepts[0]), -1)
+    use_odd = ops.reshape(use_odd, (1, -1, 1))
+    z1 = ops.where(accept, ops.where(use_odd, proposals_1[1], proposals_1[0]), z1)
+    z2 = ops.where(accept, ops.where(use_odd, proposals_2[1], proposals_2[0]), z2)
     return z1, z2
 
 
@@ -152,57 +162,81 @@ def run_chains(z1, z2, a1, a2, w, sweeps, seed, betas=None):
     Returns:
         (z1, z2) after the sweeps.
     """
-    a1, a2, w = (ops.stop_gradient(x) for x in (a1, a2, w))
+    constants = tuple(ops.stop_gradient(x) for x in (a1, a2, w))
     if betas is None:
-
-        def body(_, state):
-            return gibbs_sweep(state[0], a1, a2, w, seed)
-
-    else:
-        betas = ops.stop_gradient(ops.cast(betas, z1.dtype))
-        column = ops.reshape(betas, (-1, 1, 1))
-        partners = ops.convert_to_tensor(exchange_partners(ops.shape(betas)[0]))
-
-        def body(_, state):
-            z1, z2 = gibbs_sweep(state[0], a1, a2, w, seed, beta=column)
-            return replica_exchange(z1, z2, a1, a2, w, betas, partners, seed)
-
-    return seeded_fori_loop(0, sweeps, body, (z1, z2), seed)
+        return seeded_fori_loop(0, sweeps, _sweep, (z1, z2), constants, seed)
+    betas = ops.stop_gradient(ops.cast(betas, z1.dtype))
+    partners = ops.convert_to_tensor(exchange_partners(ops.shape(betas)[0]))
+    constants += (betas, partners)
+    return seeded_fori_loop(0, sweeps, _tempered_sweep, (z1, z2), constants, seed)
 
 
-def seeded_fori_loop(lower, upper, body, init, seed_generator):
+def _sweep(_, state, constants, seed):
+    return gibbs_sweep(state[0], *constants, seed)
+
+
+def _tempered_sweep(_, state, constants, seed):
+    a1, a2, w, betas, partners = constants
+    z1, z2 = gibbs_sweep(state[0], a1, a2, w, seed, beta=ops.reshape(betas, (-1, 1, 1)))
+    return replica_exchange(z1, z2, a1, a2, w, betas, partners, seed)
+
+
+# Loop bodies wrapped by `seeded_fori_loop`, and the generators of the
+# loops running now (innermost last).
+_WRAPPED_BODIES = {}
+_ACTIVE_GENERATORS = []
+
+
+def seeded_fori_loop(lower, upper, body, state, constants, seed_generator):
     """`ops.fori_loop` whose body may draw from `seed_generator`.
 
     A `SeedGenerator` advances by assigning to its state variable, and an
     assignment inside a traced loop body would leak the tracer. Instead the
     state rides in the loop carry: each iteration maps the variable to the
     carried value in a `keras.StatelessScope`, runs `body`, and carries the
-    updated value out; after the loop the final value is assigned once.
+    updated value out; after the loop the final value is assigned once (as
+    keras-hub's samplers do).
 
-    The body must not read other Keras variables (it would see their stored
+    Loop invariants travel in the carry too, not in closures, and each body
+    is wrapped once, reading the generator of the running loop: on JAX an
+    eager loop of the same body and shapes then reuses its compiled
+    executable instead of compiling again on every call. (The traced
+    computation does not depend on which generator it was traced with, only
+    on the carried seed value.)
+
+    The body must not read Keras variables (it would see their stored
     values, not those of an enclosing stateless scope such as JAX's `fit`):
-    read them before the loop and close over the tensors.
+    read them before the loop and pass them in `constants`.
 
     Args:
-        lower, upper: loop bounds.
-        body: `body(i, state) -> state`.
-        init: the initial state (a nested structure of tensors).
+        lower, upper: Python int loop bounds.
+        body: a module-level function
+            `body(i, state, constants, seed_generator) -> state`.
+        state: the initial state (a nested structure of tensors).
+        constants: tensors the body reads, unchanged by the loop.
         seed_generator: the `keras.random.SeedGenerator` the body uses.
 
     Returns:
         The final state.
     """
+    if body not in _WRAPPED_BODIES:
+
+        def wrapped(i, carry):
+            state, constants, seed_state = carry
+            generator = _ACTIVE_GENERATORS[-1]
+            mapping = [(generator.state, seed_state)]
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                state = body(i, state, constants, generator)
+                seed_state = scope.get_current_value(generator.state)
+            return state, constants, seed_state
+
+        _WRAPPED_BODIES[body] = wrapped
     variable = seed_generator.state
-
-    def wrapped(i, carry):
-        state, seed_state = carry
-        with keras.StatelessScope(state_mapping=[(variable, seed_state)]) as scope:
-            state = body(i, state)
-            seed_state = scope.get_current_value(variable)
-        return state, seed_state
-
-    state, seed_state = ops.fori_loop(
-        lower, upper, wrapped, (init, ops.convert_to_tensor(variable.value))
-    )
+    carry = (state, tuple(constants), ops.convert_to_tensor(variable.value))
+    _ACTIVE_GENERATORS.append(seed_generator)
+    try:
+        state, _, seed_state = ops.fori_loop(lower, upper, _WRAPPED_BODIES[body], carry)
+    finally:
+        _ACTIVE_GENERATORS.pop()
     variable.assign(seed_state)
     return state
