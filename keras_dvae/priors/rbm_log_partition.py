@@ -54,8 +54,9 @@ def exact_log_partition(a1, a2, w, max_units=MAX_EXACT_UNITS, chunk_size=1 << 14
     Example:
 
     >>> import numpy as np
-    >>> exact_log_partition(np.zeros(2), np.zeros(3), np.zeros((2, 3)))  # 5 log 2
-    3.4657359027997265
+    >>> log_z = exact_log_partition(np.zeros(2), np.zeros(3), np.zeros((2, 3)))
+    >>> bool(np.isclose(log_z, 5 * np.log(2)))
+    True
     """
     a1, a2, w = (np.asarray(x, dtype=np.float64) for x in (a1, a2, w))
     if a1.shape[0] > a2.shape[0]:
@@ -100,7 +101,7 @@ def default_schedule(num_betas):
     Example:
 
     >>> default_schedule(5)
-    array([0.        , 0.90375   , 0.958125  , 0.9790625 , 1.        ])
+    array([0.     , 0.8125 , 0.9275 , 0.96375, 1.     ])
     """
     num_betas = checks.check_positive_int("num_betas", num_betas, minimum=2)
     u = np.linspace(0.0, 1.0, num_betas)
