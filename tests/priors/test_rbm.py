@@ -53,9 +53,9 @@ def test_config_round_trip():
     assert isinstance(restored, RBMPrior) and restored.get_config() == config
 
 
-@pytest.mark.parametrize(
-    "kwargs, name",
-    [
+def test_bad_constructor_arguments():
+    # One test, not a parametrisation: each test item pays for a session clear.
+    cases = [
         ({"num_z1": 0}, "num_z1"),
         ({"num_z2": -2}, "num_z2"),
         ({"num_z1": 2.5}, "num_z1"),
@@ -66,12 +66,11 @@ def test_config_round_trip():
         ({"tempering_betas": [0.5, 0.9]}, "tempering_betas"),
         ({"tempering_betas": [0.5, 0.5, 1.0]}, "tempering_betas"),
         ({"tempering_betas": [-0.1, 1.0]}, "tempering_betas"),
-    ],
-)
-def test_bad_constructor_arguments(kwargs, name):
-    arguments = {"num_z1": 3, "num_z2": 4, "num_chains": 2, **kwargs}
-    with pytest.raises(ValueError, match=rf"Received: {name}=[^\n]*$"):
-        RBMPrior(**arguments)
+    ]
+    for kwargs, name in cases:
+        arguments = {"num_z1": 3, "num_z2": 4, "num_chains": 2, **kwargs}
+        with pytest.raises(ValueError, match=rf"Received: {name}=[^\n]*$"):
+            RBMPrior(**arguments)
 
 
 def test_bad_method_arguments():
@@ -352,7 +351,11 @@ def _state(prior):
     ]
 
 
-@pytest.mark.parametrize("tempering_betas", [None, [0.5, 1.0]])
+@pytest.mark.parametrize(
+    "tempering_betas",
+    # The tempered variant compiles a second train step (slow on JAX).
+    [None, pytest.param([0.5, 1.0], marks=pytest.mark.slow)],
+)
 def test_chains_advance_in_fit_and_survive_saving(tmp_path, tempering_betas):
     model = TinyRBMModel(tempering_betas=tempering_betas)
     model.compile(optimizer=keras.optimizers.Adam(0.05))
