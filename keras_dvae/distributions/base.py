@@ -197,3 +197,17 @@ def _not_implemented(distribution, method):
     return NotImplementedError(
         f"{type(distribution).__name__} does not implement `{method}`."
     )
+
+
+class CategoricalLogits:
+    """Shared accessors of distributions parameterised by logits over K categories."""
+
+    @property
+    def num_categories(self):
+        """K, the size of the last axis."""
+        return ops.shape(self.logits)[-1]
+
+    @property
+    def probs(self):
+        """softmax(logits) along the last axis."""
+        return ops.softmax(self.logits, axis=-1)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae.distributions.base import (
+    CategoricalLogits,
     Distribution,
     float_parameter,
     sample_gumbel,
@@ -13,7 +14,7 @@ from keras_dvae.utils.numerics import log_sigmoid
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class Categorical(Distribution):
+class Categorical(CategoricalLogits, Distribution):
     """Independent K-way categorical latents, as one-hot vectors.
 
     `logits` has shape `batch_shape + (K,)`; every leading axis indexes an
@@ -56,16 +57,6 @@ class Categorical(Distribution):
 
     def __init__(self, logits):
         self.logits = float_parameter("logits", logits, min_rank=1)
-
-    @property
-    def num_categories(self):
-        """K, the size of the last axis."""
-        return ops.shape(self.logits)[-1]
-
-    @property
-    def probs(self):
-        """softmax(logits) along the last axis."""
-        return ops.softmax(self.logits, axis=-1)
 
     @property
     def log_probs(self):

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_dvae.distributions.base import (
+    CategoricalLogits,
     Distribution,
     float_parameter,
     sample_gumbel,
@@ -16,7 +17,7 @@ from keras_dvae.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class RelaxedOneHotCategorical(Distribution):
+class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
     """Gumbel-softmax: a continuous relaxation of one-hot categorical latents.
 
     A sample is a point y in the interior of the probability simplex,
@@ -82,16 +83,6 @@ class RelaxedOneHotCategorical(Distribution):
     def __init__(self, temperature, logits):
         self.temperature = checks.check_positive_finite("temperature", temperature)
         self.logits = float_parameter("logits", logits, min_rank=1)
-
-    @property
-    def num_categories(self):
-        """K, the size of the last axis."""
-        return ops.shape(self.logits)[-1]
-
-    @property
-    def probs(self):
-        """softmax(logits): the probabilities of argmax y."""
-        return ops.softmax(self.logits, axis=-1)
 
     def log_sample(self, seed=None, sample_shape=()):
         """Draws x = log y, finite even where y underflows.

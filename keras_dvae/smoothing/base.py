@@ -224,7 +224,11 @@ class Smoothing:
     # ------------------------------------------------------------- helpers
 
     def _param(self, dtype):
-        return ops.cast(self.parameter, dtype)
+        parameter = self.parameter
+        if isinstance(parameter, float):
+            # Straight to `dtype`: ops.cast(float) would round through float32.
+            return ops.convert_to_tensor(parameter, dtype=dtype)
+        return ops.cast(parameter, dtype)
 
     def _bisect_logit(self, rho, logits, num_iterations=None):
         """u = logit(F⁻¹(ρ)) by bisection; no gradient."""
