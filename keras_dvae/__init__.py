@@ -1,17 +1,25 @@
 """keras_dvae: discrete variational autoencoders for Keras 3."""
 
-from keras_dvae import callbacks, distributions, layers, models, priors, smoothing
+from keras_dvae.utils.warnings import KerasDVAEWarning  # noqa: I001 (first)
+from keras_dvae import (
+    callbacks,
+    datasets,
+    distributions,
+    layers,
+    models,
+    priors,
+    smoothing,
+)
 from keras_dvae.version import __version__
 
-
-class KerasDVAEWarning(UserWarning):
-    """Warnings issued by keras_dvae (tests turn them into errors)."""
-
-
 __all__ = [
+    "KerasDVAEWarning",
+    "__version__",
     "callbacks",
+    "datasets",
     "distributions",
     "layers",
     "models",
     "priors",
-    "smoothing", "KerasDVAEWarning", "__version__"]
+    "smoothing",
+]

@@ -1,0 +1,85 @@
+"""`Dataset`: the arrays of one benchmark set and the facts needed to use them."""
+
+import dataclasses
+
+import numpy as np
+
+from keras_dvae.datasets.sequences import ArraySequence, BinarizedSequence
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """The splits of one dataset, as returned by `keras_dvae.datasets.load`.
+
+    Image sets hold x as float32 `(n, prod(image_shape))`, flattened in
+    row-major (C) order, so `x.reshape(-1, *image_shape)` gives upright
+    images with ink = 1. CIFAR-10 is the exception: uint8 `(n, 32, 32, 3)`,
+    0..255, because discretised likelihoods need the integer pixels.
+
+    Rows are in the order of the source files (for some sets grouped by
+    class); nothing is shuffled here, since `fit` shuffles.
+
+    Attributes:
+        name: the name passed to `load`.
+        x_train, x_valid, x_test: the splits; `x_valid` (and `x_test` for
+            a train-only set) may be `None`.
+        y_train, y_valid, y_test: int64 labels, or `None` without labels.
+        image_shape: shape of one image, e.g. `(28, 28)` or `(32, 32, 3)`.
+        binary: True when the pixels are fixed values in {0, 1}.
+        dynamic_binarization: True when `x_train` holds grey levels in
+            [0, 1] meant to be resampled as Bernoulli(x) every epoch (see
+            `train_batches`); `x_valid`/`x_test` are then binarised once,
+            with a fixed seed, so that test likelihoods are reproducible.
+        lossy: True when the pixels went through lossy compression, so that
+            likelihoods are not comparable with published numbers.
+        notes: provenance, preprocessing, split and caveats, in words.
+        class_names: names of the labels (`class_names[y]`), or `None`.
+    """
+
+    name: str
+    x_train: np.ndarray
+    x_valid: np.ndarray | None
+    x_test: np.ndarray | None
+    y_train: np.ndarray | None
+    y_valid: np.ndarray | None
+    y_test: np.ndarray | None
+    image_shape: tuple
+    binary: bool
+    dynamic_binarization: bool
+    lossy: bool
+    notes: str
+    class_names: tuple | None = None
+
+    def train_batches(self, batch_size, seed=None, shuffle=True):
+        """Training batches for `model.fit`, as a `keras.utils.PyDataset`.
+
+        A `BinarizedSequence` (a fresh Bernoulli draw each epoch) when the
+        set uses dynamic binarisation, else an `ArraySequence` that only
+        reshuffles. Batches are `(x,)` tuples, for unsupervised models.
+
+        Args:
+            batch_size: examples a batch.
+            seed: int seed of the shuffling (and of the Bernoulli draws),
+                or `None` for a random one.
+            shuffle: reshuffle the rows every epoch.
+
+        Returns:
+            A `keras.utils.PyDataset`.
+        """
+        cls = BinarizedSequence if self.dynamic_binarization else ArraySequence
+        return cls(self.x_train, batch_size, seed=seed, shuffle=shuffle)
+
+    def __repr__(self):
+        shapes = ", ".join(
+            f"{split}={None if x is None else x.shape}"
+            for split, x in (
+                ("x_train", self.x_train),
+                ("x_valid", self.x_valid),
+                ("x_test", self.x_test),
+            )
+        )
+        return (
+            f"Dataset(name={self.name!r}, {shapes}, image_shape={self.image_shape}, "
+            f"binary={self.binary}, dynamic_binarization={self.dynamic_binarization}, "
+            f"lossy={self.lossy})"
+        )

@@ -1,0 +1,309 @@
+"""Finding a dataset's files: search directories, checks, download, conversion.
+
+Every loader asks `fetch` for its files. The search list is, in order: the
+`data_dir` argument, the `KERAS_DVAE_DATA` environment variable, and the
+cache `~/.keras/keras_dvae/datasets` (`$KERAS_HOME/keras_dvae/datasets`
+when `KERAS_HOME` is set). `fetch` tries:
+
+1. the offline copy (the `.npz` files described in `shared/data/README.md`)
+   in the search list;
+2. a copy this library converted earlier from the canonical source;
+3. the canonical source files, found in the search list or downloaded into
+   the cache with `keras.utils.get_file` (checksum verified where one is
+   known), converted once into the offline copy's layout.
+
+When all fail it raises `FileNotFoundError` naming the files, the
+directories searched, the URLs tried and the fix.
+"""
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+
+import keras
+import numpy as np
+
+ENV_VAR = "KERAS_DVAE_DATA"
+
+# Size in bytes and sha256 of each offline copy (shared/data/README.md and
+# its SHA256SUMS). `mnist.npz` has a second entry: the file Keras downloads
+# (Keras publishes its sha256; its size is the one `get_file` reports).
+KNOWN_FILES = {
+    "mnist_static.npz": (
+        (2_327_083, "bd592ef145ff12868ce21089cb9ff1a128b435276382606c0c9d9ac1cf2986e2"),
+    ),
+    "mnist.npz": (
+        (11_490_519, "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"),
+        (11_490_434, "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
+    ),
+    "caltech101_silhouettes.npz": (
+        (405_222, "0f060916ce985fd9be887505913c287302314753554ba3fc5598ff11c16351a9"),
+    ),
+    "omniglot_raw.npz": (
+        (5_317_821, "313df08b1d59b9bf83a8092e48fdd5aefe8afe576f6b354c4a663393dfc9867f"),
+    ),
+    "cifar10_jpeg_train_0.npz": (
+        (27_567_505, "a1f581201ecf982b21a2095c9b08c3c31299aea868122df56d9c909a23b3b86e"),
+    ),
+    "cifar10_jpeg_train_1.npz": (
+        (28_263_731, "9f8ac698f207388fb4815f3997928e95d9f48081506b4d6a2443e55d216df6e6"),
+    ),
+    "cifar10_jpeg_train_2.npz": (
+        (28_836_912, "d3c5d6fb3ff1daad61f256a22a5f054a84662dc8bfa4d11aa3021ff47bc138b6"),
+    ),
+    "cifar10_jpeg_train_3.npz": (
+        (29_000_180, "ef726c35619ace960da74c18dacecc198bbe2dc36118aee2da4349f415d4d862"),
+    ),
+    "cifar10_jpeg_train_4.npz": (
+        (28_425_904, "371fa440813025bfcfcd183d12e190d1a75d8b7afba85a74d3e9f8847f5220f2"),
+    ),
+    "cifar10_jpeg_test.npz": (
+        (28_408_439, "71a0fd60be7423382553b17928767cde090b13d9a047fadec7f38838dbb6b208"),
+    ),
+    "cifar10_lossless_first4000.npz": (
+        (11_340_286, "c3b8e79f8cd64693a121ad31ca41ff65846c4e81be871eb33ab85baaa7bba54c"),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Remote:
+    """A canonical source file: local name, URL, and checksum or `None`.
+
+    `file_hash` is a sha256 (64 hex digits) or md5 (32) hex digest, as
+    `keras.utils.get_file` takes it; `None` where no checksum is published
+    and none could be taken here (the machines that wrote this are offline).
+    """
+
+    fname: str
+    origin: str
+    file_hash: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """What `fetch` found: `kind` is "offline", "converted" or "source"."""
+
+    kind: str
+    paths: dict
+
+    @property
+    def path(self):
+        """The single path, for sets stored in one file."""
+        (path,) = self.paths.values()
+        return path
+
+
+def cache_dir():
+    """`$KERAS_HOME/keras_dvae/datasets` (default `~/.keras/...`), read now."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
+    return pathlib.Path(home) / "keras_dvae" / "datasets"
+
+
+def search_dirs(data_dir=None):
+    """The search list as (label, directory or None when not set) pairs."""
+    env = os.environ.get(ENV_VAR) or None
+    return [
+        ("data_dir argument", None if data_dir is None else os.fspath(data_dir)),
+        (f"${ENV_VAR}", env),
+        ("cache", os.fspath(cache_dir())),
+    ]
+
+
+def find(fname, data_dir=None):
+    """The first `dir/fname` that exists in the search list, or `None`."""
+    for _, directory in search_dirs(data_dir):
+        if directory is None:
+            continue
+        path = pathlib.Path(directory).expanduser() / fname
+        if path.is_file():
+            return path
+    return None
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check(path, verify=None):
+    """Checks an offline copy against its documented size or checksum.
+
+    Args:
+        path: the file; names not in `KNOWN_FILES` (files this library
+            converted itself) are not checked.
+        verify: `None` compares the size (cheap), `True` the sha256,
+            `False` skips the check.
+
+    Raises:
+        ValueError: the file differs from every documented version.
+    """
+    path = pathlib.Path(path)
+    known = KNOWN_FILES.get(path.name)
+    if verify is False or known is None:
+        return
+    if verify is None:
+        size = path.stat().st_size
+        if size not in [s for s, _ in known]:
+            raise ValueError(
+                f"{path} has {size} bytes; the documented file "
+                f"{path.name!r} has {' or '.join(str(s) for s, _ in known)}. "
+                "It is truncated or another version: replace it, or pass "
+                "verify=False to load it anyway."
+            )
+    elif verify is True:
+        digest = sha256(path)
+        if digest not in [h for _, h in known]:
+            raise ValueError(
+                f"sha256 of {path} is {digest}; the documented file "
+                f"{path.name!r} has {' or '.join(h for _, h in known)}. "
+                "Replace it, or pass verify=False to load it anyway."
+            )
+    else:
+        raise ValueError(
+            f"`verify` must be None, True or False. Received: verify={verify!r}"
+        )
+
+
+def unpack_bits(packed, shape):
+    """Bit-packed uint8 rows (`np.packbits(x, axis=-1)`) → uint8 0/1 `(n, d)`.
+
+    The padding bits of the last byte are cut off (d need not be a multiple
+    of 8), and `shape` (stored beside the bits) is checked.
+    """
+    n, d = (int(v) for v in shape)
+    if packed.shape != (n, (d + 7) // 8):
+        raise ValueError(
+            f"Packed bits of shape {packed.shape} do not hold a {n}x{d} matrix."
+        )
+    return np.unpackbits(packed, axis=-1, count=d)
+
+
+def _download(remote):
+    """`keras.utils.get_file` into the cache; returns the local path."""
+    path = keras.utils.get_file(
+        fname=remote.fname,
+        origin=remote.origin,
+        file_hash=remote.file_hash,
+        cache_dir=os.fspath(cache_dir().parent.parent),
+        cache_subdir=os.path.join(cache_dir().parent.name, cache_dir().name),
+    )
+    return pathlib.Path(path)
+
+
+def _write_converted(convert, sources, fname):
+    out = cache_dir() / fname
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name and renamed, so an interrupted
+    # conversion never leaves a truncated file that later loads would find.
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npz")
+    try:
+        convert(sources, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def fetch(
+    dataset,
+    offline,
+    data_dir=None,
+    download=True,
+    verify=None,
+    remotes=(),
+    convert=None,
+    converted=None,
+    hint="",
+):
+    """Finds (or downloads and converts) the files of one dataset.
+
+    Args:
+        dataset: name of the dataset, for messages.
+        offline: names of the offline-copy files, all needed (may be empty).
+        data_dir: first directory to search, or `None`.
+        download: allow downloading the `remotes` when nothing is found.
+        verify: see `check`; applies to the offline copy.
+        remotes: `Remote` canonical source files, all needed.
+        convert: `convert(source_paths, out_path)` writes an `.npz` in the
+            offline layout; `None` when the sources are read directly.
+        converted: file name of the converted copy in the cache.
+        hint: extra sentence for the error message.
+
+    Returns:
+        A `Found`: kind "offline" with the offline paths by name, kind
+        "converted" with the converted file, or kind "source" with the
+        source paths by name (when `convert` is `None`).
+
+    Raises:
+        FileNotFoundError: nothing found and the download failed or was not
+            allowed.
+    """
+    found = {fname: find(fname, data_dir) for fname in offline}
+    if offline and all(found.values()):
+        for path in found.values():
+            check(path, verify)
+        return Found("offline", found)
+    if converted is not None:
+        path = find(converted, data_dir)
+        if path is not None:
+            return Found("converted", {converted: path})
+
+    sources = {r.fname: find(r.fname, data_dir) for r in remotes}
+    tried, failure = [], None
+    if remotes and download:
+        for remote in remotes:
+            if sources[remote.fname] is not None:
+                continue
+            tried.append(remote.origin)
+            try:
+                sources[remote.fname] = _download(remote)
+            except Exception as error:  # offline, HTTP error, bad checksum
+                failure = f"{type(error).__name__}: {error}"
+                break
+    if remotes and all(sources.values()):
+        if convert is None:
+            return Found("source", sources)
+        return Found("converted", {converted: _write_converted(convert, sources, converted)})
+
+    raise FileNotFoundError(
+        _missing_message(dataset, found, sources, data_dir, download, tried, failure, hint)
+    )
+
+
+def _missing_message(dataset, found, sources, data_dir, download, tried, failure, hint):
+    lines = [f"Cannot load dataset {dataset!r}: its files were not found."]
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        lines.append(f"Needed (offline copy): {', '.join(missing)}.")
+    missing_sources = [name for name, path in sources.items() if path is None]
+    if missing_sources:
+        lead = "Or" if missing else "Needed"
+        lines.append(
+            f"{lead} (canonical source files): {', '.join(missing_sources)}."
+        )
+    lines.append("Directories searched, in this order:")
+    for label, directory in search_dirs(data_dir):
+        lines.append(f"  - {label}: {directory if directory is not None else '(not set)'}")
+    if tried:
+        lines.append(f"Download tried from {', '.join(tried)}; it failed: {failure}")
+    elif sources and not download:
+        lines.append("No download was tried (download=False).")
+    elif not sources:
+        lines.append("These files have no download origin.")
+    if hint:
+        lines.append(hint)
+    lines.append(
+        "To fix: put the file(s) in a directory and pass data_dir='...' to "
+        f"keras_dvae.datasets.load, or set the {ENV_VAR} environment variable "
+        "to that directory (for example a checkout of shared/data)"
+        + (", or run once with internet access to download them into the cache."
+           if sources else ".")
+    )
+    return "\n".join(lines)

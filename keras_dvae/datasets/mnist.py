@@ -1,0 +1,217 @@
+"""MNIST: statically binarised (Larochelle) and raw grey levels (dynamic)."""
+
+import numpy as np
+
+from keras_dvae.datasets import files
+from keras_dvae.datasets.base import Dataset
+from keras_dvae.datasets.sequences import binarize
+from keras_dvae.utils import checks
+
+STATIC_FILE = "mnist_static.npz"
+RAW_FILE = "mnist.npz"
+IMAGE_SHAPE = (28, 28)
+
+_LAROCHELLE = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
+# No checksum is published for Larochelle's text files and they cannot be
+# downloaded from here, so none is recorded. (The sha256 values in the data
+# README are of a MATLAB re-save of them, a different file.)
+STATIC_REMOTES = tuple(
+    files.Remote(
+        f"binarized_mnist_{split}.amat", f"{_LAROCHELLE}binarized_mnist_{split}.amat"
+    )
+    for split in ("train", "valid", "test")
+)
+# Keras's copy; the sha256 is the one `keras.datasets.mnist.load_data` checks.
+RAW_REMOTE = files.Remote(
+    RAW_FILE,
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+    "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+)
+
+
+def load_static(data_dir=None, *, download=True, verify=None):
+    """Statically binarised MNIST (Salakhutdinov & Murray 2008), 28×28.
+
+    The fixed binarisation of the DBN/NADE/IWAE/DVAE literature, split
+    50,000 / 10,000 / 10,000 (train / valid / test) as in Larochelle's
+    files, rows in the files' order. x is float32 `(n, 784)` in {0, 1},
+    row-major, ink = 1.
+
+    Labels are not in the source: the offline copy carries labels recovered
+    by matching each image to raw MNIST (about 0.5% of rows tie with a
+    near-duplicate), good for plots and conditional experiments but derived
+    data. A copy converted from Larochelle's `.amat` files has no labels
+    (`y_*` are `None`).
+
+    Args:
+        data_dir: directory searched first for `mnist_static.npz` (or the
+            three `binarized_mnist_{train,valid,test}.amat` files).
+        download: download the `.amat` files when nothing is found.
+        verify: see `keras_dvae.datasets.load`.
+
+    Returns:
+        A `Dataset` with `binary=True`.
+
+    References:
+        R. Salakhutdinov and I. Murray, "On the quantitative analysis of
+        deep belief networks", ICML 2008. H. Larochelle and I. Murray, "The
+        neural autoregressive distribution estimator", AISTATS 2011.
+    """
+    found = files.fetch(
+        "mnist_static",
+        (STATIC_FILE,),
+        data_dir,
+        download,
+        verify,
+        remotes=STATIC_REMOTES,
+        convert=_convert_amat,
+        converted="mnist_static_converted.npz",
+    )
+    with np.load(found.path) as z:
+        x = {
+            s: files.unpack_bits(z[f"x_{s}"], z[f"shape_{s}"]).astype("float32")
+            for s in ("train", "valid", "test")
+        }
+        y = {
+            s: z[f"y_{s}_matched"].astype("int64") if f"y_{s}_matched" in z else None
+            for s in ("train", "valid", "test")
+        }
+    labels = (
+        "Labels y_* are DERIVED (matched to raw MNIST; ~0.5% ties), not from "
+        "the source."
+        if y["train"] is not None
+        else "No labels (the source files have none)."
+    )
+    notes = (
+        "Statically binarized MNIST of Salakhutdinov & Murray (2008) as "
+        "distributed by H. Larochelle: 50,000 train / 10,000 valid / 10,000 "
+        "test rows in the files' order, 28x28 row-major, ink = 1. "
+        f"{labels} Loaded from {found.path} ({found.kind} copy)."
+    )
+    return Dataset(
+        name="mnist_static",
+        x_train=x["train"],
+        x_valid=x["valid"],
+        x_test=x["test"],
+        y_train=y["train"],
+        y_valid=y["valid"],
+        y_test=y["test"],
+        image_shape=IMAGE_SHAPE,
+        binary=True,
+        dynamic_binarization=False,
+        lossy=False,
+        notes=notes,
+        class_names=tuple(str(d) for d in range(10)),
+    )
+
+
+def load_dynamic(
+    data_dir=None, *, download=True, verify=None, validation_size=10_000, seed=0
+):
+    """Raw MNIST grey levels for dynamic binarisation, 28×28.
+
+    `x_train` holds the grey levels x/255 (float32 in [0, 1]) of the first
+    `60,000 − validation_size` training images, to be binarised afresh
+    every epoch with `Dataset.train_batches` (a `BinarizedSequence`).
+    `x_valid` (the last `validation_size` training images, the standard
+    50,000 / 10,000 split) and `x_test` (the 10,000 test images) are
+    binarised ONCE, so that validation and test log-likelihoods are
+    reproducible:
+
+        x_valid = rng_valid.random(shape, dtype=float32) < grey_valid
+        x_test = rng_test.random(shape, dtype=float32) < grey_test
+
+    with `rng_valid = np.random.default_rng([seed, 1])` and `rng_test =
+    np.random.default_rng([seed, 2])` (float32 0/1 arrays). Images are
+    flattened row-major to `(n, 784)`, ink = 1; labels are the MNIST labels.
+
+    Args:
+        data_dir: directory searched first for `mnist.npz` (the offline
+            copy, or the file `keras.datasets.mnist` downloads).
+        download: download Keras's `mnist.npz` when it is not found.
+        verify: see `keras_dvae.datasets.load`.
+        validation_size: training images held out as `x_valid`, 0..59,999;
+            0 gives `x_valid = None` and 60,000 training images.
+        seed: seed of the one-off binarisation of `x_valid` and `x_test`.
+
+    Returns:
+        A `Dataset` with `dynamic_binarization=True`.
+
+    References:
+        Y. Burda, R. Grosse and R. Salakhutdinov, "Importance weighted
+        autoencoders", ICLR 2016 (section 5.1).
+    """
+    validation_size = checks.check_positive_int(
+        "validation_size", validation_size, minimum=0
+    )
+    found = files.fetch(
+        "mnist", (RAW_FILE,), data_dir, download, verify, remotes=(RAW_REMOTE,)
+    )
+    path = next(iter(found.paths.values()))
+    with np.load(path) as z:
+        x_all, y_all = z["x_train"], z["y_train"].astype("int64")
+        x_test, y_test = z["x_test"], z["y_test"].astype("int64")
+    if validation_size >= len(x_all):
+        raise ValueError(
+            f"`validation_size` must be < {len(x_all)}. "
+            f"Received: validation_size={validation_size}"
+        )
+    grey = x_all.reshape(len(x_all), -1).astype("float32") / 255.0
+    n_train = len(grey) - validation_size
+    x_valid = y_valid = None
+    if validation_size:
+        x_valid = binarize(grey[n_train:], np.random.default_rng([seed, 1]))
+        y_valid = y_all[n_train:]
+    grey_test = x_test.reshape(len(x_test), -1).astype("float32") / 255.0
+    notes = (
+        "Raw MNIST (LeCun et al. 1998), grey levels x/255 for DYNAMIC "
+        f"binarization: x_train = the first {n_train} of the 60,000 training "
+        "images as grey levels in [0, 1] (binarize every epoch with "
+        f"Dataset.train_batches); x_valid = the last {validation_size} training "
+        "images and x_test = the 10,000 test images, each binarized ONCE as "
+        "(np.random.default_rng([seed, k]).random(shape, dtype=float32) < grey) "
+        f"with seed={seed}, k=1 for valid and k=2 for test. 28x28 row-major, "
+        f"ink = 1. Loaded from {path} ({found.kind} copy)."
+    )
+    return Dataset(
+        name="mnist",
+        x_train=grey[:n_train],
+        x_valid=x_valid,
+        x_test=binarize(grey_test, np.random.default_rng([seed, 2])),
+        y_train=y_all[:n_train],
+        y_valid=y_valid,
+        y_test=y_test,
+        image_shape=IMAGE_SHAPE,
+        binary=False,
+        dynamic_binarization=True,
+        lossy=False,
+        notes=notes,
+        class_names=tuple(str(d) for d in range(10)),
+    )
+
+
+def _read_amat(path):
+    """One Larochelle file: text rows of 784 values 0/1 (or a MATLAB re-save)."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head == b"MATLAB":
+        # Some mirrors (e.g. the ARM-gradient repository) re-saved the files
+        # as MATLAB v5 under the same name, holding one variable `X`.
+        from scipy.io import loadmat
+
+        x = np.asarray(loadmat(path)["X"])
+    else:
+        with open(path, "rb") as f:
+            x = np.array(f.read().split(), dtype=np.uint8).reshape(-1, 784)
+    if x.ndim != 2 or x.shape[1] != 784 or not np.isin(x, (0, 1)).all():
+        raise ValueError(f"{path} is not an (n, 784) matrix of 0/1 values.")
+    return x.astype(np.uint8)
+
+
+def _convert_amat(sources, out):
+    arrays = {}
+    for split in ("train", "valid", "test"):
+        x = _read_amat(sources[f"binarized_mnist_{split}.amat"])
+        arrays[f"x_{split}"] = np.packbits(x, axis=-1)
+        arrays[f"shape_{split}"] = np.array(x.shape, dtype=np.int64)
+    np.savez_compressed(out, **arrays)

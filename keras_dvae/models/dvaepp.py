@@ -1,0 +1,254 @@
+"""DVAE++: overlapping smoothing with a restricted Boltzmann machine prior."""
+
+import time
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dvae.models.binary_latent import BinaryLatentVAE
+from keras_dvae.priors import RBMPrior
+from keras_dvae.utils import checks
+
+# Largest smaller RBM side for which "auto" enumerates log Z exactly.
+EXACT_LIMIT = 20
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class DVAEPP(BinaryLatentVAE):
+    """DVAE++ (fully connected): RBM prior, overlapping smoothing, analytic KL.
+
+    The binary units z (all groups, `num_latents` of them) are split in two
+    halves z1 = z[:n/2], z2 = z[n/2:] that form the two sides of an RBM
+    prior p(z) = e^{−E(z)}/Z. With the hierarchical posterior of
+    `BinaryLatentVAE`, the KL (DVAE++ §5, eq. 13) is
+
+        KL = log Z − Σ_g E[H(q(z_g|x, ζ_<g))] − E_ζ[a1ᵀμ1 + a2ᵀμ2 + ν1ᵀWμ2],
+
+    μ = q(z=1|x, ζ_<g) and ν = q(z=1|x, ζ) = σ(logit μ + log r(ζ|1)/r(ζ|0)),
+    the posterior of a unit given its own ζ. E[z_i z_j] = E[ν_i μ_j] holds
+    whenever unit j's group does not come before unit i's, because z_j is
+    drawn given ζ_<g only; units of the last group (all of them with one
+    group, where the posterior is factorial) use ν = μ, which has lower
+    variance. ∇ log Z comes from the RBM's persistent chains
+    (`RBMPrior.log_partition_surrogate`).
+
+    The value of log Z in the loss and the `elbo` / `kl` metrics is the
+    variable `log_partition`, which `estimate_log_partition()` sets (exact
+    or AIS); until then it is 0, so training metrics are unnormalised.
+    `evaluate` and `log_likelihood` re-estimate it first.
+
+    Args:
+        input_dim: int, number of binary pixels.
+        latents_per_group: int, units per group (200 in the papers);
+            `latents_per_group × num_groups` must be even.
+        num_groups: int ≥ 1, groups of the hierarchical posterior.
+        structure: "nonlinear", "linear" or a tuple of hidden sizes.
+        smoothing: an overlapping family (default overlapping exponential
+            with β = 10, as in DVAE++).
+        num_chains: PCD chains of the RBM (1000 in the reference recipe).
+        gibbs_sweeps: block-Gibbs sweeps per training step (40).
+        weight_decay: L2 coefficient λ on every kernel and the RBM coupling.
+        seed: int or None.
+        **kwargs: base `keras.Model` arguments.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = DVAEPP(input_dim=64, latents_per_group=8, structure=(32,),
+    ...                num_chains=50, gibbs_sweeps=5)
+    >>> model.compile(optimizer="adam")
+    >>> x = (np.random.rand(100, 64) > 0.5).astype("float32")
+    >>> history = model.fit(x, epochs=1, batch_size=50, verbose=0)
+    >>> log_z = model.estimate_log_partition()["log_z"]  # exact: 4 + 4 units
+    >>> ll = model.log_likelihood(x[:4], num_samples=10)
+
+    References:
+        Vahdat et al., "DVAE++", ICML 2018, §5 and Table 2.
+    """
+
+    #: Smoothing families this model accepts (`None`: overlapping only).
+    _default_smoothing = "overlapping_exponential"
+
+    def __init__(
+        self,
+        input_dim,
+        latents_per_group=200,
+        num_groups=1,
+        structure="nonlinear",
+        smoothing=None,
+        num_chains=1000,
+        gibbs_sweeps=40,
+        weight_decay=1e-4,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            input_dim=input_dim,
+            latents_per_group=latents_per_group,
+            num_groups=num_groups,
+            structure=structure,
+            smoothing=self._default_smoothing if smoothing is None else smoothing,
+            weight_decay=weight_decay,
+            seed=seed,
+            **kwargs,
+        )
+        self._check_smoothing()
+        if self.num_latents % 2:
+            raise ValueError(
+                "The RBM splits the latent units in two halves, so "
+                "latents_per_group × num_groups must be even. Received: "
+                f"latents_per_group={latents_per_group}, num_groups={num_groups}"
+            )
+        self.num_chains = checks.check_positive_int("num_chains", num_chains)
+        self.gibbs_sweeps = checks.check_positive_int("gibbs_sweeps", gibbs_sweeps)
+        half = self.num_latents // 2
+        self.prior = RBMPrior(
+            half,
+            half,
+            num_chains=num_chains,
+            gibbs_sweeps=gibbs_sweeps,
+            seed=seed,
+            name="prior",
+        )
+        self.log_partition = self.add_weight(
+            name="log_partition", shape=(), initializer="zeros", trainable=False
+        )
+        self.log_partition_info = None
+        self.build((None, input_dim))
+
+    def _check_smoothing(self):
+        if not self.smoothing.is_overlapping:
+            raise ValueError(
+                f"{type(self).__name__} needs an overlapping smoothing family "
+                "(overlapping_exponential, overlapping_logistic, power_function); "
+                f"use DVAE for spike-and-exponential. Received: "
+                f"smoothing={type(self.smoothing).__name__}"
+            )
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.prior.built:
+            self.prior.build()
+
+    def _kernels(self):
+        return [*super()._kernels(), self.prior.W]
+
+    # ------------------------------------------------------------------ KL
+
+    def _posterior_of_own_zeta(self, logits, latents, training):
+        """ν per group: q(z=1|x, ζ_g) for all but the last group, μ there."""
+        last = self.num_groups - 1
+        nus = []
+        for g, (lg, zg) in enumerate(zip(self._split(logits), self._split(latents))):
+            if g == last:
+                nus.append(ops.sigmoid(lg))
+            elif training:
+                nus.append(ops.sigmoid(self.latent.family.posterior_logits(zg, lg)))
+            else:
+                nus.append(zg)  # discrete z: its own posterior is itself
+        return ops.concatenate(nus, axis=-1)
+
+    def _halves(self, t):
+        half = self.num_latents // 2
+        return t[..., :half], t[..., half:]
+
+    def _log_partition_term(self, training):
+        """log Z's value (the estimate) with the PCD gradient attached."""
+        surrogate = self.prior.log_partition_surrogate(training=training)
+        return (
+            ops.cast(self.log_partition, surrogate.dtype)
+            + surrogate
+            - ops.stop_gradient(surrogate)
+        )
+
+    def _kl(self, y_pred, training):
+        logits = y_pred["posterior_logits"]
+        mu = ops.sigmoid(logits)
+        nu = self._posterior_of_own_zeta(logits, y_pred["latents"], training)
+        mu1, mu2 = self._halves(mu)
+        nu1, _ = self._halves(nu)
+        cross_entropy = self.prior.cross_entropy_terms(mu1, mu2, nu1)
+        return (
+            cross_entropy
+            + self._log_partition_term(training)
+            - self.posterior_entropy(logits)
+        )
+
+    # -------------------------------------------------------------- log Z
+
+    def estimate_log_partition(self, method="auto", verbose=0, **ais_kwargs):
+        """Estimates log Z of the RBM prior and stores it in `log_partition`.
+
+        Args:
+            method: "exact" (enumeration, smaller side ≤ 24 units), "ais"
+                (`RBMPrior.ais_log_partition`, forward), or "auto" (exact
+                up to 20 units a side, else AIS).
+            verbose: progress bar for AIS.
+            **ais_kwargs: passed to `RBMPrior.ais_log_partition`
+                (`num_betas`, `num_chains`, ...).
+
+        Returns:
+            A dict: log_z, method, and for AIS log_z_lower / log_z_upper
+            (±3 standard errors of the mean weight), num_betas, num_chains,
+            and seconds.
+        """
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(
+                f"`method` must be 'auto', 'exact' or 'ais'. Received: method={method!r}"
+            )
+        if method == "auto":
+            method = "exact" if self.num_latents // 2 <= EXACT_LIMIT else "ais"
+        start = time.time()
+        if method == "exact":
+            info = {"log_z": self.prior.exact_log_partition(), "method": "exact"}
+        else:
+            estimate = self.prior.ais_log_partition(verbose=verbose, **ais_kwargs)
+            info = {
+                "log_z": float(estimate.log_z),
+                "method": "ais",
+                "log_z_lower": float(estimate.log_z_lower),
+                "log_z_upper": float(estimate.log_z_upper),
+                "num_betas": int(estimate.num_betas),
+                "num_chains": int(estimate.num_chains),
+            }
+        info["seconds"] = round(time.time() - start, 2)
+        self.log_partition.assign(np.float32(info["log_z"]))
+        self.log_partition_info = info
+        return info
+
+    def _prepare_log_likelihood(self):
+        if self.log_partition_info is None:
+            self.estimate_log_partition()
+
+    def fit(self, *args, **kwargs):
+        history = super().fit(*args, **kwargs)
+        self.log_partition_info = None  # the prior changed: log Z is stale
+        return history
+
+    def evaluate(self, *args, **kwargs):
+        self._prepare_log_likelihood()
+        return super().evaluate(*args, **kwargs)
+
+    def load_weights(self, *args, **kwargs):
+        result = super().load_weights(*args, **kwargs)
+        self.log_partition_info = None
+        return result
+
+    # ------------------------------------------------------ discrete limit
+
+    def _log_prior(self, z):
+        z1, z2 = self._halves(z)
+        return -self.prior.energy(z1, z2) - ops.cast(self.log_partition, z.dtype)
+
+    def _sample_prior(self, num_samples, sweeps=1000):
+        """Ends of `num_samples` fresh Gibbs chains of `sweeps` sweeps."""
+        z1, z2 = self.prior.sample(num_samples, sweeps=sweeps)
+        return ops.concatenate([z1, z2], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"num_chains": self.num_chains, "gibbs_sweeps": self.gibbs_sweeps}
+        )
+        return config

@@ -1,0 +1,5 @@
+"""The package's warning category."""
+
+
+class KerasDVAEWarning(UserWarning):
+    """Warnings issued by keras_dvae (tests turn them into errors)."""
