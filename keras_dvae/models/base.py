@@ -7,14 +7,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dvae.utils.warnings import KerasDVAEWarning
 from keras_dvae.utils import checks
+from keras_dvae.utils.warnings import KerasDVAEWarning
 
 STRUCTURES = {"linear": (), "nonlinear": (200, 200)}
 
 
 def resolve_structure(structure):
-    """"linear" → (), "nonlinear" → (200, 200); a tuple of ints is kept."""
+    """ "linear" → (), "nonlinear" → (200, 200); a tuple of ints is kept."""
     if isinstance(structure, str):
         if structure not in STRUCTURES:
             raise ValueError(

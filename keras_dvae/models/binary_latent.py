@@ -119,7 +119,9 @@ class BinaryLatentVAE(DiscreteVAE):
             h = xc if not latents else ops.concatenate([xc, *latents], axis=-1)
             group_logits = encoder(h, training=training)
             logits.append(group_logits)
-            latents.append(self.latent(group_logits, training=training, discrete=discrete))
+            latents.append(
+                self.latent(group_logits, training=training, discrete=discrete)
+            )
         return logits, latents
 
     def call(self, x, training=None):

@@ -1,0 +1,95 @@
+"""Training steps per second of the fully connected models, per backend.
+
+Times `model.fit` on random binary 784-pixel data at batch 100 (the
+reference batch): the 2-group nonlinear DVAE++ with the reference PCD
+(1000 chains × 40 sweeps) and lighter settings, plus the directed-prior
+BernoulliVAE for comparison. The first epoch (compilation) is excluded;
+the median of the timed epochs is reported.
+
+    KERAS_BACKEND=jax python benchmarks/train_throughput.py
+    KERAS_BACKEND=tensorflow python benchmarks/train_throughput.py --quick
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from benchmarks.rbm_common import describe_machine
+from keras_dvae import models
+
+CONFIGS = {
+    "dvaepp_2nl_pcd1000x40": (
+        models.DVAEPP,
+        dict(num_groups=2, num_chains=1000, gibbs_sweeps=40),
+    ),
+    "dvaepp_2nl_pcd100x10": (
+        models.DVAEPP,
+        dict(num_groups=2, num_chains=100, gibbs_sweeps=10),
+    ),
+    "dvae_2nl_pcd100x10": (
+        models.DVAE,
+        dict(num_groups=2, num_chains=100, gibbs_sweeps=10),
+    ),
+    "dvaepp_1nl_pcd1000x40": (
+        models.DVAEPP,
+        dict(num_groups=1, num_chains=1000, gibbs_sweeps=40),
+    ),
+    "bernoulli_2nl_joint": (models.BernoulliVAE, dict(num_groups=2)),
+    "bernoulli_1nl_marginal": (
+        models.BernoulliVAE,
+        dict(num_groups=1, elbo="marginal"),
+    ),
+}
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def measure(name, steps_per_epoch, epochs, batch_size=100):
+    cls, kwargs = CONFIGS[name]
+    x = np.random.default_rng(0).random((steps_per_epoch * batch_size, 784)) < 0.13
+    x = x.astype("float32")
+    model = cls(input_dim=784, seed=0, **kwargs)
+    model.adapt(x)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3, epsilon=1e-3))
+    timer = _EpochTimer()
+    model.fit(x, batch_size=batch_size, epochs=epochs + 1, verbose=0, callbacks=[timer])
+    per_epoch = timer.times[1:]
+    median = statistics.median(per_epoch)
+    return {
+        "config": name,
+        "backend": keras.backend.backend(),
+        "steps_per_second": round(steps_per_epoch / median, 2),
+        "epoch_seconds": [round(t, 3) for t in per_epoch],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    parser.add_argument("--steps", type=int, default=50, help="steps per timed epoch")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs")
+    parser.add_argument("--quick", action="store_true", help="20 steps × 2 epochs")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.epochs = 20, 2
+    print(json.dumps(describe_machine()))
+    for name in args.configs:
+        print(json.dumps(measure(name, args.steps, args.epochs)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
