@@ -157,7 +157,8 @@ class BinaryLatentVAE(DiscreteVAE):
     def _log_weights(self, x):
         logits, z = self.posterior(x, training=False, discrete=True)
         log_q = sum(
-            ops.sum(Bernoulli(lg).log_prob(zg), axis=-1) for lg, zg in zip(logits, z)
+            ops.sum(Bernoulli(lg).log_prob(zg), axis=-1)
+            for lg, zg in zip(logits, z, strict=True)
         )
         z = ops.concatenate(z, axis=-1)
         log_px = -self.bernoulli_nll(x, self.decoder(z, training=False))

@@ -66,7 +66,9 @@ class DVAE(DVAEPP):
         """z̃: sampled z = 1[ζ > 0] for all but the last group, q there."""
         last = self.num_groups - 1
         parts = []
-        for g, (lg, zg) in enumerate(zip(self._split(logits), self._split(latents))):
+        for g, (lg, zg) in enumerate(
+            zip(self._split(logits), self._split(latents), strict=True)
+        ):
             if g == last:
                 parts.append(ops.sigmoid(lg))
             else:

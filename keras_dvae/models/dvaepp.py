@@ -140,7 +140,9 @@ class DVAEPP(BinaryLatentVAE):
         """ν per group: q(z=1|x, ζ_g) for all but the last group, μ there."""
         last = self.num_groups - 1
         nus = []
-        for g, (lg, zg) in enumerate(zip(self._split(logits), self._split(latents))):
+        for g, (lg, zg) in enumerate(
+            zip(self._split(logits), self._split(latents), strict=True)
+        ):
             if g == last:
                 nus.append(ops.sigmoid(lg))
             elif training:
@@ -195,7 +197,8 @@ class DVAEPP(BinaryLatentVAE):
         """
         if method not in ("auto", "exact", "ais"):
             raise ValueError(
-                f"`method` must be 'auto', 'exact' or 'ais'. Received: method={method!r}"
+                "`method` must be 'auto', 'exact' or 'ais'. "
+                f"Received: method={method!r}"
             )
         if method == "auto":
             method = "exact" if self.num_latents // 2 <= EXACT_LIMIT else "ais"
