@@ -1,5 +1,21 @@
-"""Datasets. `digits` (scikit-learn's bundled 8×8 digits) needs no download."""
+"""Benchmark datasets: `load(name)` returns a `Dataset`.
 
+`digits` (scikit-learn's bundled 8×8 digits) needs no download; the others
+are read from offline copies or downloaded (see `load`).
+"""
+
+from keras_dvae.datasets.base import Dataset
 from keras_dvae.datasets.digits import load_digits
+from keras_dvae.datasets.registry import NAMES, load, names
+from keras_dvae.datasets.sequences import ArraySequence, BinarizedSequence, binarize
 
-__all__ = ["load_digits"]
+__all__ = [
+    "NAMES",
+    "ArraySequence",
+    "BinarizedSequence",
+    "Dataset",
+    "binarize",
+    "load",
+    "load_digits",
+    "names",
+]

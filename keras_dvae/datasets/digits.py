@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_dvae.datasets.base import Dataset
+
 
 def load_digits(test_size=300, threshold=0.5, seed=0):
     """The embedded default dataset: 1,797 digits of 8×8 pixels, binarised.
@@ -25,3 +27,46 @@ def load_digits(test_size=300, threshold=0.5, seed=0):
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
     return (x[test_size:], y[test_size:]), (x[:test_size], y[:test_size])
+
+
+def load(
+    data_dir=None, *, download=True, verify=None, test_size=300, threshold=0.5, seed=0
+):
+    """`load_digits` as a `Dataset` (8×8, statically binarised, embedded).
+
+    The data ships with scikit-learn, so `data_dir`, `download` and
+    `verify` are accepted for a uniform signature and ignored. There is no
+    validation split (`x_valid` is `None`).
+
+    Args:
+        data_dir, download, verify: ignored.
+        test_size, threshold, seed: see `load_digits`.
+
+    Returns:
+        A `Dataset` with `binary=True` and `image_shape=(8, 8)`.
+    """
+    del data_dir, download, verify
+    (x_train, y_train), (x_test, y_test) = load_digits(test_size, threshold, seed)
+    notes = (
+        "scikit-learn's bundled 8x8 handwritten digits (the UCI optical "
+        "recognition of handwritten digits test set, 1,797 images, 0..16): scaled "
+        f"by 1/16 and thresholded once at {threshold} (static binarization); "
+        f"split by np.random.default_rng({seed}).permutation into "
+        f"{len(x_train)} train / {len(x_test)} test; no validation split. "
+        "Row-major, ink = 1."
+    )
+    return Dataset(
+        name="digits",
+        x_train=x_train,
+        x_valid=None,
+        x_test=x_test,
+        y_train=y_train,
+        y_valid=None,
+        y_test=y_test,
+        image_shape=(8, 8),
+        binary=True,
+        dynamic_binarization=False,
+        lossy=False,
+        notes=notes,
+        class_names=tuple(str(d) for d in range(10)),
+    )

@@ -34,8 +34,14 @@ KNOWN_FILES = {
         (2_327_083, "bd592ef145ff12868ce21089cb9ff1a128b435276382606c0c9d9ac1cf2986e2"),
     ),
     "mnist.npz": (
-        (11_490_519, "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"),
-        (11_490_434, "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),
+        (
+            11_490_519,
+            "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
+        ),
+        (
+            11_490_434,
+            "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+        ),
     ),
     "caltech101_silhouettes.npz": (
         (405_222, "0f060916ce985fd9be887505913c287302314753554ba3fc5598ff11c16351a9"),
@@ -44,25 +50,46 @@ KNOWN_FILES = {
         (5_317_821, "313df08b1d59b9bf83a8092e48fdd5aefe8afe576f6b354c4a663393dfc9867f"),
     ),
     "cifar10_jpeg_train_0.npz": (
-        (27_567_505, "a1f581201ecf982b21a2095c9b08c3c31299aea868122df56d9c909a23b3b86e"),
+        (
+            27_567_505,
+            "a1f581201ecf982b21a2095c9b08c3c31299aea868122df56d9c909a23b3b86e",
+        ),
     ),
     "cifar10_jpeg_train_1.npz": (
-        (28_263_731, "9f8ac698f207388fb4815f3997928e95d9f48081506b4d6a2443e55d216df6e6"),
+        (
+            28_263_731,
+            "9f8ac698f207388fb4815f3997928e95d9f48081506b4d6a2443e55d216df6e6",
+        ),
     ),
     "cifar10_jpeg_train_2.npz": (
-        (28_836_912, "d3c5d6fb3ff1daad61f256a22a5f054a84662dc8bfa4d11aa3021ff47bc138b6"),
+        (
+            28_836_912,
+            "d3c5d6fb3ff1daad61f256a22a5f054a84662dc8bfa4d11aa3021ff47bc138b6",
+        ),
     ),
     "cifar10_jpeg_train_3.npz": (
-        (29_000_180, "ef726c35619ace960da74c18dacecc198bbe2dc36118aee2da4349f415d4d862"),
+        (
+            29_000_180,
+            "ef726c35619ace960da74c18dacecc198bbe2dc36118aee2da4349f415d4d862",
+        ),
     ),
     "cifar10_jpeg_train_4.npz": (
-        (28_425_904, "371fa440813025bfcfcd183d12e190d1a75d8b7afba85a74d3e9f8847f5220f2"),
+        (
+            28_425_904,
+            "371fa440813025bfcfcd183d12e190d1a75d8b7afba85a74d3e9f8847f5220f2",
+        ),
     ),
     "cifar10_jpeg_test.npz": (
-        (28_408_439, "71a0fd60be7423382553b17928767cde090b13d9a047fadec7f38838dbb6b208"),
+        (
+            28_408_439,
+            "71a0fd60be7423382553b17928767cde090b13d9a047fadec7f38838dbb6b208",
+        ),
     ),
     "cifar10_lossless_first4000.npz": (
-        (11_340_286, "c3b8e79f8cd64693a121ad31ca41ff65846c4e81be871eb33ab85baaa7bba54c"),
+        (
+            11_340_286,
+            "c3b8e79f8cd64693a121ad31ca41ff65846c4e81be871eb33ab85baaa7bba54c",
+        ),
     ),
 }
 
@@ -270,27 +297,41 @@ def fetch(
     if remotes and all(sources.values()):
         if convert is None:
             return Found("source", sources)
-        return Found("converted", {converted: _write_converted(convert, sources, converted)})
+        return Found(
+            "converted", {converted: _write_converted(convert, sources, converted)}
+        )
 
     raise FileNotFoundError(
-        _missing_message(dataset, found, sources, data_dir, download, tried, failure, hint)
+        _missing_message(
+            dataset, found, sources, remotes, data_dir, download, tried, failure, hint
+        )
     )
 
 
-def _missing_message(dataset, found, sources, data_dir, download, tried, failure, hint):
+def _missing_message(
+    dataset, found, sources, remotes, data_dir, download, tried, failure, hint
+):
     lines = [f"Cannot load dataset {dataset!r}: its files were not found."]
     missing = [name for name, path in found.items() if path is None]
     if missing:
         lines.append(f"Needed (offline copy): {', '.join(missing)}.")
-    missing_sources = [name for name, path in sources.items() if path is None]
+    origins = {r.fname: r.origin for r in remotes}
+    missing_sources = [
+        name for name, path in sources.items() if path is None and name not in found
+    ]
     if missing_sources:
-        lead = "Or" if missing else "Needed"
         lines.append(
-            f"{lead} (canonical source files): {', '.join(missing_sources)}."
+            f"{'Or' if missing else 'Needed'} (canonical source files): "
+            f"{', '.join(missing_sources)}."
         )
+    if origins:
+        lines.append("Canonical origins:")
+        lines += [f"  - {name}: {url}" for name, url in origins.items()]
     lines.append("Directories searched, in this order:")
     for label, directory in search_dirs(data_dir):
-        lines.append(f"  - {label}: {directory if directory is not None else '(not set)'}")
+        lines.append(
+            f"  - {label}: {directory if directory is not None else '(not set)'}"
+        )
     if tried:
         lines.append(f"Download tried from {', '.join(tried)}; it failed: {failure}")
     elif sources and not download:
@@ -303,7 +344,10 @@ def _missing_message(dataset, found, sources, data_dir, download, tried, failure
         "To fix: put the file(s) in a directory and pass data_dir='...' to "
         f"keras_dvae.datasets.load, or set the {ENV_VAR} environment variable "
         "to that directory (for example a checkout of shared/data)"
-        + (", or run once with internet access to download them into the cache."
-           if sources else ".")
+        + (
+            ", or run once with internet access to download them into the cache."
+            if sources
+            else "."
+        )
     )
     return "\n".join(lines)

@@ -147,7 +147,7 @@ def load_dynamic(
     found = files.fetch(
         "mnist", (RAW_FILE,), data_dir, download, verify, remotes=(RAW_REMOTE,)
     )
-    path = next(iter(found.paths.values()))
+    path = found.path
     with np.load(path) as z:
         x_all, y_all = z["x_train"], z["y_train"].astype("int64")
         x_test, y_test = z["x_test"], z["y_test"].astype("int64")

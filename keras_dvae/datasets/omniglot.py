@@ -29,7 +29,9 @@ PARTS = ("background", "evaluation")
 _LAKE = "https://github.com/brendenlake/omniglot/raw/master/python/"
 # No checksum is published for these archives and they cannot be downloaded
 # from here, so none is recorded.
-REMOTES = tuple(files.Remote(f"images_{p}.zip", f"{_LAKE}images_{p}.zip") for p in PARTS)
+REMOTES = tuple(
+    files.Remote(f"images_{p}.zip", f"{_LAKE}images_{p}.zip") for p in PARTS
+)
 
 
 def area_weights(n_in, n_out):
@@ -79,15 +81,15 @@ def _resized(path, size, mtime_ns):
             n, d = (int(v) for v in z[f"shape_{part}"])
             packed = z[f"x_{part}"]
             grey = np.empty((n, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), "float32")
-            # In chunks: the unpacked 105×105 set would take ~350 MB.
+            if d != SOURCE_SIZE * SOURCE_SIZE:
+                raise ValueError(f"{path}: {part} images are not 105x105.")
+            # In chunks: the whole unpacked 105×105 set would take ~350 MB.
             for start in range(0, n, 2048):
-                ink = files.unpack_bits(
-                    packed[start : start + 2048], (len(packed[start : start + 2048]), d)
-                )
+                chunk = packed[start : start + 2048]
+                ink = files.unpack_bits(chunk, (len(chunk), d))
                 ink = ink.reshape(-1, SOURCE_SIZE, SOURCE_SIZE)
-                grey[start : start + 2048] = resize_area(ink, IMAGE_SHAPE[0]).reshape(
-                    len(ink), -1
-                )
+                small = resize_area(ink, IMAGE_SHAPE[0])
+                grey[start : start + len(chunk)] = small.reshape(len(chunk), -1)
             parts[part] = {
                 "x": grey,
                 **{
@@ -99,9 +101,7 @@ def _resized(path, size, mtime_ns):
     return parts
 
 
-def load(
-    data_dir=None, *, download=True, verify=None, validation_size=1345, seed=0
-):
+def load(data_dir=None, *, download=True, verify=None, validation_size=1345, seed=0):
     """Omniglot 28×28 grey levels for dynamic binarisation.
 
     Made from the 32,460 original 105×105 binary drawings (1,623
@@ -165,11 +165,13 @@ def load(
         grey.append(p["x"])
         drawer.append(p["drawer"])
         label.append(p["label"].astype("int64") + offset)
-        names = {}
-        for lab, alpha, char in zip(p["label"], p["alphabet"], p["character"]):
-            names[int(lab)] = f"{p['alphabet_names'][alpha]}/character{int(char):02d}"
-        class_names += [names[k] for k in sorted(names)]
-        offset += len(names)
+        # One name per class, from the class's first row.
+        labels, first = np.unique(p["label"], return_index=True)
+        class_names += [
+            f"{p['alphabet_names'][p['alphabet'][i]]}/character{p['character'][i]:02d}"
+            for i in first
+        ]
+        offset += len(labels)
     grey, drawer, label = (np.concatenate(a) for a in (grey, drawer, label))
 
     train = np.flatnonzero(drawer <= TRAIN_DRAWINGS)
@@ -180,9 +182,8 @@ def load(
             f"Received: validation_size={validation_size}"
         )
     held = np.zeros(len(train), bool)
-    held[np.random.default_rng([seed, 0]).choice(len(train), validation_size, False)] = (
-        True
-    )
+    rng = np.random.default_rng([seed, 0])
+    held[rng.choice(len(train), validation_size, replace=False)] = True
     valid, train = train[held], train[~held]
     x_valid = y_valid = None
     if validation_size:
@@ -232,36 +233,40 @@ def _convert_zips(sources, out):
     for part in PARTS:
         path = pathlib.Path(sources[f"images_{part}.zip"])
         with zipfile.ZipFile(path) as archive:
-            entries = sorted(
-                (m["alphabet"], m.group(0).split("/", 1)[1], m, name)
-                for name in archive.namelist()
-                if (m := _PNG.search(name)) and m["part"] == part
+            found = (_PNG.search(name) for name in archive.namelist())
+            # Rows in the order of the relative paths "<alphabet>/characterNN/...".
+            matches = sorted(
+                (m for m in found if m and m["part"] == part),
+                key=lambda m: m.group(0).split("/", 1)[1],
             )
-            if not entries:
+            if not matches:
                 raise ValueError(f"{path} holds no images_{part}/... PNG files.")
-            # Entries sort by their relative path "<alphabet>/characterNN/...".
-            entries.sort(key=lambda e: e[1])
+            # The PNGs are mode "1" with white background = 1; ink = 1 here.
             ink = np.stack(
                 [
-                    # The PNGs are mode "1" with white background = 1.
-                    1 - np.asarray(Image.open(io.BytesIO(archive.read(name))).convert("1"), np.uint8)
-                    for *_, name in entries
+                    1 - np.asarray(_open_png(Image, archive, m.string), np.uint8)
+                    for m in matches
                 ]
             )
-        matches = [e[2] for e in entries]
         alphabet_names = sorted({m["alphabet"] for m in matches})
+        alphabet = {name: i for i, name in enumerate(alphabet_names)}
         pairs = sorted({(m["alphabet"], int(m["character"])) for m in matches})
+        label = {pair: i for i, pair in enumerate(pairs)}
         n = len(ink)
         arrays[f"x_{part}"] = np.packbits(ink.reshape(n, -1), axis=-1)
         arrays[f"shape_{part}"] = np.array([n, ink[0].size], np.int64)
-        arrays[f"alphabet_{part}"] = np.array(
-            [alphabet_names.index(m["alphabet"]) for m in matches], np.int16
-        )
         arrays[f"alphabet_names_{part}"] = np.array(alphabet_names)
+        arrays[f"alphabet_{part}"] = np.array(
+            [alphabet[m["alphabet"]] for m in matches], np.int16
+        )
         for key in ("character", "char_id", "drawer"):
             arrays[f"{key}_{part}"] = np.array([int(m[key]) for m in matches], np.int16)
         arrays[f"label_{part}"] = np.array(
-            [pairs.index((m["alphabet"], int(m["character"]))) for m in matches],
-            np.int16,
+            [label[m["alphabet"], int(m["character"])] for m in matches], np.int16
         )
     np.savez_compressed(out, **arrays)
+
+
+def _open_png(image_module, archive, name):
+    with image_module.open(io.BytesIO(archive.read(name))) as image:
+        return image.convert("1")

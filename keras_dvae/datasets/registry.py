@@ -1,0 +1,76 @@
+"""`load(name)`: one entry point for every dataset."""
+
+from keras_dvae.datasets import caltech101_silhouettes, cifar10, digits, mnist, omniglot
+
+_LOADERS = {
+    "digits": digits.load,
+    "mnist_static": mnist.load_static,
+    "mnist": mnist.load_dynamic,
+    "omniglot": omniglot.load,
+    "caltech101_silhouettes": caltech101_silhouettes.load,
+    "cifar10": cifar10.load,
+}
+NAMES = tuple(_LOADERS)
+
+
+def names():
+    """The dataset names `load` accepts."""
+    return list(NAMES)
+
+
+def load(name, data_dir=None, *, download=True, verify=None, **options):
+    """Loads a benchmark dataset as a `Dataset`.
+
+    | name | x | splits (train / valid / test) |
+    | --- | --- | --- |
+    | "digits" | (n, 64) {0,1}, 8×8 | 1,497 / - / 300 (embedded) |
+    | "mnist_static" | (n, 784) {0,1} | 50,000 / 10,000 / 10,000 |
+    | "mnist" | (n, 784) grey, dynamic | 50,000 / 10,000 / 10,000 |
+    | "omniglot" | (n, 784) grey, dynamic | 23,000 / 1,345 / 8,115 |
+    | "caltech101_silhouettes" | (n, 784) {0,1} | 4,100 / 2,264 / 2,307 |
+    | "cifar10" | (n, 32, 32, 3) uint8 | 50,000 / - / 10,000 (JPEG, LOSSY) |
+
+    Image sets hold float32 pixels flattened row-major with ink = 1; CIFAR-10
+    holds uint8 images (0..255, not scaled). Sets with
+    `dynamic_binarization` hold grey levels in `x_train` (train with
+    `dataset.train_batches(batch_size, seed)`) and test/valid sets
+    binarised once with a fixed seed. `dataset.notes` gives the provenance,
+    preprocessing, split and caveats.
+
+    Files are looked for in `data_dir`, then `$KERAS_DVAE_DATA`, then
+    `~/.keras/keras_dvae/datasets`; when absent, the canonical source is
+    downloaded into that cache (checksum verified where one is known) and
+    converted. See `keras_dvae.datasets.files`.
+
+    Args:
+        name: one of `NAMES`.
+        data_dir: directory searched first, or `None`.
+        download: allow downloading missing files.
+        verify: check of the offline copies: `None` (default) compares file
+            sizes with the documented ones, `True` their sha256, `False`
+            nothing.
+        **options: options of the dataset's loader, e.g. `variant` for
+            "cifar10", `validation_size` and `seed` for "mnist" and
+            "omniglot", `test_size` for "digits".
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        ValueError: unknown `name`, or a file that differs from its
+            documented size or checksum.
+        FileNotFoundError: the files are missing and cannot be downloaded;
+            the message names them, the directories searched and the URLs.
+
+    Example:
+
+    >>> from keras_dvae import datasets
+    >>> data = datasets.load("digits")
+    >>> data.x_train.shape, data.image_shape
+    ((1497, 64), (8, 8))
+    """
+    if name not in _LOADERS:
+        raise ValueError(
+            f"Unknown dataset. Valid names: {', '.join(NAMES)}. Received: name={name!r}"
+        )
+    return _LOADERS[name](data_dir, download=download, verify=verify, **options)
