@@ -7,6 +7,7 @@ from keras_dvae import (
     distributions,
     layers,
     models,
+    presets,
     priors,
     smoothing,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "distributions",
     "layers",
     "models",
+    "presets",
     "priors",
     "smoothing",
 ]

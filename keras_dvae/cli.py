@@ -1,7 +1,11 @@
 """The `keras-dvae` command line.
 
-keras-dvae train            train on the embedded digits data, print
-                            metrics, write weights, metrics.json and a PNG
+keras-dvae train     train a preset (default: DVAE++ on the embedded digits),
+                     print metrics, write weights, metrics.json and a PNG;
+                     rerun with the same --output-dir to resume
+keras-dvae evaluate  importance-weighted log-likelihood of a trained model
+keras-dvae sample    a PNG of prior samples and reconstructions
+keras-dvae presets   list the training presets
 """
 
 import argparse
@@ -10,94 +14,279 @@ import os
 import sys
 import time
 
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+# Largest RBM side whose log Z the CLI enumerates after every epoch.
+EXACT_LOG_Z = 16
 
-def _grid_png(rows, path, side=8, scale=4):
-    """Writes rows of images (each a list of flat side×side arrays) as a PNG."""
+
+# --------------------------------------------------------------- pictures
+
+
+def grid_png(rows, path, image_shape, scale=None):
+    """Writes rows of images (each a list of flat arrays in [0, 1]) as a PNG.
+
+    Ink (1) is drawn black on white.
+    """
     import numpy as np
     from PIL import Image
 
+    height, width = image_shape[:2]
     pad = 1
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    canvas = np.ones((n_rows * (side + pad) + pad, n_cols * (side + pad) + pad))
+    canvas = np.ones((n_rows * (height + pad) + pad, n_cols * (width + pad) + pad))
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
-            top, left = pad + i * (side + pad), pad + j * (side + pad)
-            canvas[top : top + side, left : left + side] = 1.0 - np.reshape(
-                image, (side, side)
+            top, left = pad + i * (height + pad), pad + j * (width + pad)
+            canvas[top : top + height, left : left + width] = 1.0 - np.reshape(
+                image, (height, width)
             )
-    image = Image.fromarray((canvas * 255).astype("uint8"))
+    scale = scale or max(1, 256 // max(height, width) // 2)
+    image = Image.fromarray((np.clip(canvas, 0, 1) * 255).astype("uint8"))
     image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _model_class(name):
+    from keras_dvae import models
+
+    if not hasattr(models, name):
+        raise SystemExit(f"error: unknown model class {name!r}")
+    return getattr(models, name)
+
+
+def _load_dataset(name, data_dir):
+    from keras_dvae import datasets
+
+    data = datasets.load(name, data_dir=data_dir)
+    if data.x_train.ndim != 2:
+        raise SystemExit(
+            f"error: {name} holds {data.x_train.shape[1:]} images; the models of "
+            "this release have a Bernoulli decoder over flat binary pixels."
+        )
+    return data
+
+
+def _write_json(path, payload):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, default=float)
+
+
+def load_trained(model_dir):
+    """Rebuilds a model written by `keras-dvae train` from its directory."""
+    import keras
+
+    with open(os.path.join(model_dir, CONFIG_FILE)) as f:
+        saved = json.load(f)
+    model = keras.saving.deserialize_keras_object(saved["model"])
+    model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
+    return model, saved
+
+
+class _EpochProgress:
+    """A one-line-per-run progress bar over epochs (keras Progbar)."""
+
+    def __new__(cls, epochs):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.bar = keras.utils.Progbar(epochs, unit_name="epoch")
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                values = [(k, float(v)) for k, v in logs.items() if k in ("elbo", "kl")]
+                self.bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
+
+        return Callback()
+
+
+def _callbacks(model, config, steps, output_dir, verbose):
+    import keras
+
+    from keras_dvae import callbacks
+
+    result = []
+    if config["kl_warmup"]:
+        result.append(
+            callbacks.KLWarmup(steps=max(1, int(config["kl_warmup"] * steps)))
+        )
+    if config["beta_schedule"]:
+        start, end = config["beta_schedule"]
+        result.append(callbacks.BetaAnnealing(start, end, steps))
+    if config["temperature_schedule"]:
+        start, end = config["temperature_schedule"]
+        result.append(callbacks.TemperatureAnnealing(start, end, steps))
+    result += [
+        # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup")),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, "history.csv"), append=True),
+    ]
+    if getattr(model, "num_latents", 0) // 2 <= EXACT_LOG_Z and hasattr(
+        model, "estimate_log_partition"
+    ):
+        # Normalised training metrics: exact log Z each epoch (cheap).
+        result.append(callbacks.LogPartitionUpdate(method="exact"))
+    if not verbose:
+        result.append(_EpochProgress(config["epochs"]))
+    return result
+
+
+# --------------------------------------------------------------- commands
 
 
 def train(args):
     import keras
     import numpy as np
 
-    from keras_dvae import callbacks, datasets, models
+    from keras_dvae import callbacks, presets
 
+    overrides = {
+        key: getattr(args, key)
+        for key in ("dataset", "epochs", "batch_size", "learning_rate", "num_samples")
+        if getattr(args, key) is not None
+    }
+    if args.model_args:
+        overrides["model_args"] = json.loads(args.model_args)
+    config = presets.get(args.preset, **overrides)
     keras.utils.set_random_seed(args.seed)
-    (x_train, _), (x_test, _) = datasets.load_digits()
-    steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
-    model = models.BernoulliVAE(
-        input_dim=x_train.shape[1],
-        num_latents=args.latents,
-        hidden_units=(args.hidden,) * 2,
-        smoothing=args.smoothing,
-        seed=args.seed,
-    )
+    data = _load_dataset(config["dataset"], args.data_dir)
+    cls = _model_class(config["model"])
+    model = cls(input_dim=data.x_train.shape[1], seed=args.seed, **config["model_args"])
+    x_train = data.x_train
+    if data.dynamic_binarization:
+        fit_data = data.train_batches(config["batch_size"], seed=args.seed)
+        mean_data = (np.random.default_rng(0).random(x_train.shape) < x_train).astype(
+            "float32"
+        )
+    else:
+        fit_data, mean_data = x_train, x_train
+    model.adapt(mean_data)
+    steps_per_epoch = int(np.ceil(len(x_train) / config["batch_size"]))
+    steps = config["epochs"] * steps_per_epoch
     model.compile(
         optimizer=keras.optimizers.Adam(
-            callbacks.reference_learning_rate(steps, args.learning_rate), epsilon=1e-3
+            callbacks.reference_learning_rate(steps, config["learning_rate"]),
+            epsilon=1e-3,
         )
     )
     os.makedirs(args.output_dir, exist_ok=True)
+    _write_json(
+        os.path.join(args.output_dir, CONFIG_FILE),
+        {
+            "preset": args.preset,
+            "training": config,
+            "model": keras.saving.serialize_keras_object(model),
+        },
+    )
+    resuming = os.path.isdir(os.path.join(args.output_dir, "backup"))
     print(
-        f"Training BernoulliVAE ({args.smoothing}, {args.latents} latents) on digits: "
-        f"{len(x_train)} train / {len(x_test)} test, {args.epochs} epochs, "
-        f"backend {keras.backend.backend()}"
+        f"{'Resuming' if resuming else 'Training'} {config['model']} "
+        f"(preset {args.preset}) on {data.name}: {len(x_train)} train / "
+        f"{len(data.x_test)} test, {config['epochs']} epochs × {steps_per_epoch} "
+        f"steps, backend {keras.backend.backend()}"
     )
     start = time.time()
+    fit_kwargs = (
+        {} if data.dynamic_binarization else {"batch_size": config["batch_size"]}
+    )
     model.fit(
-        x_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
+        fit_data,
+        epochs=config["epochs"],
+        shuffle=True,
         verbose=2 if args.verbose else 0,
-        callbacks=[
-            callbacks.KLWarmup(steps=max(1, int(0.3 * steps))),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(args.output_dir, "checkpoint.weights.h5"),
-                save_weights_only=True,
-            ),
-        ],
+        callbacks=_callbacks(model, config, steps, args.output_dir, args.verbose),
+        **fit_kwargs,
     )
     seconds = time.time() - start
-    test = model.evaluate(x_test, batch_size=len(x_test), verbose=0, return_dict=True)
-    train_ll = model.log_likelihood(x_train[:300], num_samples=args.num_samples)
-    test_ll = model.log_likelihood(x_test, num_samples=args.num_samples, verbose=0)
+    model.save_weights(os.path.join(args.output_dir, WEIGHTS_FILE))
     metrics = {
-        "dataset": "digits (scikit-learn, 8x8, binarised at 0.5)",
-        "model": "BernoulliVAE",
-        "smoothing": args.smoothing,
-        "num_latents": args.latents,
-        "epochs": args.epochs,
+        "dataset": data.name,
+        "model": config["model"],
+        "preset": args.preset,
+        "epochs": config["epochs"],
         "steps": steps,
         "train_seconds": round(seconds, 1),
         "backend": keras.backend.backend(),
-        "test_elbo_binary_limit": round(float(test["elbo"]), 3),
-        "test_log_likelihood": round(float(np.mean(test_ll)), 3),
-        "train_log_likelihood_first300": round(float(np.mean(train_ll)), 3),
-        "num_importance_samples": args.num_samples,
+        **_evaluate(model, data, config["num_samples"], args.examples, verbose=0),
     }
-    model.save_weights(os.path.join(args.output_dir, "model.weights.h5"))
-    with open(os.path.join(args.output_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
-    samples = keras.ops.convert_to_numpy(model.generate(16, seed=args.seed))
-    recon = keras.ops.convert_to_numpy(model.reconstruct(x_test[:16]))
+    _write_json(os.path.join(args.output_dir, "metrics.json"), metrics)
     png = os.path.join(args.output_dir, "samples.png")
-    _grid_png([list(samples), list(x_test[:16]), list(recon)], png)
+    _samples_png(model, data, png, args.seed)
     for key, value in metrics.items():
         print(f"  {key}: {value}")
-    print(f"Wrote {png} (rows: prior samples, test digits, reconstructions)")
+    print(f"Wrote {png} (rows: prior samples, test images, reconstructions)")
+    return 0
+
+
+def _evaluate(model, data, num_samples, examples, verbose):
+    import numpy as np
+
+    from keras_dvae import models
+
+    x = data.x_test if examples is None else data.x_test[:examples]
+    result = {}
+    if isinstance(model, models.DVAEPP):
+        info = model.estimate_log_partition(verbose=verbose)
+        result["log_partition"] = info
+    elbo = model.evaluate(x, batch_size=1000, verbose=0, return_dict=True)["elbo"]
+    ll = model.log_likelihood(x, num_samples=num_samples, verbose=verbose)
+    result.update(
+        {
+            "test_examples": len(x),
+            "test_elbo_discrete": round(float(elbo), 3),
+            "test_log_likelihood": round(float(np.mean(ll)), 3),
+            "test_log_likelihood_standard_error": round(
+                float(np.std(ll, ddof=1) / np.sqrt(len(ll))), 3
+            ),
+            "num_importance_samples": num_samples,
+        }
+    )
+    return result
+
+
+def _samples_png(model, data, path, seed, n=16):
+    import keras
+
+    x = data.x_test[:n]
+    samples = keras.ops.convert_to_numpy(model.generate(n))
+    recon = keras.ops.convert_to_numpy(model.reconstruct(x))
+    grid_png([list(samples), list(x), list(recon)], path, data.image_shape)
+
+
+def evaluate(args):
+    model, saved = load_trained(args.model_dir)
+    dataset = args.dataset or saved["training"]["dataset"]
+    data = _load_dataset(dataset, args.data_dir)
+    metrics = _evaluate(model, data, args.num_samples, args.examples, verbose=1)
+    path = os.path.join(args.model_dir, "evaluation.json")
+    _write_json(path, {"dataset": dataset, **metrics})
+    for key, value in metrics.items():
+        print(f"  {key}: {value}")
+    print(f"Wrote {path}")
+    return 0
+
+
+def sample(args):
+    model, saved = load_trained(args.model_dir)
+    data = _load_dataset(saved["training"]["dataset"], args.data_dir)
+    path = args.output or os.path.join(args.model_dir, "samples.png")
+    _samples_png(model, data, path, args.seed, n=args.num)
+    print(f"Wrote {path} (rows: prior samples, test images, reconstructions)")
+    return 0
+
+
+def list_presets(args):
+    from keras_dvae import presets
+
+    for name in presets.names():
+        config = presets.get(name)
+        print(
+            f"{name:22s} {config['model']:15s} {config['dataset']:14s} "
+            f"{config['description']}"
+        )
     return 0
 
 
@@ -108,21 +297,38 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a model on the embedded digits data")
-    t.add_argument("--epochs", type=int, default=150)
-    t.add_argument("--batch-size", type=int, default=100)
-    t.add_argument("--latents", type=int, default=32)
-    t.add_argument("--hidden", type=int, default=128)
-    t.add_argument("--smoothing", default="overlapping_exponential")
-    t.add_argument("--learning-rate", type=float, default=3e-3)
-    t.add_argument("--num-samples", type=int, default=1000, help="importance samples K")
+    t = sub.add_parser("train", help="train a preset (default digits_dvaepp)")
+    t.add_argument("--preset", default="digits_dvaepp")
+    t.add_argument("--dataset", help="override the preset's dataset")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--learning-rate", type=float)
+    t.add_argument("--model-args", help="JSON dict merged into the model arguments")
+    t.add_argument("--num-samples", type=int, help="importance samples K")
+    t.add_argument("--examples", type=int, help="evaluate on the first N test rows")
     t.add_argument("--output-dir", default="outputs/digits")
+    t.add_argument("--data-dir", help="directory holding the dataset files")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--verbose", action="store_true")
+    t.add_argument("--verbose", action="store_true", help="a line per epoch")
+    t.set_defaults(run=train)
+    e = sub.add_parser("evaluate", help="log-likelihood of a trained model")
+    e.add_argument("--model-dir", default="outputs/digits")
+    e.add_argument("--dataset")
+    e.add_argument("--num-samples", type=int, default=4000)
+    e.add_argument("--examples", type=int)
+    e.add_argument("--data-dir")
+    e.set_defaults(run=evaluate)
+    s = sub.add_parser("sample", help="PNG of prior samples and reconstructions")
+    s.add_argument("--model-dir", default="outputs/digits")
+    s.add_argument("--num", type=int, default=16)
+    s.add_argument("--output")
+    s.add_argument("--data-dir")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(run=sample)
+    p = sub.add_parser("presets", help="list the training presets")
+    p.set_defaults(run=list_presets)
     args = parser.parse_args(argv)
-    if args.command == "train":
-        return train(args)
-    return 2
+    return args.run(args)
 
 
 if __name__ == "__main__":
