@@ -222,28 +222,22 @@ def train(args):
 
 
 def _evaluate(model, data, num_samples, examples, verbose):
-    import numpy as np
-
-    from keras_dvae import models
+    from keras_dvae import evaluation
 
     x = data.x_test if examples is None else data.x_test[:examples]
-    result = {}
-    if isinstance(model, models.DVAEPP):
-        info = model.estimate_log_partition(verbose=verbose)
-        result["log_partition"] = info
-    elbo = model.evaluate(x, batch_size=1000, verbose=0, return_dict=True)["elbo"]
-    ll = model.log_likelihood(x, num_samples=num_samples, verbose=verbose)
-    result.update(
-        {
-            "test_examples": len(x),
-            "test_elbo_discrete": round(float(elbo), 3),
-            "test_log_likelihood": round(float(np.mean(ll)), 3),
-            "test_log_likelihood_standard_error": round(
-                float(np.std(ll, ddof=1) / np.sqrt(len(ll))), 3
-            ),
-            "num_importance_samples": num_samples,
-        }
+    report = evaluation.log_likelihood_report(
+        model, x, num_samples=num_samples, verbose=verbose
     )
+    elbo = model.evaluate(x, batch_size=1000, verbose=0, return_dict=True)["elbo"]
+    result = {
+        "test_examples": report.num_examples,
+        "test_elbo_discrete": round(float(elbo), 3),
+        "test_log_likelihood": round(report.mean, 3),
+        "test_log_likelihood_standard_error": round(report.standard_error, 3),
+        "num_importance_samples": num_samples,
+    }
+    if report.log_partition is not None:
+        result["log_partition"] = report.log_partition
     return result
 
 
