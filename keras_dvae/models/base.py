@@ -266,7 +266,9 @@ class _LogWeights(keras.Model):
     """
 
     def __init__(self, vae):
-        super().__init__()
+        # An explicit name: the automatic one, "__log_weights", is not a
+        # valid TensorFlow name scope.
+        super().__init__(name="log_weights")
         self.vae = vae
         self.built = True
 
