@@ -62,18 +62,9 @@ class DVAE(DVAEPP):
                 f"smoothing={type(self.smoothing).__name__}"
             )
 
-    def _own_codes(self, logits, latents):
-        """z̃: sampled z = 1[ζ > 0] for all but the last group, q there."""
-        last = self.num_groups - 1
-        parts = []
-        for g, (lg, zg) in enumerate(
-            zip(self._split(logits), self._split(latents), strict=True)
-        ):
-            if g == last:
-                parts.append(ops.sigmoid(lg))
-            else:
-                parts.append(ops.cast(zg > 0, lg.dtype))
-        return ops.concatenate(parts, axis=-1)
+    def _own_posterior(self, logits, latents, training):
+        # ζ = 0 exactly when z = 0: the posterior given ζ is z = 1[ζ > 0].
+        return ops.cast(latents > 0, logits.dtype)
 
     def _kl(self, y_pred, training):
         if not training or self.num_groups == 1:
@@ -82,7 +73,9 @@ class DVAE(DVAEPP):
             return super()._kl(y_pred, training)
         logits = ops.clip(y_pred["posterior_logits"], -88.0, 88.0)
         mu = ops.sigmoid(logits)
-        codes = ops.stop_gradient(self._own_codes(logits, y_pred["latents"]))
+        codes = ops.stop_gradient(
+            self._posterior_of_own_zeta(logits, y_pred["latents"], training)
+        )
         mu1, mu2 = self._halves(ops.stop_gradient(mu))
         codes1, codes2 = self._halves(codes)
         cross_entropy = self.prior.cross_entropy_terms(mu1, mu2, codes1)

@@ -139,17 +139,20 @@ class DVAEPP(BinaryLatentVAE):
     def _posterior_of_own_zeta(self, logits, latents, training):
         """ν per group: q(z=1|x, ζ_g) for all but the last group, μ there."""
         last = self.num_groups - 1
-        nus = []
-        for g, (lg, zg) in enumerate(
-            zip(self._split(logits), self._split(latents), strict=True)
-        ):
-            if g == last:
-                nus.append(ops.sigmoid(lg))
-            elif training:
-                nus.append(ops.sigmoid(self.latent.family.posterior_logits(zg, lg)))
-            else:
-                nus.append(zg)  # discrete z: its own posterior is itself
-        return ops.concatenate(nus, axis=-1)
+        groups = zip(self._split(logits), self._split(latents), strict=True)
+        return ops.concatenate(
+            [
+                ops.sigmoid(lg) if g == last else self._own_posterior(lg, zg, training)
+                for g, (lg, zg) in enumerate(groups)
+            ],
+            axis=-1,
+        )
+
+    def _own_posterior(self, logits, latents, training):
+        """q(z=1|x, ζ) of one group given its own ζ (or its discrete z)."""
+        if not training:
+            return latents  # a discrete z is its own posterior
+        return ops.sigmoid(self.latent.family.posterior_logits(latents, logits))
 
     def _halves(self, t):
         half = self.num_latents // 2
