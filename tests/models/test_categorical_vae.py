@@ -1,0 +1,342 @@
+"""CategoricalVAE against exact enumeration of a tiny model's 9 codes."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+from scipy import special
+
+from keras_dvae.callbacks import TemperatureAnnealing
+from keras_dvae.models import CategoricalVAE
+from tests.helpers import BACKEND, grad, to_numpy
+
+# Two latents with three categories: 9 codes, enumerated exactly.
+INPUT_DIM, LATENTS, CATEGORIES = 6, 2, 3
+CODES = np.array(list(itertools.product(range(CATEGORIES), repeat=LATENTS)))
+ONE_HOT = np.eye(CATEGORIES, dtype="float32")[CODES]  # (9, LATENTS, CATEGORIES)
+# JAX compiles each eager op per shape, so the tests reuse a few batch sizes:
+# 9 rows (one per code) and 9 × 250 (the evaluation copies).
+ROWS, REPEATS = len(CODES), 250
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny tensors: PyTorch's intra-op threads only contend (10× slower)."""
+    if BACKEND != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make(**kwargs):
+    kwargs = {
+        "input_dim": INPUT_DIM,
+        "num_latents": LATENTS,
+        "num_categories": CATEGORIES,
+        "hidden_units": (8,),
+        "seed": 0,
+        **kwargs,
+    }
+    return CategoricalVAE(**kwargs)
+
+
+def make_data(n=96, seed=0):
+    """Three one-pixel prototypes with 5% of the pixels flipped."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.eye(INPUT_DIM, dtype="float32")[[0, 2, 4]]
+    x = prototypes[rng.integers(0, 3, n)]
+    return np.abs(x - (rng.random(x.shape) < 0.05)).astype("float32")
+
+
+def enumerate_model(model, x):
+    """Exact quantities of p(z) p(x|z) and q(z|x) over all 9 codes, in float64.
+
+    Returns a dict of per-example arrays: log p(x), the discrete ELBO, the
+    analytic KL, and the variance of log p(x|z) under q (for Monte Carlo
+    tolerances).
+    """
+    x = np.asarray(x, "float64")
+    log_q = special.log_softmax(
+        to_numpy(model.posterior_logits(x.astype("float32"))).astype("float64"), -1
+    )
+    log_prior = special.log_softmax(to_numpy(model.prior_logits).astype("float64"), -1)
+    x_logits = to_numpy(model.decoder(ONE_HOT.reshape(len(CODES), -1)))
+    x_logits = x_logits.astype("float64")
+    log_px_z = (x[:, None] * x_logits[None] - np.logaddexp(0, x_logits)[None]).sum(-1)
+    log_p_z = (ONE_HOT * log_prior).sum((-2, -1))
+    q_z = np.exp((ONE_HOT[None] * log_q[:, None]).sum((-2, -1)))
+    kl = (np.exp(log_q) * (log_q - log_prior)).sum((-2, -1))
+    reconstruction = (q_z * log_px_z).sum(1)
+    return {
+        "log_px": special.logsumexp(log_px_z + log_p_z, axis=1),
+        "elbo": reconstruction - kl,
+        "kl": kl,
+        "var_log_px_z": (q_z * (log_px_z - reconstruction[:, None]) ** 2).sum(1),
+        "log_px_z": log_px_z,
+        "q_z": q_z,
+    }
+
+
+# One per estimator; the moving-average baseline alone is covered by the
+# gradient test (it is part of "input_dependent" too).
+CONFIGS = [
+    {"estimator": "gumbel_softmax"},
+    {"estimator": "straight_through", "prior": "learned"},
+    {"estimator": "score_function", "baseline": "input_dependent", "prior": "learned"},
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(c.values()))
+def test_fit_then_likelihood_elbo_and_kl_match_enumeration(config):
+    x = make_data()
+    model = make(**config)
+    model.compile(optimizer=keras.optimizers.Adam(5e-2))
+    relaxed = config["estimator"] != "score_function"
+    callbacks = [TemperatureAnnealing(1.0, 0.5, steps=20)] if relaxed else []
+    history = model.fit(
+        x, epochs=10, batch_size=32, verbose=0, shuffle=False, callbacks=callbacks
+    ).history
+    # Trains: 30 steps from a random init raise the ELBO (the negated loss,
+    # but for the baseline network's squared error) by about a nat.
+    assert history["elbo"][-1] > history["elbo"][0] + 0.5, history["elbo"]
+    if relaxed:
+        # τ followed the schedule (steps ≥ 20 → its end value).
+        np.testing.assert_allclose(to_numpy(model.latent.temperature_variable), 0.5)
+    else:
+        # The baseline's statistics were updated once a step, through the
+        # backends' stateless training too.
+        np.testing.assert_allclose(to_numpy(model.moving_baseline.count), 30)
+
+    x = x[:ROWS]
+    exact = enumerate_model(model, x)
+    # IWAE with K = 4000 over 9 codes: tight up to Monte Carlo error.
+    estimate = model.log_likelihood(x, num_samples=4000)
+    np.testing.assert_allclose(estimate, exact["log_px"], atol=0.05)
+
+    # Evaluation is the discrete model: the KL exactly, the reconstruction as
+    # a one-sample estimate (REPEATS copies of each example average it).
+    metrics = model.evaluate(
+        np.repeat(x, REPEATS, axis=0),
+        batch_size=ROWS * REPEATS,
+        verbose=0,
+        return_dict=True,
+    )
+    np.testing.assert_allclose(metrics["kl"], exact["kl"].mean(), rtol=1e-4)
+    standard_error = np.sqrt(exact["var_log_px_z"].mean() / (ROWS * REPEATS))
+    np.testing.assert_allclose(
+        metrics["elbo"], exact["elbo"].mean(), atol=5 * standard_error + 1e-4
+    )
+    assert np.all(exact["elbo"] <= exact["log_px"] + 1e-9)
+    assert metrics["elbo"] <= exact["log_px"].mean() + 5 * standard_error
+
+
+@pytest.mark.parametrize("baseline", ["moving_average", "input_dependent", None])
+def test_score_function_gradient_expectation_is_the_elbo_gradient(baseline):
+    """E_q of the per-sample gradient w.r.t. the encoder logits, exactly.
+
+    The model's per-example loss is differentiated for each of the 9 codes
+    and averaged with weights q(z|x): this must be −∇ of the exact ELBO
+    (with KL weight w), found by finite differences of a NumPy enumeration,
+    whatever the baseline's value.
+    """
+    model = make(estimator="score_function", baseline=baseline, prior="learned")
+    rng = np.random.default_rng(1)
+    model.prior_logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
+    model.kl_weight.assign(0.7)
+    if baseline is not None:
+        model.moving_baseline.moving_mean.assign(-3.0)  # far from E[f]
+    if baseline == "input_dependent":
+        model.baseline_network.layers[-1].bias.assign([1.5])
+    x = make_data(1, seed=3)
+    rows = np.repeat(x, len(CODES), axis=0)
+    logits = rng.normal(size=(LATENTS, CATEGORIES))
+    y_pred = {
+        "reconstruction_logits": model.decoder(ONE_HOT.reshape(len(CODES), -1)),
+        "latents": ONE_HOT,
+    }
+
+    def per_code_loss(logits_rows):
+        y = {**y_pred, "posterior_logits": logits_rows}
+        return model._loss_terms(rows, y, training=False)[2]
+
+    logits_rows = np.repeat(logits[None], len(CODES), axis=0).astype("float32")
+    per_code = grad(per_code_loss, logits_rows).astype("float64")  # (9, L, K)
+
+    log_prior = special.log_softmax(to_numpy(model.prior_logits).astype("float64"), -1)
+    x_logits = to_numpy(y_pred["reconstruction_logits"]).astype("float64")
+    log_px_z = (x * x_logits - np.logaddexp(0, x_logits)).sum(-1)  # (9,)
+
+    def elbo(lg):
+        log_q = special.log_softmax(lg, -1)
+        q_z = np.exp((ONE_HOT * log_q).sum((-2, -1)))
+        kl = (np.exp(log_q) * (log_q - log_prior)).sum()
+        return (q_z * log_px_z).sum() - 0.7 * kl
+
+    q_z = np.exp((ONE_HOT * special.log_softmax(logits, -1)).sum((-2, -1)))
+    expected = np.tensordot(q_z, per_code, axes=1)
+    eps = 1e-6
+    exact = np.zeros_like(logits)
+    for index in np.ndindex(logits.shape):
+        step = np.zeros_like(logits)
+        step[index] = eps
+        exact[index] = (elbo(logits + step) - elbo(logits - step)) / (2 * eps)
+    np.testing.assert_allclose(expected, -exact, atol=2e-4)
+    # Each per-code gradient is a genuine single-sample REINFORCE estimate,
+    # not the exact gradient: they differ from code to code.
+    assert np.ptp(per_code[:, 0, 0]) > 0.1
+
+
+def test_training_samples():
+    """Score function: one-hot z ~ q; relaxations: simplex points or one-hot."""
+    x = np.repeat(make_data(1, seed=4), ROWS * REPEATS, axis=0)
+    model = make(estimator="score_function")
+    z = to_numpy(model(x, training=True)["latents"])
+    np.testing.assert_array_equal(z, np.eye(CATEGORIES)[z.argmax(-1)])
+    q = special.softmax(to_numpy(model.posterior_logits(x))[0], -1)
+    frequency = z.mean(0)
+    tolerance = 5 * np.sqrt(q * (1 - q) / len(x))
+    assert np.all(np.abs(frequency - q) <= tolerance), (frequency, q)
+
+    for estimator in ("gumbel_softmax", "straight_through"):
+        model = make(estimator=estimator)
+        y = to_numpy(model(x, training=True)["latents"])
+        np.testing.assert_allclose(y.sum(-1), 1.0, atol=1e-5)
+        one_hot = np.all(np.isin(y, (0.0, 1.0)))
+        assert one_hot == (estimator == "straight_through")
+        z = to_numpy(model(x, training=False)["latents"])
+        np.testing.assert_array_equal(z, np.eye(CATEGORIES)[z.argmax(-1)])
+
+
+def test_encode_decode_generate():
+    model = make(prior="learned")
+    x = make_data(ROWS)
+    codes, probs = model.encode(x)
+    assert codes.shape == (ROWS, LATENTS) and codes.dtype.kind == "i"
+    expected = special.softmax(to_numpy(model.posterior_logits(x)), -1)
+    np.testing.assert_allclose(probs, expected, rtol=1e-5)
+    np.testing.assert_array_equal(codes, probs.argmax(-1))
+    one_hot = np.eye(CATEGORIES, dtype="float32")[codes]
+    decoded = to_numpy(model.decode(codes))
+    np.testing.assert_allclose(decoded, to_numpy(model.decode(one_hot)), rtol=1e-6)
+    np.testing.assert_allclose(
+        decoded, to_numpy(model.decode(one_hot.reshape(ROWS, -1))), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        decoded,
+        special.expit(to_numpy(model.decoder(one_hot.reshape(ROWS, -1)))),
+        rtol=1e-6,
+    )
+    assert to_numpy(model.reconstruct(x)).shape == (ROWS, INPUT_DIM)
+    # A prior concentrated on code (1, 2) generates that code's pixels.
+    model.prior_logits.assign(30.0 * np.eye(CATEGORIES)[[1, 2]] - 15.0)
+    generated = to_numpy(model.generate(ROWS))
+    target = to_numpy(model.decode(np.array([[1, 2]] * ROWS)))
+    np.testing.assert_allclose(generated, target, rtol=1e-5)
+    with pytest.raises(ValueError, match="Received: z with shape"):
+        model.decode(np.zeros((2, 5), "float32"))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"estimator": "gumbel_softmax", "prior": "learned", "temperature": 0.8},
+        {"estimator": "score_function", "baseline": "input_dependent"},
+    ],
+    ids=lambda c: c["estimator"],
+)
+def test_save_load_round_trip(tmp_path, config):
+    model = make(activation="tanh", **config)
+    model.adapt(make_data())
+    rng = np.random.default_rng(2)
+    model.prior_logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
+    if model.latent is not None:
+        model.latent.temperature_variable.assign(0.3)  # as if annealed
+    else:
+        model.moving_baseline.moving_mean.assign(-4.0)
+    clone = CategoricalVAE.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+
+    path = str(tmp_path / "categorical.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is CategoricalVAE
+    assert loaded.get_config() == model.get_config()
+    # Every variable (weights, τ, the baseline's statistics, the seed
+    # generators' states) comes back; layer names may be renumbered.
+    assert len(loaded.variables) == len(model.variables)
+    for before, after in zip(model.variables, loaded.variables, strict=True):
+        assert after.name == before.name
+        np.testing.assert_array_equal(to_numpy(after), to_numpy(before))
+    x = make_data(ROWS, seed=5)
+    np.testing.assert_array_equal(
+        to_numpy(loaded.decode(ONE_HOT)), to_numpy(model.decode(ONE_HOT))
+    )
+    np.testing.assert_array_equal(
+        enumerate_model(loaded, x)["log_px"], enumerate_model(model, x)["log_px"]
+    )
+
+
+def test_bad_data_raises_before_training():
+    model = make()
+    model.compile(optimizer="adam")
+    weights = [to_numpy(w) for w in model.trainable_weights]
+    x = make_data(ROWS)
+    nan = x.copy()
+    nan[0, 0] = np.nan
+    for bad, match in (
+        (x * 0.5, "must be binary"),
+        (x[:, :5], "must have shape"),
+        (nan, "NaN"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            model.fit(bad, epochs=1, verbose=0)
+        with pytest.raises(ValueError, match=match):
+            model.log_likelihood(bad, num_samples=2)
+        with pytest.raises(ValueError, match=match):
+            model.encode(bad)
+    with pytest.raises(ValueError, match="must be binary"):
+        model.fit(x, validation_data=(x * 0.5,), epochs=1, verbose=0)
+    for before, after in zip(weights, model.trainable_weights, strict=True):
+        np.testing.assert_array_equal(to_numpy(after), before)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("input_dim", 0),
+        ("num_latents", 0),
+        ("num_latents", 2.5),
+        ("num_categories", 1),
+        ("hidden_units", (8, 0)),
+        ("hidden_units", "big"),
+        ("activation", "no_such_activation"),
+        ("estimator", "reinforce"),
+        ("temperature", 0.0),
+        ("temperature", float("nan")),
+        ("temperature", "hot"),
+        ("baseline", "constant"),
+        ("prior", "gaussian"),
+        ("seed", -1),
+    ],
+)
+def test_bad_arguments(name, value):
+    with pytest.raises(ValueError, match=rf"Received: {name}="):
+        make(**{name: value})
+
+
+def test_temperature_annealing_needs_a_relaxed_estimator():
+    model = make(estimator="score_function")
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="no variable named 'temperature'"):
+        model.fit(
+            make_data(ROWS),
+            epochs=1,
+            verbose=0,
+            callbacks=[TemperatureAnnealing(1.0, 0.5, steps=10)],
+        )
