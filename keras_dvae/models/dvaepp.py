@@ -232,9 +232,10 @@ class DVAEPP(BinaryLatentVAE):
         self.log_partition_info = None  # the prior changed: log Z is stale
         return history
 
-    def evaluate(self, *args, **kwargs):
+    def evaluate(self, x=None, *args, **kwargs):
+        self.check_data(x)  # before log Z, which may take minutes of AIS
         self._prepare_log_likelihood()
-        return super().evaluate(*args, **kwargs)
+        return super().evaluate(x, *args, **kwargs)
 
     def load_weights(self, *args, **kwargs):
         result = super().load_weights(*args, **kwargs)
