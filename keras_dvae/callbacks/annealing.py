@@ -11,7 +11,7 @@ MODES = ("linear", "exponential")
 
 
 class ParameterAnnealing(keras.callbacks.Callback):
-    """Sets every model variable named `variable_name` from a per-step schedule.
+    """Sets every scalar non-trainable variable named `variable_name` per step.
 
     Before each training step the callback reads the optimizer's step count
     (so a run resumed from a checkpoint continues the schedule where it
@@ -93,8 +93,14 @@ class ParameterAnnealing(keras.callbacks.Callback):
         return self.start * (self.end / self.start) ** fraction
 
     def on_train_begin(self, logs=None):
+        # Scalar, non-trainable variables only: BatchNormalization's
+        # trainable offset is also named "beta".
         self._variables = [
-            v for v in self.model.variables if v.name == self.variable_name
+            v
+            for v in self.model.variables
+            if v.name == self.variable_name
+            and not v.trainable
+            and len(v.shape) == 0
         ]
         if not self._variables:
             names = sorted({v.name for v in self.model.non_trainable_variables})

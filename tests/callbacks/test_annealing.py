@@ -18,8 +18,8 @@ def _data(n=64, d=12):
 def _model():
     model = BernoulliVAE(
         input_dim=12,
-        num_latents=4,
-        hidden_units=(8,),
+        latents_per_group=4,
+        structure=(8,),  # with batch norm: its trainable offset is named "beta"
         smoothing=smoothing.OverlappingExponential(beta=5.0),
         seed=0,
     )
@@ -45,6 +45,9 @@ def test_beta_and_kl_weight_follow_their_schedules_during_fit(tmp_path):
     # 8 steps an epoch: steps 0..23; the value set before step s is schedule(s).
     expected = [anneal.value_at(s) for s in range(24)]
     np.testing.assert_allclose(seen, expected, rtol=1e-6)
+    # BatchNormalization's "beta" (a trainable vector) is left to the optimizer.
+    offsets = [v for v in model.trainable_variables if v.name == "beta"]
+    assert offsets and all(v.shape == (8,) for v in offsets)
     assert float(to_numpy(model.kl_weight)) == pytest.approx(warmup.value_at(23))
     # The annealed value survives a .keras round trip.
     path = str(tmp_path / "model.keras")
