@@ -1,0 +1,112 @@
+"""DVAE (Rolfe): spike-and-exponential KL values and Rolfe's gradient estimator."""
+
+import numpy as np
+import pytest
+
+from keras_dvae import smoothing
+from keras_dvae.models import DVAE, DVAEPP
+from tests.helpers import to_numpy
+from tests.models import reference as ref
+
+
+def test_one_group_is_the_factorial_closed_form():
+    # One group: KL = log Z − H(q) − a1ᵀμ1 − a2ᵀμ2 − μ1ᵀWμ2 (μ the factorial
+    # q), whatever the smoothing; DVAE and DVAEPP agree in value and gradient.
+    x = (np.random.default_rng(0).random((8, 4)) < 0.5).astype("float32")
+    models = [ref.linear_rbm_model(cls, 4, 4, 1, seed=7) for cls in (DVAE, DVAEPP)]
+    ((kernel, bias),) = ref.linear_encoders(models[0])
+    xc = ref.centred(models[0], x)
+    logits = xc @ kernel + bias
+    mu = ref.expit(logits)
+    a1, a2, w = ref.rbm_parameters(models[0].prior)
+    log_z = float(to_numpy(models[0].log_partition))
+    entropy = -np.sum(mu * np.log(mu) + (1 - mu) * np.log1p(-mu), axis=1)
+    mu1, mu2 = mu[:, :2], mu[:, 2:]
+    kl = log_z - entropy - mu1 @ a1 - mu2 @ a2 - np.sum((mu1 @ w) * mu2, axis=1)
+    # ∂KL/∂logits = q(1 − q)(logits − a − (Wμ2, Wᵀμ1)).
+    coupling = np.concatenate([mu2 @ w.T, mu1 @ w], axis=1)
+    d_logits = mu * (1 - mu) * (logits - np.concatenate([a1, a2]) - coupling) / len(x)
+    expected = [xc.T @ d_logits, d_logits.sum(0)]
+    for model in models:
+        value = to_numpy(model._kl(model(x, training=True), True))
+        np.testing.assert_allclose(value, kl, rtol=1e-5, atol=1e-5)
+        got = ref.mean_kl_gradient(model, x, models_encoder_variables(model))
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e.ravel(), rtol=1e-4, atol=1e-6)
+
+
+def models_encoder_variables(model):
+    return [v for encoder in model.encoders for v in encoder.trainable_weights]
+
+
+def test_training_kl_is_unbiased():
+    # Two groups: ν1 = z1 = 1[ζ1 > 0]; the value averages to the expectation
+    # over q(z1|x) r(ζ1|z1) q(z2|x, ζ1) computed by enumeration and quadrature.
+    model = ref.linear_rbm_model(DVAE, 4, 2, 2, seed=4)
+    assert ref.is_spike(model) and ref.beta_of(model) == 4.0
+    x = np.array([[1.0, 0.0, 0.0, 1.0]], "float32")
+    mean, error = ref.training_kl(model, x, 20000)
+    expected = ref.relaxed_rbm_kl(**ref.objective_inputs(model, x))
+    assert abs(mean - expected) < 4 * error + 2e-4, (mean, expected, error)
+
+
+def test_rolfe_gradient_is_unbiased():
+    # Rolfe's surrogate: its expected gradient w.r.t. both encoders equals the
+    # finite-difference gradient of the expected KL (a 1-D integral over ζ1
+    # with an atom at 0, one unit a group). The (1 − z)/(1 − q) factor carries
+    # the jump of z1 at ρ = 1 − q; the scale makes that term matter.
+    model = ref.linear_rbm_model(DVAE, 3, 1, 2, seed=1, scale=2.0)
+    x = np.array([[1.0, 1.0, 0.0]], "float32")
+    mean, error, expected = ref.encoder_gradient_against_quadrature(model, x, 4000, 16)
+    assert np.max(np.abs(expected)) > 0.1
+    assert np.all(np.abs(mean - expected) < 5 * error + 1e-4), (mean, expected, error)
+
+
+def test_rbm_gradient_is_prior_minus_posterior_moments():
+    model = ref.linear_rbm_model(
+        DVAE, 4, 2, 2, scale=1.0, seed=3, num_chains=20000, gibbs_sweeps=2
+    )
+    model.prior.update_chains(sweeps=30)
+    x = np.array([[0.0, 1.0, 1.0, 0.0]], "float32")
+    got, expected = ref.rbm_gradient_against_moments(
+        model, x, 4000, 400000, np.random.default_rng(0)
+    )
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, atol=0.03)
+
+
+def test_evaluation_kl_is_the_exact_discrete_kl():
+    # Discrete z: given the sampled z1 the KL is analytic, so the values
+    # weighted by the exact q(z1|x) give KL(q(z|x) ‖ p(z)) over 16 codes.
+    model = ref.linear_rbm_model(DVAE, 4, 2, 2, seed=5, scale=1.0)
+    x = np.array([[0.0, 1.0, 1.0, 1.0]], "float32")
+    log_z = float(to_numpy(model.log_partition))
+    log_q, codes = ref.enumerate_posterior(model, x)
+    q = np.exp(log_q[0])
+    exact = np.sum(q * (log_q[0] - ref.rbm_log_prior(model, codes, log_z)))
+    y_pred = model(np.repeat(x, 2000, axis=0), training=False)
+    kl = np.asarray(to_numpy(model._kl(y_pred, False)), float)
+    index = (to_numpy(y_pred["latents"])[:, :2] @ np.array([1, 2])).astype(int)
+    total = 0.0
+    for k in range(4):
+        values = kl[index == k]
+        assert len(values) and np.ptp(values) < 1e-4
+        total += q[(np.arange(16) & 3) == k].sum() * values[0]
+    np.testing.assert_allclose(total, exact, atol=1e-4)
+
+
+def test_smoothing_must_be_spike_and_exponential():
+    for family in ("overlapping_exponential", "power_function"):
+        with pytest.raises(ValueError, match="Received: smoothing="):
+            DVAE(4, latents_per_group=2, structure=(), smoothing=family)
+    model = DVAE(
+        4,
+        latents_per_group=2,
+        structure=(),
+        smoothing=smoothing.SpikeAndExponential(beta=6.0),
+        num_chains=2,
+    )
+    assert ref.beta_of(model) == 6.0
+    restored = DVAE.from_config(model.get_config())
+    assert isinstance(restored.smoothing, smoothing.SpikeAndExponential)
+    assert restored.smoothing.beta == 6.0
