@@ -167,10 +167,6 @@ class DiscreteVAE(keras.Model):
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
 
-    @property
-    def metrics(self):
-        return [self.elbo_tracker, self.reconstruction_tracker, self.kl_tracker]
-
     @staticmethod
     def bernoulli_nll(x, logits):
         """−log p(x|·) of a factorial Bernoulli decoder, summed over pixels."""
