@@ -85,8 +85,12 @@ class BinaryLatentVAE(DiscreteVAE):
             encoder.build((None, width))
             width += self.latents_per_group
         self.latent.build((None, self.latents_per_group))
-        self.decoder.build((None, self.num_latents))
+        self.decoder.build((None, self._decoder_width()))
         self.built = True
+
+    def _decoder_width(self):
+        """Width of the decoder's input: the binary units (plus any extra)."""
+        return self.num_latents
 
     def _split(self, t):
         n = self.latents_per_group
@@ -128,11 +132,15 @@ class BinaryLatentVAE(DiscreteVAE):
         logits, latents = self.posterior(x, training=training)
         latents = ops.concatenate(latents, axis=-1)
         return {
-            "reconstruction_logits": self.decoder(latents, training=training),
             "posterior_logits": ops.concatenate(logits, axis=-1),
             "latents": latents,
+            **self._decoder_outputs(x, latents, training),
             **self._prior_outputs(latents, training),
         }
+
+    def _decoder_outputs(self, x, latents, training):
+        """`call`'s decoder outputs: "reconstruction_logits" (and extras)."""
+        return {"reconstruction_logits": self.decoder(latents, training=training)}
 
     def _prior_outputs(self, latents, training):
         """Extra per-example outputs of `call` that the prior's KL needs."""
@@ -142,7 +150,7 @@ class BinaryLatentVAE(DiscreteVAE):
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         reconstruction = self.bernoulli_nll(x, y_pred["reconstruction_logits"])
-        kl = self._kl(y_pred, training)
+        kl = self._kl(y_pred, training) + y_pred.get("extra_kl", 0.0)
         self._track(reconstruction, kl)
         loss = ops.mean(reconstruction + self.kl_weight * kl)
         return loss + self.weight_penalty()
@@ -161,8 +169,11 @@ class BinaryLatentVAE(DiscreteVAE):
             for lg, zg in zip(logits, z, strict=True)
         )
         z = ops.concatenate(z, axis=-1)
-        log_px = -self.bernoulli_nll(x, self.decoder(z, training=False))
-        return log_px + self._log_prior(z) - log_q
+        return self._log_px_given_codes(x, z) + self._log_prior(z) - log_q
+
+    def _log_px_given_codes(self, x, z):
+        """log p(x|z) (an importance-sampled estimate with extra latents)."""
+        return -self.bernoulli_nll(x, self.decoder(z, training=False))
 
     def encode(self, x, sample=False):
         """Discrete codes of `x` and their probabilities q(z_g=1|x, z_<g).

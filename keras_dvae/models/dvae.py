@@ -1,10 +1,14 @@
 """DVAE (Rolfe 2016): spike-and-exponential smoothing with an RBM prior."""
 
+import math
+
 import keras
 from keras import ops
 
+from keras_dvae.models.base import mlp
 from keras_dvae.models.dvaepp import DVAEPP
 from keras_dvae.priors import rbm_sampling
+from keras_dvae.utils import checks
 
 # Rolfe's estimator clips q below 1 in its (1 − z)/(1 − q) factor.
 _MAX_PROBABILITY = 0.999
@@ -29,11 +33,26 @@ class DVAE(DVAEPP):
     (positive phase on posterior statistics, negative phase on PCD
     chains). With one group both reduce to the closed-form factorial KL.
 
+    Continuous layers (Rolfe 2016, §4). With `continuous_layers = L > 0`,
+    L layers of Gaussian latents h_1..h_L sit below the discrete ones:
+
+        p(x, h, ζ, z) = p(z) r(ζ|z) Π_l p(h_l | ζ, h_<l) p(x | ζ, h),
+        q(h, ζ, z | x) = q(z, ζ|x) Π_l q(h_l | x, ζ, h_<l),
+
+    each p(h_l|·) and q(h_l|·) a diagonal Gaussian whose mean and log
+    variance come from an MLP of the same structure. The ELBO gains
+    Σ_l E[KL(q(h_l|·) ‖ p(h_l|·))], analytic given the sampled ζ and h_<l;
+    the importance weights of `log_likelihood` draw one h ~ q(h|x, z) per
+    discrete z and add log p(h|z) − log q(h|x, z), so the estimate is the
+    IWAE bound over (z, h) jointly.
+
     Args:
         input_dim: int, number of binary pixels.
         latents_per_group, num_groups, structure, num_chains, gibbs_sweeps,
             weight_decay, seed: see `DVAEPP`.
         smoothing: a spike-and-exponential family (default β = 4).
+        continuous_layers: int ≥ 0, Gaussian layers below the discrete ones.
+        continuous_units: int ≥ 1, units of each Gaussian layer.
         **kwargs: base `keras.Model` arguments.
 
     Example:
@@ -53,6 +72,115 @@ class DVAE(DVAEPP):
         "class_name": "SpikeAndExponential",
         "config": {"beta": 4.0},
     }
+
+    def __init__(
+        self, input_dim, *args, continuous_layers=0, continuous_units=64, **kwargs
+    ):
+        # Read by `_create_extra_networks`, which DVAEPP calls before `build`.
+        self.continuous_layers = checks.check_positive_int(
+            "continuous_layers", continuous_layers, minimum=0
+        )
+        self.continuous_units = checks.check_positive_int(
+            "continuous_units", continuous_units
+        )
+        super().__init__(input_dim, *args, **kwargs)
+
+    # ------------------------------------------------- continuous layers
+
+    def _create_extra_networks(self):
+        self.continuous_posteriors = [
+            mlp(self.hidden_units, 2 * self.continuous_units, f"continuous_q_{i}")
+            for i in range(self.continuous_layers)
+        ]
+        self.continuous_priors = [
+            mlp(self.hidden_units, 2 * self.continuous_units, f"continuous_p_{i}")
+            for i in range(self.continuous_layers)
+        ]
+        self._continuous_seed = keras.random.SeedGenerator(
+            None if self.seed is None else self.seed + 1
+        )
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        width = self.num_latents
+        for q_net, p_net in zip(
+            self.continuous_posteriors, self.continuous_priors, strict=True
+        ):
+            q_net.build((None, self.input_dim + width))
+            p_net.build((None, width))
+            width += self.continuous_units
+
+    def _decoder_width(self):
+        return self.num_latents + self.continuous_layers * self.continuous_units
+
+    def _extra_networks(self):
+        return [*self.continuous_posteriors, *self.continuous_priors]
+
+    def _continuous(self, x, latents, training):
+        """Samples h ~ q(h|x, ζ): (decoder input, Σ log q(h), Σ log p(h), KL)."""
+        xc = ops.cast(x, latents.dtype) - self.input_mean
+        above = [latents]
+        log_q = log_p = kl = 0.0
+        for q_net, p_net in zip(
+            self.continuous_posteriors, self.continuous_priors, strict=True
+        ):
+            context = ops.concatenate(above, axis=-1)
+            q_mean, q_log_var = _split_gaussian(
+                q_net(ops.concatenate([xc, context], axis=-1), training=training)
+            )
+            p_mean, p_log_var = _split_gaussian(p_net(context, training=training))
+            noise = keras.random.normal(
+                ops.shape(q_mean), dtype=q_mean.dtype, seed=self._continuous_seed
+            )
+            h = q_mean + ops.exp(0.5 * q_log_var) * noise
+            log_q += _normal_log_prob(h, q_mean, q_log_var)
+            log_p += _normal_log_prob(h, p_mean, p_log_var)
+            kl += _normal_kl(q_mean, q_log_var, p_mean, p_log_var)
+            above.append(h)
+        return ops.concatenate(above, axis=-1), log_q, log_p, kl
+
+    def _decoder_outputs(self, x, latents, training):
+        if not self.continuous_layers:
+            return super()._decoder_outputs(x, latents, training)
+        inputs, _, _, kl = self._continuous(x, latents, training)
+        return {
+            "reconstruction_logits": self.decoder(inputs, training=training),
+            "extra_kl": kl,
+        }
+
+    def _log_px_given_codes(self, x, z):
+        if not self.continuous_layers:
+            return super()._log_px_given_codes(x, z)
+        inputs, log_q, log_p, _ = self._continuous(x, z, training=False)
+        log_px = -self.bernoulli_nll(x, self.decoder(inputs, training=False))
+        return log_px + log_p - log_q
+
+    def decode(self, z):
+        """p(x=1|z, h) with h ~ p(h|z) drawn ancestrally (z alone without layers)."""
+        inputs = [ops.convert_to_tensor(z, self.compute_dtype)]
+        for p_net in self.continuous_priors:
+            mean, log_var = _split_gaussian(
+                p_net(ops.concatenate(inputs, axis=-1), training=False)
+            )
+            noise = keras.random.normal(
+                ops.shape(mean), dtype=mean.dtype, seed=self._continuous_seed
+            )
+            inputs.append(mean + ops.exp(0.5 * log_var) * noise)
+        return ops.sigmoid(
+            self.decoder(ops.concatenate(inputs, axis=-1), training=False)
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "continuous_layers": self.continuous_layers,
+                "continuous_units": self.continuous_units,
+            }
+        )
+        return config
+
+    # ------------------------------------------------------------- KL
 
     def _check_smoothing(self):
         if type(self.smoothing).__name__ != "SpikeAndExponential":
@@ -102,3 +230,27 @@ class DVAE(DVAEPP):
             + surrogate
             - ops.stop_gradient(surrogate)
         )
+
+
+def _split_gaussian(params):
+    mean, log_var = ops.split(params, 2, axis=-1)
+    return mean, ops.clip(log_var, -12.0, 12.0)
+
+
+def _normal_log_prob(h, mean, log_var):
+    """Σ log N(h; mean, e^{log_var}) over the last axis."""
+    return -0.5 * ops.sum(
+        math.log(2 * math.pi) + log_var + ops.square(h - mean) * ops.exp(-log_var),
+        axis=-1,
+    )
+
+
+def _normal_kl(q_mean, q_log_var, p_mean, p_log_var):
+    """Σ KL(N(q_mean, e^{q_log_var}) ‖ N(p_mean, e^{p_log_var})), last axis."""
+    return 0.5 * ops.sum(
+        p_log_var
+        - q_log_var
+        + (ops.exp(q_log_var) + ops.square(q_mean - p_mean)) * ops.exp(-p_log_var)
+        - 1.0,
+        axis=-1,
+    )

@@ -115,7 +115,11 @@ class DVAEPP(BinaryLatentVAE):
             name="log_partition", shape=(), initializer="zeros", trainable=False
         )
         self.log_partition_info = None
+        self._create_extra_networks()
         self.build((None, input_dim))
+
+    def _create_extra_networks(self):
+        """Hook for subclasses' extra networks, made before `build`."""
 
     def _check_smoothing(self):
         if not self.smoothing.is_overlapping:

@@ -1,5 +1,6 @@
 """DVAE (Rolfe): spike-and-exponential KL values and Rolfe's gradient estimator."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -110,3 +111,65 @@ def test_smoothing_must_be_spike_and_exponential():
     restored = DVAE.from_config(model.get_config())
     assert isinstance(restored.smoothing, smoothing.SpikeAndExponential)
     assert restored.smoothing.beta == 6.0
+
+
+# Small random weights: q(h|x, z) and p(h|z) differ but overlap well, so the
+# ratio p/q has light tails (with large ones the IWAE needs far more samples).
+SCALE = 0.05
+
+
+def test_continuous_layers_leave_the_discrete_likelihood_exact():
+    # With the decoder's weights on h set to zero, p(x) = Σ_z p(z) p(x|z)
+    # exactly, while the importance weights still carry p(h|z)/q(h|x, z)
+    # (mean one): the IWAE estimate must converge to the enumeration.
+    x = (np.random.default_rng(3).random((6, 5)) < 0.5).astype("float32")
+    model = DVAE(
+        input_dim=5,
+        latents_per_group=2,
+        structure=(),
+        num_chains=10,
+        gibbs_sweeps=1,
+        continuous_layers=2,
+        continuous_units=2,
+        seed=0,
+    )
+    dense = model.decoder.layers[-1]
+    kernel = to_numpy(dense.kernel).copy()
+    kernel[2:] = 0.0  # rows 2.. read h_1, h_2
+    dense.kernel.assign(kernel)
+    for net in [*model.continuous_posteriors, *model.continuous_priors]:
+        w = net.layers[-1].kernel
+        w.assign(np.random.default_rng(4).normal(0, SCALE, w.shape).astype("float32"))
+    log_z = model.estimate_log_partition("exact")["log_z"]
+    log_q, codes = ref.enumerate_posterior(model, x)
+    log_px_z = ref.log_bernoulli(
+        x[:, None, :], (codes @ kernel[:2] + to_numpy(dense.bias))[None]
+    ).sum(-1)
+    exact = np.logaddexp.reduce(log_px_z + ref.rbm_log_prior(model, codes, log_z), 1)
+    estimate = model.log_likelihood(x, num_samples=4000)
+    np.testing.assert_allclose(estimate, exact, atol=0.05)
+    # The continuous KL in training is the closed-form Gaussian KL.
+    outputs = model(x, training=True)
+    assert to_numpy(outputs["extra_kl"]).shape == (6,)
+    assert np.all(to_numpy(outputs["extra_kl"]) >= 0)
+
+
+def test_gaussian_kl_matches_numpy():
+    from keras_dvae.models.dvae import _normal_kl, _normal_log_prob
+
+    rng = np.random.default_rng(5)
+    qm, qv, pm, pv = (rng.normal(size=(4, 3)).astype("float32") for _ in range(4))
+    tensors = [keras.ops.convert_to_tensor(a) for a in (qm, qv, pm, pv)]
+    expected = 0.5 * np.sum(
+        pv - qv + (np.exp(qv) + (qm - pm) ** 2) / np.exp(pv) - 1.0, axis=1
+    )
+    np.testing.assert_allclose(to_numpy(_normal_kl(*tensors)), expected, rtol=1e-5)
+    h = rng.normal(size=(4, 3)).astype("float32")
+    from scipy.stats import norm
+
+    lp = norm.logpdf(h, qm, np.exp(0.5 * qv)).sum(1)
+    np.testing.assert_allclose(
+        to_numpy(_normal_log_prob(keras.ops.convert_to_tensor(h), *tensors[:2])),
+        lp,
+        rtol=1e-5,
+    )
