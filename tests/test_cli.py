@@ -61,3 +61,50 @@ def test_preset_errors():
         presets.get("nope")
     with pytest.raises(ValueError, match="Received: epoch=3"):
         presets.get("digits_dvaepp", epoch=3)
+
+
+def test_interrupted_train_resumes_with_its_chains(tmp_path, monkeypatch):
+    import keras
+
+    out = str(tmp_path / "run")
+    args = ["train", "--epochs", "3", "--num-samples", "5", "--examples", "10"]
+    args += ["--model-args", TINY, "--output-dir", out]
+    saved = {}
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                if hasattr(self.model, "jax_state_sync"):
+                    self.model.jax_state_sync()
+                saved["chains"] = np.array(
+                    keras.ops.convert_to_numpy(self.model.prior.chains_z1)
+                )
+                raise KeyboardInterrupt
+
+    original = cli._callbacks
+
+    def with_interrupt(*a, **k):
+        return [*original(*a, **k), Interrupt()]
+
+    monkeypatch.setattr(cli, "_callbacks", with_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(args)
+    assert (tmp_path / "run" / "backup").is_dir()
+    monkeypatch.setattr(cli, "_callbacks", original)
+    resumed = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            resumed.setdefault("first_epoch", epoch)
+            chains = keras.ops.convert_to_numpy(self.model.prior.chains_z1)
+            resumed.setdefault("chains", np.array(chains))
+
+    monkeypatch.setattr(
+        cli, "_callbacks", lambda *a, **k: [*original(*a, **k), Record()]
+    )
+    assert cli.main(args) == 0
+    # Epochs 0 and 1 finished before the interruption: the rerun starts at
+    # epoch 2 from the chains saved at the end of epoch 1.
+    assert resumed["first_epoch"] == 2
+    np.testing.assert_array_equal(resumed["chains"], saved["chains"])
+    assert (tmp_path / "run" / "metrics.json").exists()
