@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BACKENDS ?= tensorflow jax torch
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench bench-train
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ lint: setup
 
 bench: setup
 	for b in $(BACKENDS); do KERAS_BACKEND=$$b TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/smoothing_throughput.py; done
+
+bench-train: setup
+	for b in $(BACKENDS); do KERAS_BACKEND=$$b TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m benchmarks.train_throughput --quick --schedules; done
