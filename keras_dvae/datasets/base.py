@@ -50,6 +50,25 @@ class Dataset:
     notes: str
     class_names: tuple | None = None
 
+    @classmethod
+    def from_splits(cls, name, x, y=None, **facts):
+        """A `Dataset` from dicts keyed "train", "valid", "test" (missing: None).
+
+        Args:
+            name: the dataset's name.
+            x: dict of image arrays.
+            y: dict of label arrays, or None.
+            **facts: the remaining fields (`image_shape`, `binary`, ...).
+        """
+        y = y or {}
+        splits = ("train", "valid", "test")
+        return cls(
+            name=name,
+            **{f"x_{split}": x.get(split) for split in splits},
+            **{f"y_{split}": y.get(split) for split in splits},
+            **facts,
+        )
+
     def train_batches(self, batch_size, seed=None, shuffle=True):
         """Training batches for `model.fit`, as a `keras.utils.PyDataset`.
 

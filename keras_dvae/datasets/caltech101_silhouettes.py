@@ -85,14 +85,10 @@ def load(data_dir=None, *, download=True, verify=None):
         "Labels 0-based (source label - 1), names in class_names. "
         f"Loaded from {found.path} ({found.kind} copy)."
     )
-    return Dataset(
-        name="caltech101_silhouettes",
-        x_train=x["train"],
-        x_valid=x["valid"],
-        x_test=x["test"],
-        y_train=y["train"],
-        y_valid=y["valid"],
-        y_test=y["test"],
+    return Dataset.from_splits(
+        "caltech101_silhouettes",
+        x,
+        y,
         image_shape=IMAGE_SHAPE,
         binary=True,
         dynamic_binarization=False,

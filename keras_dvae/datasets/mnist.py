@@ -88,14 +88,10 @@ def load_static(data_dir=None, *, download=True, verify=None):
         "test rows in the files' order, 28x28 row-major, ink = 1. "
         f"{labels} Loaded from {found.path} ({found.kind} copy)."
     )
-    return Dataset(
-        name="mnist_static",
-        x_train=x["train"],
-        x_valid=x["valid"],
-        x_test=x["test"],
-        y_train=y["train"],
-        y_valid=y["valid"],
-        y_test=y["test"],
+    return Dataset.from_splits(
+        "mnist_static",
+        x,
+        y,
         image_shape=IMAGE_SHAPE,
         binary=True,
         dynamic_binarization=False,

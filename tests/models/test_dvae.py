@@ -63,19 +63,6 @@ def test_rolfe_gradient_is_unbiased():
     assert np.all(np.abs(mean - expected) < 5 * error + 1e-4), (mean, expected, error)
 
 
-def test_rbm_gradient_is_prior_minus_posterior_moments():
-    model = ref.linear_rbm_model(
-        DVAE, 4, 2, 2, scale=1.0, seed=3, num_chains=20000, gibbs_sweeps=2
-    )
-    model.prior.update_chains(sweeps=30)
-    x = np.array([[0.0, 1.0, 1.0, 0.0]], "float32")
-    got, expected = ref.rbm_gradient_against_moments(
-        model, x, 4000, 400000, np.random.default_rng(0)
-    )
-    for g, e in zip(got, expected, strict=True):
-        np.testing.assert_allclose(g, e, atol=0.03)
-
-
 def test_evaluation_kl_is_the_exact_discrete_kl():
     # Discrete z: given the sampled z1 the KL is analytic, so the values
     # weighted by the exact q(z1|x) give KL(q(z|x) ‖ p(z)) over 16 codes.

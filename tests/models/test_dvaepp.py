@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dvae.models import DVAEPP
+from keras_dvae.models import DVAE, DVAEPP
 from tests.helpers import to_numpy
 from tests.models import reference as ref
 from tests.priors import rbm_reference as rbm_ref
@@ -97,10 +97,12 @@ def test_training_kl_is_unbiased_with_more_groups():
         assert abs(mean - samples.mean()) < 4 * np.hypot(error, expected_error)
 
 
-def test_rbm_gradient_is_prior_minus_posterior_moments():
-    # The model's p-moments come from 20,000 PCD chains.
+@pytest.mark.parametrize("cls", [DVAEPP, DVAE])
+def test_rbm_gradient_is_prior_minus_posterior_moments(cls):
+    # The model's p-moments come from 20,000 PCD chains; DVAE shares the
+    # prior's gradient with DVAE++.
     model = ref.linear_rbm_model(
-        DVAEPP, 4, 2, 2, scale=1.0, seed=3, num_chains=20000, gibbs_sweeps=2
+        cls, 4, 2, 2, scale=1.0, seed=3, num_chains=20000, gibbs_sweeps=2
     )
     model.prior.update_chains(sweeps=30)
     x = np.array([[0.0, 1.0, 1.0, 0.0]], "float32")
