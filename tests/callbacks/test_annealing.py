@@ -112,3 +112,44 @@ def test_reference_learning_rate_pieces():
         assert float(to_numpy(schedule(step))) == pytest.approx(value, rel=1e-5), step
     with pytest.raises(ValueError, match="total_steps=0"):
         callbacks.reference_learning_rate(total_steps=0)
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae_tests")
+class ScheduleProbe(keras.Model):
+    """Logs the value of its "beta" variable seen inside each training step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+        self.beta = self.add_weight(
+            name="beta", shape=(), initializer="zeros", trainable=False
+        )
+        self.seen = keras.metrics.Mean(name="seen")
+        self.build((None, 2))
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        self.seen.update_state(self.beta)
+        return keras.ops.mean(keras.ops.square(y_pred)) + 0.0 * self.beta
+
+
+def test_every_step_sees_its_scheduled_value():
+    # On JAX the callback writes into the trainer's pending state instead of
+    # syncing it; the value used by each step must still be schedule(step).
+    model = ScheduleProbe()
+    model.compile(optimizer="sgd")
+    anneal = callbacks.ParameterAnnealing("beta", start=0.0, end=30.0, steps=30)
+    x = np.ones((40, 2), "float32")
+    history = model.fit(x, epochs=2, batch_size=2, verbose=0, callbacks=[anneal])
+    # Steps 0..19 in epoch 1 and 20..39 in epoch 2 (the schedule stops at 30).
+    for epoch, steps in enumerate((range(20), range(20, 40))):
+        expected = np.mean([anneal.value_at(s) for s in steps])
+        assert history.history["seen"][epoch] == pytest.approx(expected, rel=1e-6)
+    assert float(to_numpy(model.beta)) == pytest.approx(anneal.value_at(39))
