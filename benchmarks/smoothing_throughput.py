@@ -65,10 +65,12 @@ def main():
     logits = keras.ops.convert_to_tensor(rng.normal(0, 2, shape).astype("float32"))
     rho = keras.ops.convert_to_tensor(rng.uniform(size=shape).astype("float32"))
     print(
-        f"backend={BACKEND} keras={keras.__version__} machine={platform.processor() or platform.machine()}"
+        f"backend={BACKEND} keras={keras.__version__} "
+        f"machine={platform.processor() or platform.machine()}"
     )
     print(
-        f"block {shape[0]}x{shape[1]} = {np.prod(shape)} elements; sample + grad; median of {args.repeats}x{args.iters}"
+        f"block {shape[0]}x{shape[1]} = {np.prod(shape)} elements; sample + grad; "
+        f"median of {args.repeats}x{args.iters}"
     )
     print("| family | inverse | elements/s (median) | ms/step |")
     print("| --- | --- | --- | --- |")
@@ -90,7 +92,8 @@ def main():
             else "closed form"
         )
         print(
-            f"| {name} | {inverse} | {np.prod(shape) / median:,.0f} | {1e3 * median:.3f} |"
+            f"| {name} | {inverse} | {np.prod(shape) / median:,.0f} "
+            f"| {1e3 * median:.3f} |"
         )
 
 

@@ -98,9 +98,7 @@ class ParameterAnnealing(keras.callbacks.Callback):
         self._variables = [
             v
             for v in self.model.variables
-            if v.name == self.variable_name
-            and not v.trainable
-            and len(v.shape) == 0
+            if v.name == self.variable_name and not v.trainable and len(v.shape) == 0
         ]
         if not self._variables:
             names = sorted({v.name for v in self.model.non_trainable_variables})
