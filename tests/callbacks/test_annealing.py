@@ -153,3 +153,19 @@ def test_every_step_sees_its_scheduled_value():
         expected = np.mean([anneal.value_at(s) for s in steps])
         assert history.history["seen"][epoch] == pytest.approx(expected, rel=1e-6)
     assert float(to_numpy(model.beta)) == pytest.approx(anneal.value_at(39))
+
+
+def test_every_n_steps_holds_the_value_and_a_finished_ramp_stays_put():
+    model = ScheduleProbe()
+    model.compile(optimizer="sgd")
+    anneal = callbacks.ParameterAnnealing(
+        "beta", start=0.0, end=12.0, steps=12, every=5
+    )
+    x = np.ones((40, 2), "float32")
+    history = model.fit(x, epochs=1, batch_size=2, verbose=0, callbacks=[anneal])
+    # Updates before steps 0, 5, 10, 15 (the ramp ends at 12): step s sees
+    # schedule(5 ⌊s/5⌋), and from step 15 on the ramp's end value.
+    expected = np.mean([anneal.value_at(5 * (s // 5)) for s in range(20)])
+    assert history.history["seen"][0] == pytest.approx(expected, rel=1e-6)
+    assert anneal._finished
+    assert float(to_numpy(model.beta)) == pytest.approx(12.0)
