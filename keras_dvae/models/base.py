@@ -215,7 +215,7 @@ class DiscreteVAE(keras.Model):
             batch_size = max(1, 100_000 // chunk_size)
         batch_size = checks.check_positive_int("batch_size", batch_size)
         self._prepare_log_likelihood()
-        weights = _LogWeights(self)
+        weights = self._log_weight_model()
         progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
         results = []
         for start in range(0, len(x), batch_size):
@@ -240,6 +240,20 @@ class DiscreteVAE(keras.Model):
                 stacklevel=2,
             )
         return result
+
+    def _log_weight_model(self):
+        """The compiled `_LogWeights` wrapper, made once per model.
+
+        Stored outside Keras's attribute tracking: the wrapper holds the
+        model, so a tracked attribute would make the model its own layer.
+        Reusing it keeps the compiled predict function (about 1 s per
+        `log_likelihood` call on JAX otherwise).
+        """
+        model = self.__dict__.get("_log_weights_cache")
+        if model is None:
+            model = _LogWeights(self)
+            object.__setattr__(self, "_log_weights_cache", model)
+        return model
 
     def get_config(self):
         config = super().get_config()
