@@ -115,17 +115,24 @@ class BinaryLatentVAE(DiscreteVAE):
 
     # ------------------------------------------------------------ networks
 
-    def posterior(self, x, training=None, discrete=None):
-        """Runs the hierarchical encoder: lists of per-group logits and ζ (or z)."""
+    def posterior(self, x, training=None, discrete=None, mode=False):
+        """Runs the hierarchical encoder: lists of per-group logits and ζ (or z).
+
+        Each group's conditional sees x − mean and the earlier groups' ζ (z
+        in the discrete limit). `mode=True` takes each group's most likely
+        code 1[logit > 0] given the earlier codes instead of sampling.
+        """
         xc = ops.cast(x, self.compute_dtype) - self.input_mean
         logits, latents = [], []
         for encoder in self.encoders:
             h = xc if not latents else ops.concatenate([xc, *latents], axis=-1)
             group_logits = encoder(h, training=training)
             logits.append(group_logits)
-            latents.append(
-                self.latent(group_logits, training=training, discrete=discrete)
-            )
+            if mode:
+                code = ops.cast(group_logits > 0, group_logits.dtype)
+            else:
+                code = self.latent(group_logits, training=training, discrete=discrete)
+            latents.append(code)
         return logits, latents
 
     def call(self, x, training=None):
@@ -187,19 +194,12 @@ class BinaryLatentVAE(DiscreteVAE):
             (codes, probabilities), NumPy arrays (n, num_latents).
         """
         self.check_data(x)
-        xc = ops.convert_to_tensor(x, self.compute_dtype) - self.input_mean
-        codes, probs = [], []
-        for encoder in self.encoders:
-            h = xc if not codes else ops.concatenate([xc, *codes], axis=-1)
-            logits = encoder(h, training=False)
-            if sample:
-                code = self.latent(logits, training=False, discrete=True)
-            else:
-                code = ops.cast(logits > 0, logits.dtype)
-            codes.append(code)
-            probs.append(ops.sigmoid(logits))
-        return tuple(
-            ops.convert_to_numpy(ops.concatenate(t, axis=-1)) for t in (codes, probs)
+        logits, codes = self.posterior(
+            ops.convert_to_tensor(x), training=False, discrete=True, mode=not sample
+        )
+        return (
+            ops.convert_to_numpy(ops.concatenate(codes, axis=-1)),
+            ops.convert_to_numpy(ops.sigmoid(ops.concatenate(logits, axis=-1))),
         )
 
     def decode(self, z):
