@@ -85,22 +85,17 @@ def load_trained(model_dir):
     return model, saved
 
 
-class _EpochProgress:
-    """A one-line-per-run progress bar over epochs (keras Progbar)."""
+def _epoch_progress(epochs):
+    """A progress bar over epochs (a keras Progbar) showing elbo and kl."""
+    import keras
 
-    def __new__(cls, epochs):
-        import keras
+    bar = keras.utils.Progbar(epochs, unit_name="epoch")
 
-        class Callback(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.bar = keras.utils.Progbar(epochs, unit_name="epoch")
+    def update(epoch, logs):
+        values = [(k, float(v)) for k, v in (logs or {}).items() if k in ("elbo", "kl")]
+        bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
 
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                values = [(k, float(v)) for k, v in logs.items() if k in ("elbo", "kl")]
-                self.bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
-
-        return Callback()
+    return keras.callbacks.LambdaCallback(on_epoch_end=update)
 
 
 def _callbacks(model, config, steps, output_dir, verbose):
@@ -130,7 +125,7 @@ def _callbacks(model, config, steps, output_dir, verbose):
         # Normalised training metrics: exact log Z each epoch (cheap).
         result.append(callbacks.LogPartitionUpdate(method="exact"))
     if not verbose:
-        result.append(_EpochProgress(config["epochs"]))
+        result.append(_epoch_progress(config["epochs"]))
     return result
 
 

@@ -86,10 +86,10 @@ def log_likelihood_report(
             info = {"log_z": float(log_partition), "method": "given"}
             model.log_partition_info = info
         else:
-            method_kwargs = ais_kwargs if log_partition != "exact" else {}
+            # AIS arguments are ignored when log Z is enumerated.
             info = dict(
                 model.estimate_log_partition(
-                    log_partition, verbose=verbose, **method_kwargs
+                    log_partition, verbose=verbose, **ais_kwargs
                 )
             )
     ll = np.asarray(
