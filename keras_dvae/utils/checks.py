@@ -89,7 +89,9 @@ def check_broadcastable(name_a, a, name_b, b):
     shape_a = tuple(ops.shape(a))
     shape_b = tuple(ops.shape(b))
     for dim_a, dim_b in zip(reversed(shape_a), reversed(shape_b), strict=False):
-        if dim_a is None or dim_b is None:
+        # Only static sizes: in a TF graph `ops.shape` gives tensors (or None)
+        # for dimensions known at run time only.
+        if not isinstance(dim_a, int) or not isinstance(dim_b, int):
             continue
         if dim_a != dim_b and dim_a != 1 and dim_b != 1:
             raise ValueError(
