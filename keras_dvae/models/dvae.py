@@ -1,10 +1,13 @@
 """DVAE (Rolfe 2016): spike-and-exponential smoothing with an RBM prior."""
 
-import math
-
 import keras
 from keras import ops
 
+from keras_dvae.distributions.normal import (
+    normal_kl,
+    normal_log_prob,
+    split_gaussian,
+)
 from keras_dvae.models.base import mlp
 from keras_dvae.models.dvaepp import DVAEPP
 from keras_dvae.priors import rbm_sampling
@@ -125,17 +128,17 @@ class DVAE(DVAEPP):
             self.continuous_posteriors, self.continuous_priors, strict=True
         ):
             context = ops.concatenate(above, axis=-1)
-            q_mean, q_log_var = _split_gaussian(
+            q_mean, q_log_var = split_gaussian(
                 q_net(ops.concatenate([xc, context], axis=-1), training=training)
             )
-            p_mean, p_log_var = _split_gaussian(p_net(context, training=training))
+            p_mean, p_log_var = split_gaussian(p_net(context, training=training))
             noise = keras.random.normal(
                 ops.shape(q_mean), dtype=q_mean.dtype, seed=self._continuous_seed
             )
             h = q_mean + ops.exp(0.5 * q_log_var) * noise
-            log_q += _normal_log_prob(h, q_mean, q_log_var)
-            log_p += _normal_log_prob(h, p_mean, p_log_var)
-            kl += _normal_kl(q_mean, q_log_var, p_mean, p_log_var)
+            log_q += normal_log_prob(h, q_mean, q_log_var)
+            log_p += normal_log_prob(h, p_mean, p_log_var)
+            kl += normal_kl(q_mean, q_log_var, p_mean, p_log_var)
             above.append(h)
         return ops.concatenate(above, axis=-1), log_q, log_p, kl
 
@@ -159,7 +162,7 @@ class DVAE(DVAEPP):
         """p(x=1|z, h) with h ~ p(h|z) drawn ancestrally (z alone without layers)."""
         inputs = [ops.convert_to_tensor(z, self.compute_dtype)]
         for p_net in self.continuous_priors:
-            mean, log_var = _split_gaussian(
+            mean, log_var = split_gaussian(
                 p_net(ops.concatenate(inputs, axis=-1), training=False)
             )
             noise = keras.random.normal(
@@ -230,27 +233,3 @@ class DVAE(DVAEPP):
             + surrogate
             - ops.stop_gradient(surrogate)
         )
-
-
-def _split_gaussian(params):
-    mean, log_var = ops.split(params, 2, axis=-1)
-    return mean, ops.clip(log_var, -12.0, 12.0)
-
-
-def _normal_log_prob(h, mean, log_var):
-    """Σ log N(h; mean, e^{log_var}) over the last axis."""
-    return -0.5 * ops.sum(
-        math.log(2 * math.pi) + log_var + ops.square(h - mean) * ops.exp(-log_var),
-        axis=-1,
-    )
-
-
-def _normal_kl(q_mean, q_log_var, p_mean, p_log_var):
-    """Σ KL(N(q_mean, e^{q_log_var}) ‖ N(p_mean, e^{p_log_var})), last axis."""
-    return 0.5 * ops.sum(
-        p_log_var
-        - q_log_var
-        + (ops.exp(q_log_var) + ops.square(q_mean - p_mean)) * ops.exp(-p_log_var)
-        - 1.0,
-        axis=-1,
-    )

@@ -1,21 +1,18 @@
 """DVAE++: overlapping smoothing with a restricted Boltzmann machine prior."""
 
-import time
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_dvae.models.binary_latent import BinaryLatentVAE
+from keras_dvae.models.log_partition import EXACT_LIMIT, LogPartitionMixin
 from keras_dvae.priors import RBMPrior
 from keras_dvae.utils import checks
 
-# Largest smaller RBM side for which "auto" enumerates log Z exactly.
-EXACT_LIMIT = 20
+__all__ = ["DVAEPP", "EXACT_LIMIT"]
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class DVAEPP(BinaryLatentVAE):
+class DVAEPP(LogPartitionMixin, BinaryLatentVAE):
     """DVAE++ (fully connected): RBM prior, overlapping smoothing, analytic KL.
 
     The binary units z (all groups, `num_latents` of them) are split in two
@@ -114,7 +111,6 @@ class DVAEPP(BinaryLatentVAE):
         self.log_partition = self.add_weight(
             name="log_partition", shape=(), initializer="zeros", trainable=False
         )
-        self.log_partition_info = None
         self._create_extra_networks()
         self.build((None, input_dim))
 
@@ -162,15 +158,6 @@ class DVAEPP(BinaryLatentVAE):
         half = self.num_latents // 2
         return t[..., :half], t[..., half:]
 
-    def _log_partition_term(self, training):
-        """log Z's value (the estimate) with the PCD gradient attached."""
-        surrogate = self.prior.log_partition_surrogate(training=training)
-        return (
-            ops.cast(self.log_partition, surrogate.dtype)
-            + surrogate
-            - ops.stop_gradient(surrogate)
-        )
-
     def _kl(self, y_pred, training):
         logits = y_pred["posterior_logits"]
         mu = ops.sigmoid(logits)
@@ -183,68 +170,6 @@ class DVAEPP(BinaryLatentVAE):
             + self._log_partition_term(training)
             - self.posterior_entropy(logits)
         )
-
-    # -------------------------------------------------------------- log Z
-
-    def estimate_log_partition(self, method="auto", verbose=0, **ais_kwargs):
-        """Estimates log Z of the RBM prior and stores it in `log_partition`.
-
-        Args:
-            method: "exact" (enumeration, smaller side ≤ 24 units), "ais"
-                (`RBMPrior.ais_log_partition`, forward), or "auto" (exact
-                up to 20 units a side, else AIS).
-            verbose: progress bar for AIS.
-            **ais_kwargs: passed to `RBMPrior.ais_log_partition`
-                (`num_betas`, `num_chains`, ...).
-
-        Returns:
-            A dict: log_z, method, and for AIS log_z_lower / log_z_upper
-            (±3 standard errors of the mean weight), num_betas, num_chains,
-            and seconds.
-        """
-        if method not in ("auto", "exact", "ais"):
-            raise ValueError(
-                "`method` must be 'auto', 'exact' or 'ais'. "
-                f"Received: method={method!r}"
-            )
-        if method == "auto":
-            method = "exact" if self.num_latents // 2 <= EXACT_LIMIT else "ais"
-        start = time.time()
-        if method == "exact":
-            info = {"log_z": self.prior.exact_log_partition(), "method": "exact"}
-        else:
-            estimate = self.prior.ais_log_partition(verbose=verbose, **ais_kwargs)
-            info = {
-                "log_z": float(estimate.log_z),
-                "method": "ais",
-                "log_z_lower": float(estimate.log_z_lower),
-                "log_z_upper": float(estimate.log_z_upper),
-                "num_betas": int(estimate.num_betas),
-                "num_chains": int(estimate.num_chains),
-            }
-        info["seconds"] = round(time.time() - start, 2)
-        self.log_partition.assign(np.float32(info["log_z"]))
-        self.log_partition_info = info
-        return info
-
-    def _prepare_log_likelihood(self):
-        if self.log_partition_info is None:
-            self.estimate_log_partition()
-
-    def fit(self, *args, **kwargs):
-        history = super().fit(*args, **kwargs)
-        self.log_partition_info = None  # the prior changed: log Z is stale
-        return history
-
-    def evaluate(self, x=None, *args, **kwargs):
-        self.check_data(x)  # before log Z, which may take minutes of AIS
-        self._prepare_log_likelihood()
-        return super().evaluate(x, *args, **kwargs)
-
-    def load_weights(self, *args, **kwargs):
-        result = super().load_weights(*args, **kwargs)
-        self.log_partition_info = None
-        return result
 
     # ------------------------------------------------------ discrete limit
 

@@ -142,7 +142,8 @@ def test_continuous_layers_leave_the_discrete_likelihood_exact():
 
 
 def test_gaussian_kl_matches_numpy():
-    from keras_dvae.models.dvae import _normal_kl, _normal_log_prob
+    from keras_dvae.distributions.normal import normal_kl as _normal_kl
+    from keras_dvae.distributions.normal import normal_log_prob as _normal_log_prob
 
     rng = np.random.default_rng(5)
     qm, qv, pm, pv = (rng.normal(size=(4, 3)).astype("float32") for _ in range(4))

@@ -1,0 +1,253 @@
+"""ConvDVAEPP: the discrete limit against enumeration, KLs, variants, state."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from scipy import special
+
+from keras_dvae.models import DVAEPP, ConvDVAEPP
+from tests.helpers import BACKEND, to_numpy
+from tests.priors import rbm_reference as rbm_ref
+
+TINY = dict(
+    image_shape=(8, 8, 1),
+    filters=8,
+    global_units=8,
+    num_chains=8,
+    gibbs_sweeps=2,
+)
+
+
+def _energy(z1, z2, a1, a2, w):
+    return -(z1 @ a1 + z2 @ a2 + np.einsum("ni,ij,nj->n", z1, w, z2))
+
+
+def _binary(rng, n, d=64, p=0.3):
+    return (rng.random((n, d)) < p).astype("float32")
+
+
+def test_discrete_limit_matches_enumeration():
+    # RBM 2 + 2 global units in two groups, one 2×2×1 map of local Bernoulli
+    # latents: 2^8 codes. E_q[p(x, z, h)/q(z, h|x)] = p(x), so the
+    # importance-weighted estimate with large K must reach the enumerated
+    # log p(x) = logsumexp_{z,h} log p(z) p(h|z) p(x|z, h).
+    rng = np.random.default_rng(0)
+    model = ConvDVAEPP(
+        global_latents=4,
+        global_groups=2,
+        local_groups=1,
+        local_channels=1,
+        local_latents="bernoulli",
+        seed=0,
+        **TINY,
+    )
+    a1, a2, w = rbm_ref.random_rbm(2, 2, seed=5, scale=1.0)
+    rbm_ref.set_parameters(model.prior, a1, a2, w)
+    assert model.estimate_log_partition()["method"] == "exact"
+    x = _binary(rng, 2)
+    codes = np.array(list(itertools.product([0.0, 1.0], repeat=8)), "float32")
+    z, h = codes[:, :4], codes[:, 4:].reshape(-1, 2, 2, 1)
+    log_pz = -_energy(z[:, :2], z[:, 2:], a1, a2, w) - rbm_ref.log_partition(a1, a2, w)
+    exact = []
+    for row in x:
+        xs = np.repeat(row[None], len(codes), axis=0)
+        out, _, _, log_ph = model._top_down(
+            keras.ops.convert_to_tensor(z), None, False, True, local_values=[h]
+        )
+        log_px = -to_numpy(model._nll(keras.ops.convert_to_tensor(xs), out))
+        exact.append(special.logsumexp(log_pz + to_numpy(log_ph) + log_px))
+    estimate = model.log_likelihood(x, num_samples=20000, chunk_size=5000)
+    np.testing.assert_allclose(estimate, exact, atol=0.05)
+
+
+@pytest.mark.parametrize("prior", ["rbm", "bernoulli"])
+def test_global_kl_matches_enumeration(prior):
+    # One group: q(z|x) factorial, KL = Σ_z q(z) [log q(z) − log p(z)].
+    model = ConvDVAEPP(
+        global_latents=4, global_groups=1, global_prior=prior, local_groups=1, **TINY
+    )
+    rng = np.random.default_rng(1)
+    codes = np.array(list(itertools.product([0.0, 1.0], repeat=4)))
+    if prior == "rbm":
+        a1, a2, w = rbm_ref.random_rbm(2, 2, seed=2, scale=1.0)
+        rbm_ref.set_parameters(model.prior, a1, a2, w)
+        model.estimate_log_partition("exact")
+        log_p = -_energy(codes[:, :2], codes[:, 2:], a1, a2, w)
+        log_p -= rbm_ref.log_partition(a1, a2, w)
+    else:
+        prior_logits = rng.normal(size=4)
+        model.prior_logits.assign(prior_logits.astype("float32"))
+        log_p = np.sum(
+            codes * special.log_expit(prior_logits)
+            + (1 - codes) * special.log_expit(-prior_logits),
+            axis=1,
+        )
+    logits = rng.normal(size=(3, 4)).astype("float32")
+    kl = to_numpy(
+        model._global_kl(
+            {"posterior_params": logits, "latents": np.zeros_like(logits)},
+            training=False,
+        )
+    )
+    for row, value in zip(logits.astype("float64"), kl, strict=True):
+        log_q = np.sum(
+            codes * special.log_expit(row) + (1 - codes) * special.log_expit(-row),
+            axis=1,
+        )
+        expected = np.sum(np.exp(log_q) * (log_q - log_p))
+        np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},  # RBM + overlapping smoothing + Normal locals (DVAE++)
+        {"global_prior": "bernoulli", "local_latents": "bernoulli"},
+    ],
+    ids=["dvaepp", "all_discrete_bernoulli"],
+)
+def test_one_step_trains_every_weight(variant):
+    rng = np.random.default_rng(2)
+    model = ConvDVAEPP(local_groups=2, seed=3, **TINY, **variant)
+    x = _binary(rng, 16)
+    model.adapt(x)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [to_numpy(v).copy() for v in model.trainable_variables]
+    history = model.fit(x, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    frozen = [
+        v.path
+        for v, old in zip(model.trainable_variables, before, strict=True)
+        if np.allclose(to_numpy(v), old)
+    ]
+    assert not frozen, f"no gradient reached {frozen}"
+    ll = model.log_likelihood(x[:2], num_samples=20)
+    assert np.all(np.isfinite(ll)) and np.all(ll < 0)
+
+
+def test_colour_images_and_bits_per_dim_scale():
+    # 8-bit images with the logistic mixture: samples are values k/255, and
+    # an untrained model is near the uniform 8 bits/dim, not orders off.
+    rng = np.random.default_rng(3)
+    model = ConvDVAEPP(
+        image_shape=(8, 8, 3),
+        output_distribution="logistic_mixture",
+        num_mixtures=2,
+        local_groups=1,
+        filters=8,
+        global_units=8,
+        num_chains=8,
+        seed=1,
+    )
+    x = rng.integers(0, 256, size=(3, 8, 8, 3)).astype("uint8")
+    model.adapt(x)
+    ll = model.log_likelihood(x, num_samples=4)
+    bits = -ll / (8 * 8 * 3 * np.log(2))
+    assert np.all((bits > 7.5) & (bits < 12))
+    samples = to_numpy(model.generate(2))
+    assert samples.shape == (2, 192)
+    np.testing.assert_allclose(samples * 255, np.round(samples * 255), atol=1e-3)
+    with pytest.raises(ValueError, match="8-bit pixel values"):
+        model.log_likelihood(x / 255.0, num_samples=2)
+
+
+def test_save_load_keeps_weights_chains_and_config(tmp_path):
+    rng = np.random.default_rng(4)
+    model = ConvDVAEPP(local_groups=1, seed=5, **TINY)
+    x = _binary(rng, 8)
+    model.compile(optimizer="adam")
+    model.fit(x, batch_size=8, epochs=1, verbose=0)
+    path = os.path.join(tmp_path, "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, ConvDVAEPP)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.encode(x)[1], model.encode(x)[1], rtol=1e-5)
+    np.testing.assert_array_equal(
+        to_numpy(loaded.prior.chains_z1), to_numpy(model.prior.chains_z1)
+    )
+    assert loaded.generate(3).shape == (3, 64)
+    codes, probs = loaded.encode(x.reshape(-1, 8, 8, 1))
+    assert codes.shape == probs.shape == (8, 16)
+    assert set(np.unique(codes)) <= {0.0, 1.0}
+    assert "DVAEPP" in ConvDVAEPP.preset_families and not issubclass(ConvDVAEPP, DVAEPP)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"image_shape": (8, 8)}, "image_shape"),
+        ({"global_latents": 6, "global_groups": 4}, "multiple of `global_groups`"),
+        ({"global_latents": 5, "global_groups": 1}, "must be even"),
+        ({"global_prior": "gaussian"}, "global_prior"),
+        ({"local_latents": "categorical"}, "local_latents"),
+        ({"output_distribution": "gaussian"}, "output_distribution"),
+        ({"filters": 10}, "multiple of 4"),
+        ({"smoothing": "spike_and_exponential"}, "global_groups=1"),
+        ({"weight_decay": -1}, "weight_decay"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, match):
+    args = {**TINY, "local_groups": 1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        ConvDVAEPP(**args)
+
+
+def test_bad_data_names_the_shape():
+    model = ConvDVAEPP(local_groups=1, **TINY)
+    with pytest.raises(ValueError, match="shape"):
+        model.log_likelihood(np.zeros((2, 63)), num_samples=2)
+    with pytest.raises(ValueError, match="binary"):
+        model.log_likelihood(np.full((2, 64), 0.5), num_samples=2)
+
+
+_PROBE = """
+import json, sys
+import keras, numpy as np
+from keras_dvae import datasets
+from keras_dvae.zoo import train
+if sys.argv[1] == "2":
+    keras.distribution.set_distribution(keras.distribution.DataParallel())
+data = datasets.load("digits")
+model, *_ = train.train(
+    "dvaepp_caltech101_silhouettes", data=data, output_dir=sys.argv[2], epochs=1,
+    batch_size=50, verbose=0,
+    model_args={"local_groups": 1, "filters": 8, "global_units": 16,
+                "num_chains": 10, "gibbs_sweeps": 2},
+)
+print(json.dumps({"devices": len(keras.distribution.list_devices()),
+                  "weights": [np.asarray(v).ravel()[:50].tolist()
+                              for v in model.trainable_variables]}))
+"""
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution is JAX-only")
+def test_data_parallel_matches_one_device(tmp_path):
+    # The zoo training script on 2 virtual CPU devices with DataParallel
+    # gives the same weights as on one device (same batches, same seeds).
+    results = {}
+    for devices in ("1", "2"):
+        env = {
+            **os.environ,
+            "KERAS_BACKEND": "jax",
+            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE, devices, str(tmp_path / devices)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        results[devices] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["1"]["devices"] == 1 and results["2"]["devices"] == 2
+    for one, two in zip(results["1"]["weights"], results["2"]["weights"], strict=True):
+        np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-4)
