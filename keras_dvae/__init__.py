@@ -11,6 +11,7 @@ from keras_dvae import (
     presets,
     priors,
     smoothing,
+    zoo,
 )
 from keras_dvae.version import __version__
 
@@ -26,4 +27,5 @@ __all__ = [
     "presets",
     "priors",
     "smoothing",
+    "zoo",
 ]

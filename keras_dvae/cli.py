@@ -23,27 +23,40 @@ EXACT_LOG_Z = 16
 # --------------------------------------------------------------- pictures
 
 
-def grid_png(rows, path, image_shape, scale=None):
-    """Writes rows of images (each a list of flat arrays in [0, 1]) as a PNG.
+def grid_image(rows, image_shape, scale=None):
+    """Rows of images (each a list of flat arrays in [0, 1]) as one uint8 image.
 
-    Ink (1) is drawn black on white.
+    Ink (1) is drawn black on white (colour images, image_shape (H, W, 3),
+    as they are), one pixel of padding between images,
+    each pixel repeated `scale` times (default: about 128 pixels an image).
     """
     import numpy as np
-    from PIL import Image
 
     height, width = image_shape[:2]
+    colour = len(image_shape) == 3 and image_shape[2] == 3
+    shape = (height, width, 3) if colour else (height, width)
     pad = 1
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    canvas = np.ones((n_rows * (height + pad) + pad, n_cols * (width + pad) + pad))
+    canvas = np.ones(
+        (n_rows * (height + pad) + pad, n_cols * (width + pad) + pad, *shape[2:])
+    )
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             top, left = pad + i * (height + pad), pad + j * (width + pad)
-            canvas[top : top + height, left : left + width] = 1.0 - np.reshape(
-                image, (height, width)
+            image = np.reshape(image, shape)
+            canvas[top : top + height, left : left + width] = (
+                image if colour else 1.0 - image
             )
     scale = scale or max(1, 256 // max(height, width) // 2)
-    image = Image.fromarray((np.clip(canvas, 0, 1) * 255).astype("uint8"))
-    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+    image = (np.clip(canvas, 0, 1) * 255).astype("uint8")
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def grid_png(rows, path, image_shape, scale=None):
+    """Writes `grid_image(rows, image_shape, scale)` as a PNG."""
+    from PIL import Image
+
+    Image.fromarray(grid_image(rows, image_shape, scale)).save(path)
 
 
 # ---------------------------------------------------------------- helpers
@@ -236,7 +249,8 @@ def _evaluate(model, data, num_samples, examples, verbose):
     return result
 
 
-def _samples_png(model, data, path, seed, n=16):
+def sample_grid(model, data, n=16):
+    """A uint8 image: rows of prior samples, test images, reconstructions."""
     import keras
     import numpy as np
 
@@ -244,7 +258,15 @@ def _samples_png(model, data, path, seed, n=16):
     x = data.x_test[np.linspace(0, len(data.x_test) - 1, n).astype(int)]
     samples = keras.ops.convert_to_numpy(model.generate(n))
     recon = keras.ops.convert_to_numpy(model.reconstruct(x))
-    grid_png([list(samples), list(x), list(recon)], path, data.image_shape)
+    # 8-bit images (CIFAR-10) are drawn as values in [0, 1].
+    shown = x / 255.0 if x.dtype == np.uint8 else x
+    return grid_image([list(samples), list(shown), list(recon)], data.image_shape)
+
+
+def _samples_png(model, data, path, seed, n=16):
+    from PIL import Image
+
+    Image.fromarray(sample_grid(model, data, n)).save(path)
 
 
 def evaluate(args):

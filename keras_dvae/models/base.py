@@ -70,6 +70,13 @@ class DiscreteVAE(keras.Model):
         **kwargs: base `keras.Model` arguments.
     """
 
+    # Names of the classes whose `from_preset` may return this class's
+    # presets too (e.g. a convolutional variant of DVAEPP lists "DVAEPP").
+    preset_families = ()
+
+    #: Rows (examples × samples) per compiled chunk of `log_likelihood`.
+    _likelihood_rows = 100_000
+
     def __init__(self, input_dim, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.input_dim = checks.check_positive_int("input_dim", input_dim)
@@ -86,6 +93,42 @@ class DiscreteVAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self._eval_seed = keras.random.SeedGenerator(seed)
+
+    @classmethod
+    def from_preset(cls, name, verify=True):
+        """Loads a pretrained preset (`keras_dvae.zoo`) of this class.
+
+        Args:
+            name: a name from `keras_dvae.zoo.list_presets()`, or a path to a
+                preset folder.
+            verify: check the weights' sha256 against the preset's metadata.
+
+        Returns:
+            The model with its trained weights (an instance of `cls`, or of a
+            class that lists `cls.__name__` in its `preset_families`).
+
+        Raises:
+            ValueError: an unknown or corrupted preset (see `zoo.load`), or a
+                preset of another class.
+
+        Example:
+
+        >>> from keras_dvae import models
+        >>> model = models.DVAEPP.from_preset("dvaepp_2nl_mnist_static")
+        """
+        from keras_dvae import zoo  # zoo imports models: not at module level
+
+        model = zoo.load(name, verify=verify)
+        kind = type(model)
+        if not isinstance(model, cls) and cls.__name__ not in getattr(
+            kind, "preset_families", ()
+        ):
+            raise ValueError(
+                f"Preset {name!r} holds a {kind.__name__}, not a {cls.__name__}: "
+                f"load it with {kind.__name__}.from_preset or "
+                f"keras_dvae.zoo.load. Received: name={name!r}"
+            )
+        return model
 
     # ---------------------------------------------------------------- data
 
@@ -199,7 +242,8 @@ class DiscreteVAE(keras.Model):
         Args:
             x: binary data, shape (n, input_dim).
             num_samples: K, importance samples per example.
-            batch_size: examples per chunk (default: enough for ~10⁵ rows).
+            batch_size: examples per chunk (default: enough for
+                `_likelihood_rows` rows, 10⁵ for the MLP models).
             chunk_size: samples per chunk (default min(K, 1000)).
             verbose: 1 for a progress bar.
 
@@ -212,7 +256,7 @@ class DiscreteVAE(keras.Model):
         chunk_size = min(num_samples, chunk_size or 1000)
         chunk_size = checks.check_positive_int("chunk_size", chunk_size)
         if batch_size is None:
-            batch_size = max(1, 100_000 // chunk_size)
+            batch_size = max(1, self._likelihood_rows // chunk_size)
         batch_size = checks.check_positive_int("batch_size", batch_size)
         self._prepare_log_likelihood()
         weights = self._log_weight_model()

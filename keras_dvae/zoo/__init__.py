@@ -1,0 +1,48 @@
+"""Pretrained presets: trained models with their measured metrics.
+
+A preset is a folder `<name>/` holding `config.json` (the Keras config),
+`model.weights.h5` (model variables only), `metadata.json` (dataset,
+metrics with their K and log Z method, training command, hardware, wall
+time, sha256 of the weights, optionally a `ci_check`), a model card
+`README.md` and `samples.png`. They live in the checkout's top-level
+`zoo/` and ship inside the wheel as `keras_dvae/_zoo_presets`; more
+folders can be added with `$KERAS_DVAE_ZOO` (see `search_dirs`).
+
+Training presets (configurations to train from scratch) are
+`keras_dvae.presets`; these are their trained results.
+
+>>> from keras_dvae import models, zoo
+>>> "dvaepp_2nl_mnist_static" in zoo.list_presets()
+True
+>>> model = models.DVAEPP.from_preset("dvaepp_2nl_mnist_static")
+>>> zoo.get_metadata("dvaepp_2nl_mnist_static")["dataset"]
+'mnist_static'
+"""
+
+from keras_dvae.zoo.exporting import export, model_card, write_model_card
+from keras_dvae.zoo.loading import (
+    ENV_VAR,
+    PACKAGE,
+    get_metadata,
+    list_presets,
+    load,
+    preset_dir,
+    run_ci_check,
+    search_dirs,
+    sha256,
+)
+
+__all__ = [
+    "ENV_VAR",
+    "PACKAGE",
+    "export",
+    "get_metadata",
+    "list_presets",
+    "load",
+    "model_card",
+    "preset_dir",
+    "run_ci_check",
+    "search_dirs",
+    "sha256",
+    "write_model_card",
+]

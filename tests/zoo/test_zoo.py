@@ -1,0 +1,319 @@
+"""Pretrained presets: every preset loads, samples and reproduces its metric;
+corrupted folders fail loudly; `export` writes folders that load back.
+
+Parametrised over `zoo.list_presets()`, so a new preset is tested without
+editing this file. The metric check reads the dataset from
+`$KERAS_DVAE_DATA`, else `../shared/data` beside the repository, and skips
+when it is absent.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from keras_dvae import models, zoo
+from keras_dvae.models import DiscreteVAE
+
+PRESETS = zoo.list_presets()
+DATA_DIR = pathlib.Path(
+    os.environ.get("KERAS_DVAE_DATA")
+    or pathlib.Path(__file__).parents[2] / ".." / "shared" / "data"
+).resolve()
+REQUIRED_FILES = ("config.json", "model.weights.h5", "metadata.json", "README.md")
+REQUIRED_METADATA = ("dataset", "metrics", "training", "weights_sha256", "ci_check")
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """name → model, loaded once per module (a load builds the networks)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = zoo.load(name)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _no_user_zoo(monkeypatch):
+    monkeypatch.delenv(zoo.ENV_VAR, raising=False)
+
+
+def _binary_rows(model, n=3):
+    rng = np.random.default_rng(0)
+    return (rng.random((n, model.input_dim)) < 0.3).astype("float32")
+
+
+def _copy_preset(tmp_path, name=None):
+    name = name or PRESETS[0]
+    target = tmp_path / "zoo" / name
+    shutil.copytree(zoo.preset_dir(name), target)
+    return target
+
+
+def _forbid_building(monkeypatch):
+    def build(*args, **kwargs):
+        raise AssertionError("a model was built from a corrupted preset")
+
+    monkeypatch.setattr(keras.saving, "deserialize_keras_object", build)
+
+
+# ------------------------------------------------------------ every preset
+
+
+def test_the_zoo_is_not_empty():
+    assert "dvaepp_2nl_mnist_static" in PRESETS
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_folder_is_complete(name):
+    directory = zoo.preset_dir(name)
+    for fname in REQUIRED_FILES:
+        assert (directory / fname).is_file(), f"{name} lacks {fname}"
+    metadata = zoo.get_metadata(name)
+    missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    assert not missing, f"{name}/metadata.json lacks {missing}"
+    assert zoo.sha256(directory / "model.weights.h5") == metadata["weights_sha256"]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_load(name, loaded):
+    model = loaded(name)
+    metadata = zoo.get_metadata(name)
+    assert isinstance(model, DiscreteVAE)
+    assert model.built
+    if "class" in metadata:
+        assert type(model).__name__ == metadata["class"]
+    if "log_partition" in metadata:
+        # The recorded log Z is restored: log_likelihood runs no AIS.
+        assert model.log_partition_info["log_z"] == metadata["log_partition"]["log_z"]
+        assert np.isclose(
+            float(keras.ops.convert_to_numpy(model.log_partition)),
+            metadata["log_partition"]["log_z"],
+        )
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_from_preset(name):
+    cls = getattr(models, zoo.get_metadata(name).get("class", ""), DiscreteVAE)
+    model = cls.from_preset(name)
+    assert isinstance(model, cls) or cls.__name__ in type(model).preset_families
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_codes_and_samples(name, loaded):
+    model = loaded(name)
+    x = _binary_rows(model)
+    if hasattr(model, "encode"):
+        codes, probabilities = model.encode(x)
+        assert codes.shape[0] == len(x) and codes.ndim == 2
+        assert probabilities.shape[:2] == codes.shape
+        assert np.all(np.isfinite(probabilities))
+        # The deterministic codes are deterministic.
+        np.testing.assert_array_equal(model.encode(x)[0], codes)
+    if hasattr(model, "reconstruct"):
+        reconstruction = np.asarray(keras.ops.convert_to_numpy(model.reconstruct(x)))
+        assert reconstruction.shape == (len(x), model.input_dim)
+    if hasattr(model, "generate"):
+        samples = np.asarray(keras.ops.convert_to_numpy(model.generate(2)))
+        assert samples.shape == (2, model.input_dim)
+        assert np.all((samples >= 0) & (samples <= 1))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_metric_reproduces(name, loaded):
+    check = zoo.get_metadata(name).get("ci_check")
+    if check is None:
+        pytest.skip(f"{name}/metadata.json has no ci_check")
+    try:
+        result = zoo.run_ci_check(name, data_dir=DATA_DIR, model=loaded(name))
+    except FileNotFoundError as e:
+        pytest.skip(f"dataset {check['dataset']!r} not found in {DATA_DIR}: {e}")
+    assert result["passed"], (
+        f"{name}: mean log-likelihood {result['measured']:.3f} on the first "
+        f"{check['num_examples']} {check.get('split', 'test')} examples "
+        f"(K={check['num_samples']}) differs from the recorded {check['mean']} "
+        f"by more than {check['tolerance']}"
+    )
+
+
+# ----------------------------------------------------------- lookup, class
+
+
+def test_unknown_preset_lists_the_available_ones():
+    with pytest.raises(ValueError, match="Unknown preset") as info:
+        zoo.load("no_such_preset")
+    assert PRESETS[0] in str(info.value)
+    with pytest.raises(ValueError, match="no_such_preset"):
+        models.DVAEPP.from_preset("no_such_preset")
+
+
+def test_environment_folder_comes_first(tmp_path, monkeypatch):
+    copy = _copy_preset(tmp_path)
+    monkeypatch.setenv(zoo.ENV_VAR, str(tmp_path / "zoo"))
+    assert zoo.search_dirs()[0] == tmp_path / "zoo"
+    assert zoo.preset_dir(copy.name) == copy
+    renamed = copy.rename(tmp_path / "zoo" / "my_copy")
+    assert "my_copy" in zoo.list_presets()
+    assert zoo.preset_dir("my_copy") == renamed
+    assert zoo.preset_dir(str(renamed)) == renamed  # a path is used as is
+
+
+def test_from_preset_checks_the_class(monkeypatch):
+    model = models.BernoulliVAE(input_dim=16, latents_per_group=4, structure=(8,))
+    monkeypatch.setattr(zoo, "load", lambda name, verify=True: model)
+    assert models.BernoulliVAE.from_preset("x") is model
+    assert DiscreteVAE.from_preset("x") is model
+    with pytest.raises(ValueError, match="holds a BernoulliVAE, not a DVAEPP"):
+        models.DVAEPP.from_preset("x")
+
+
+def test_from_preset_accepts_a_preset_family(monkeypatch):
+    class Variant(models.BernoulliVAE):
+        preset_families = ("DVAEPP",)
+
+    model = Variant(input_dim=16, latents_per_group=4, structure=(8,))
+    monkeypatch.setattr(zoo, "load", lambda name, verify=True: model)
+    assert models.DVAEPP.from_preset("x") is model
+    with pytest.raises(ValueError, match="not a DVAE"):
+        models.DVAE.from_preset("x")
+
+
+# -------------------------------------------------------------- corruption
+
+
+def test_flipped_bytes_fail_before_building(tmp_path, monkeypatch):
+    folder = _copy_preset(tmp_path)
+    weights = folder / "model.weights.h5"
+    data = bytearray(weights.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    weights.write_bytes(bytes(data))
+    expected = zoo.get_metadata(folder)["weights_sha256"]
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError) as info:
+        zoo.load(folder)
+    message = str(info.value)
+    for part in (folder.name, str(weights), expected, zoo.sha256(weights)):
+        assert part in message
+    # The same through from_preset, with the copy found by name.
+    monkeypatch.setenv(zoo.ENV_VAR, str(folder.parent))
+    with pytest.raises(ValueError, match="sha256"):
+        DiscreteVAE.from_preset(folder.name)
+
+
+def test_edited_hash_fails(tmp_path, monkeypatch):
+    folder = _copy_preset(tmp_path)
+    metadata = zoo.get_metadata(folder)
+    actual = metadata["weights_sha256"]
+    metadata["weights_sha256"] = "0" * 64
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match=f"is {actual}, but metadata.json records 0+"):
+        zoo.load(folder)
+    del metadata["weights_sha256"]
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="records no `weights_sha256`"):
+        zoo.load(folder)
+
+
+def test_truncated_weights_with_matching_hash_fail(tmp_path, monkeypatch):
+    folder = _copy_preset(tmp_path)
+    weights = folder / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    metadata = zoo.get_metadata(folder)
+    metadata["weights_sha256"] = zoo.sha256(weights)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="not a readable HDF5 weights file") as info:
+        zoo.load(folder)
+    assert str(weights) in str(info.value) and folder.name in str(info.value)
+
+
+def test_missing_weights_fail(tmp_path):
+    folder = _copy_preset(tmp_path)
+    (folder / "model.weights.h5").unlink()
+    with pytest.raises(ValueError, match="has no weights file"):
+        zoo.load(folder)
+
+
+# ------------------------------------------------------------------ export
+
+
+def _tiny_trained(cls=models.BernoulliVAE, **kwargs):
+    model = cls(input_dim=16, latents_per_group=4, structure=(8,), seed=1, **kwargs)
+    x = (np.random.default_rng(0).random((20, 16)) < 0.5).astype("float32")
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=1, batch_size=10, verbose=0)
+    return model, x
+
+
+def test_export_round_trip(tmp_path):
+    model, x = _tiny_trained()
+    grid = np.zeros((10, 12), "uint8")
+    metadata = zoo.export(
+        model,
+        tmp_path / "tiny",
+        {"dataset": "digits", "metrics": {"test_ll": {"mean": -1.5}}},
+        samples=grid,
+    )
+    folder = tmp_path / "tiny"
+    for fname in (*REQUIRED_FILES, "samples.png"):
+        assert (folder / fname).is_file()
+    assert metadata["class"] == "BernoulliVAE"
+    assert zoo.get_metadata(folder) == json.loads(json.dumps(metadata))
+    assert metadata["weights_sha256"] == zoo.sha256(folder / "model.weights.h5")
+    # Model variables only: the compiled model's optimizer stays behind.
+    with h5py.File(folder / "model.weights.h5") as f:
+        assert "optimizer" not in f
+    loaded = models.BernoulliVAE.from_preset(folder)
+    # `weights`: Keras does not save every seed generator's state.
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+    np.testing.assert_array_equal(loaded.encode(x)[0], model.encode(x)[0])
+    card = (folder / "README.md").read_text()
+    assert "# tiny" in card and "BernoulliVAE" in card and "samples.png" in card
+
+
+def test_export_keeps_a_written_card_and_records_log_z(tmp_path):
+    model, _ = _tiny_trained(models.DVAEPP, num_chains=4, gibbs_sweeps=1)
+    info = model.estimate_log_partition("exact")
+    folder = tmp_path / "rbm"
+    folder.mkdir()
+    (folder / "README.md").write_text("hand-written")
+    metadata = zoo.export(model, folder, {"dataset": "digits"})
+    assert (folder / "README.md").read_text() == "hand-written"
+    assert metadata["log_partition"]["log_z"] == info["log_z"]
+    loaded = zoo.load(folder)
+    assert loaded.log_partition_info["method"] == "exact"
+    zoo.write_model_card(folder)
+    assert "DVAEPP" in (folder / "README.md").read_text()
+
+
+def test_export_rejects_bad_arguments(tmp_path):
+    model = models.BernoulliVAE(input_dim=16, latents_per_group=4, structure=(8,))
+    with pytest.raises(ValueError, match="must be a dict"):
+        zoo.export(model, tmp_path / "a", [("dataset", "digits")])
+    with pytest.raises(ValueError, match="uint8 image"):
+        zoo.export(model, tmp_path / "b", {}, samples=np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_model_card_from_metadata(name):
+    metadata = zoo.get_metadata(name)
+    card = zoo.model_card(name, metadata, samples=True)
+    assert card.startswith(f"# {name}\n")
+    assert metadata["weights_sha256"] in card
+    assert f'from_preset("{name}")' in card
+    check = metadata["ci_check"]
+    assert f"K = {check['num_samples']}" in card
