@@ -165,9 +165,10 @@ def model_card(name, metadata, samples=False):
         lines += [f"  - {_metric_line(k, v)}" for k, v in metrics.items()]
     paper = metadata.get("paper")
     if paper:
-        lines.append(
-            f"- **Paper:** {paper.get('setting', '')}: {paper.get('test_ll', '?')}."
-        )
+        value = paper.get("test_ll")
+        if value is None and "bits_per_dim" in paper:
+            value = f"{paper['bits_per_dim']} bits/dim"
+        lines.append(f"- **Paper:** {paper.get('setting', '')}: {value}.")
     training = metadata.get("training") or {}
     if training:
         lines.append(f"- **Training:** {_training_line(training)}")
@@ -221,6 +222,8 @@ def _metric_line(key, value):
     text = f"`{key}`: {value['mean']:.2f}"
     if "standard_error" in value:
         text += f" ± {value['standard_error']:.2f} s.e."
+    if "bits_per_dim" in value:
+        text += f" ({value['bits_per_dim']:.3f} bits/dim)"
     details = []
     if "num_samples" in value:
         details.append(f"K = {value['num_samples']}")
