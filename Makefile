@@ -23,8 +23,8 @@ test: setup
 	BACKENDS="$(BACKENDS)" PY=$(PY) bash scripts/run_tests.sh $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check keras_dvae tests benchmarks
-	$(VENV)/bin/ruff format --check keras_dvae tests benchmarks
+	$(VENV)/bin/ruff check keras_dvae tests benchmarks applications
+	$(VENV)/bin/ruff format --check keras_dvae tests benchmarks applications
 
 bench: setup
 	for b in $(BACKENDS); do KERAS_BACKEND=$$b TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/smoothing_throughput.py; done

@@ -7,6 +7,7 @@ from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions import Bernoulli
 from keras_dvae.layers import SmoothedBernoulli
 from keras_dvae.models.base import DiscreteVAE, mlp, resolve_structure
+from keras_dvae.models.features import feature_extractor
 from keras_dvae.priors import bernoulli_entropy
 from keras_dvae.utils import checks
 
@@ -201,6 +202,47 @@ class BinaryLatentVAE(DiscreteVAE):
             ops.convert_to_numpy(ops.concatenate(codes, axis=-1)),
             ops.convert_to_numpy(ops.sigmoid(ops.concatenate(logits, axis=-1))),
         )
+
+    def feature_extractor(self, output="probabilities", name=None):
+        """The encoder as a deterministic `keras.Model` (input_dim,) → (num_latents,).
+
+        A functional model around an `EncoderFeatures` layer that shares
+        this VAE's encoder layers and input centring: the pass of
+        `encode(x)` (each group's mode code given the earlier groups'
+        codes) as a Keras model that drops into a functional or
+        `Sequential` model. Fine-tuning it trains this VAE's encoder;
+        `extractor.trainable = False` freezes it (the shared layers, so
+        the VAE's encoder too, until set back to True).
+
+        Args:
+            output: "probabilities", q(z=1|x, z_<g), differentiable (use it
+                to fine-tune); "codes", the binary mode codes as 0/1
+                floats: a hard threshold with no gradient (hashing, frozen
+                features); or "logits".
+            name: the model's name (default "<vae name>_features").
+
+        Returns:
+            A `keras.Model` mapping (n, input_dim) to (n, num_latents).
+
+        Example:
+
+        >>> import keras, numpy as np
+        >>> from keras_dvae.models import DVAEPP
+        >>> vae = DVAEPP(input_dim=64, latents_per_group=8, structure=(32,),
+        ...              num_chains=20, gibbs_sweeps=2)
+        >>> x = (np.random.rand(60, 64) > 0.5).astype("float32")
+        >>> y = np.random.randint(0, 10, 60)
+        >>> classifier = keras.Sequential([
+        ...     vae.feature_extractor(),          # shares vae's encoder
+        ...     keras.layers.Dense(10, activation="softmax")])
+        >>> classifier.compile("adam", "sparse_categorical_crossentropy")
+        >>> history = classifier.fit(x, y, epochs=1, verbose=0)  # fine-tunes
+        >>> classifier.layers[0].trainable = False  # now only Dense trains
+        >>> codes = vae.feature_extractor("codes").predict(x, verbose=0)
+        >>> bool(np.all(codes == vae.encode(x)[0]))
+        True
+        """
+        return feature_extractor(self, self.encoders, None, output, name)
 
     def decode(self, z):
         """p(x=1|z) for codes (or relaxed ζ) z of shape (n, num_latents)."""

@@ -12,6 +12,7 @@ from keras_dvae.distributions import (
 )
 from keras_dvae.layers import GumbelSoftmax
 from keras_dvae.models.base import DiscreteVAE, mlp
+from keras_dvae.models.features import feature_extractor
 from keras_dvae.utils import checks
 
 ESTIMATORS = ("gumbel_softmax", "straight_through", "score_function")
@@ -318,6 +319,27 @@ class CategoricalVAE(DiscreteVAE):
         return (
             np.asarray(ops.convert_to_numpy(codes)).astype("int64"),
             np.asarray(ops.convert_to_numpy(probs)),
+        )
+
+    def feature_extractor(self, output="probabilities", name=None):
+        """The encoder as a deterministic `keras.Model` (input_dim,) → (L × K,).
+
+        See `BinaryLatentVAE.feature_extractor`. Features are flattened
+        per latent: "probabilities" the softmax q(z_l=k|x) (differentiable),
+        "codes" the one-hot mode (argmax: no gradient), or "logits"; each of
+        shape (n, num_latents × num_categories).
+
+        Example:
+
+        >>> import keras, numpy as np
+        >>> vae = CategoricalVAE(input_dim=64, num_latents=1, num_categories=10,
+        ...                      hidden_units=(32,))
+        >>> x = (np.random.rand(60, 64) > 0.5).astype("float32")
+        >>> probs = vae.feature_extractor().predict(x, verbose=0)   # (60, 10)
+        >>> clusters = probs.argmax(axis=-1)          # == vae.encode(x)[0][:, 0]
+        """
+        return feature_extractor(
+            self, [self.encoder], self.num_categories, output, name
         )
 
     def decode(self, z):

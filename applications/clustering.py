@@ -1,0 +1,147 @@
+"""Clustering with a categorical VAE's latent, against k-means.
+
+A `CategoricalVAE` with one categorical latent of `--num-clusters`
+categories (Gumbel-softmax, τ annealed exponentially from 1 to 0.5 over
+the run, the encoder's default 512-256 ReLU networks) is trained without
+labels. Its cluster of an image is the mode of q(z|x), read through
+`model.feature_extractor("probabilities")`. The clusters are scored
+against the labels by unsupervised accuracy (Hungarian matching) and NMI,
+on the training images (seen in training, without labels) and the test
+images. The baseline is k-means on the pixels (k-means++ starts, best of
+`--kmeans-init` restarts, fitted on the training images). Each method runs
+once per seed in `--seeds`.
+
+    python -m applications.clustering --dataset mnist_static \\
+        --data-dir ../shared/data --epochs 10 --seeds 0 1 2 \\
+        --out applications/results/clustering_mnist_static.json
+"""
+
+import sys
+import time
+
+import keras
+import numpy as np
+
+from applications import baselines, common, data, metrics, training
+from keras_dvae import callbacks, models
+
+METHODS = ("categorical_vae", "kmeans_pixels")
+FINAL_TEMPERATURE = 0.5
+QUICK_HIDDEN_UNITS = (32,)
+
+
+def categorical_vae_clusters(task, args, seed):
+    """Cluster indices (train, test) of a 1-latent categorical VAE."""
+    hidden = QUICK_HIDDEN_UNITS if args.quick else (512, 256)
+    model = models.CategoricalVAE(
+        task.input_dim,
+        num_latents=1,
+        num_categories=args.num_clusters,
+        hidden_units=hidden,
+        estimator="gumbel_softmax",
+        temperature=1.0,
+        seed=seed,
+    )
+    steps = args.epochs * -(-len(task.x_train) // training.BATCH_SIZE)
+    key = f"{task.name}_categorical_vae_{args.num_clusters}c_{args.epochs}e_s{seed}"
+    info = training.train(
+        model,
+        task,
+        args.epochs,
+        seed=seed,
+        cache_dir=args.cache_dir,
+        key=key + ("_quick" if args.quick else ""),
+        extra_callbacks=[
+            callbacks.TemperatureAnnealing(1.0, FINAL_TEMPERATURE, steps, every=10)
+        ],
+    )
+    extractor = model.feature_extractor("probabilities")
+    train, test = (
+        extractor.predict(x, batch_size=1000, verbose=0).argmax(axis=-1)
+        for x in (task.x_train, task.x_test)
+    )
+    return train, test, info
+
+
+def scores(task, train, test):
+    return {
+        "train_acc": metrics.hungarian_accuracy(task.y_train, train),
+        "train_nmi": metrics.normalized_mutual_information(task.y_train, train),
+        "test_acc": metrics.hungarian_accuracy(task.y_test, test),
+        "test_nmi": metrics.normalized_mutual_information(task.y_test, test),
+        "clusters_used": int(len(np.unique(train))),
+    }
+
+
+def table(results, methods):
+    columns = ("train_acc", "train_nmi", "test_acc", "test_nmi")
+    lines = [
+        "| method | train ACC | train NMI | test ACC | test NMI |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for method in methods:
+        runs = results[method]["runs"]
+        cells = [common.mean_std([r[c] for r in runs]) for c in columns]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--num-clusters", type=int, default=10)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--kmeans-init", type=int, default=10)
+    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    args = p.parse_args(argv)
+    bad = sorted(set(args.methods) - set(METHODS))
+    if bad:
+        p.error(f"unknown methods {bad}; choose from {METHODS}")
+    if args.quick:
+        args.epochs = 1
+        args.kmeans_init = 1
+    keras.utils.set_random_seed(args.seed)
+    start = time.perf_counter()
+    task = data.load(args.dataset, args.data_dir)
+    results = {method: {"runs": []} for method in args.methods}
+    for method in args.methods:
+        for seed in args.seeds:
+            begin = time.perf_counter()
+            if method == "categorical_vae":
+                keras.utils.set_random_seed(seed)
+                train, test, info = categorical_vae_clusters(task, args, seed)
+            else:
+                fitted = baselines.kmeans(
+                    task.x_train, args.num_clusters, n_init=args.kmeans_init, seed=seed
+                )
+                train, test = fitted.labels_, fitted.predict(task.x_test)
+                info = {}
+            run = {
+                "seed": seed,
+                **{k: round(v, 5) for k, v in scores(task, train, test).items()},
+                "seconds": round(time.perf_counter() - begin, 1),
+                **({"training": info} if info else {}),
+            }
+            results[method]["runs"].append(run)
+            print(
+                f"{method:>16} seed {seed}: test ACC {run['test_acc']:.4f} "
+                f"NMI {run['test_nmi']:.4f}",
+                flush=True,
+            )
+    output = common.finish(
+        {
+            "dataset": task.description,
+            "results": results,
+            "table": table(results, args.methods),
+        },
+        "applications.clustering",
+        args,
+        argv,
+        start,
+    )
+    print(output["table"])
+    return output
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Each application's `main` runs end to end on the digits data (--quick)."""
+
+import json
+
+import pytest
+
+from applications import clustering, few_label, semantic_hashing
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """Shared, so few_label reuses semantic_hashing's DVAE++ (one compile)."""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def test_semantic_hashing(tmp_path, cache_dir):
+    out = tmp_path / "hashing.json"
+    result = semantic_hashing.main(
+        ["--quick", "--dataset", "digits", "--bits", "8", "--num-queries", "50"]
+        + ["--methods", "dvaepp", "lsh", "pca_itq"]
+        + ["--cache-dir", cache_dir, "--out", str(out)]
+    )
+    saved = json.loads(out.read_text())
+    assert saved["num_queries"] == 50 and saved["database_size"] == 1497
+    for method in ("dvaepp", "lsh", "pca_itq"):
+        entry = saved["results"][method]["8"]
+        assert 0 < entry["map"] <= 1 and 0 <= entry["precision_at_100"] <= 1
+    assert "| pca_itq |" in result["table"]
+    assert "python -m applications.semantic_hashing" in saved["command"]
+
+
+def test_few_label(tmp_path, cache_dir):
+    out = tmp_path / "few_label.json"
+    result = few_label.main(
+        ["--quick", "--dataset", "digits", "--bits", "8", "--labels", "20", "50"]
+        + ["--draws", "1", "--features", "pixels", "pca", "dvaepp_codes"]
+        + ["dvaepp_finetuned", "--cache-dir", cache_dir, "--out", str(out)]
+    )
+    assert result["training"]["dvaepp"]["cached"]
+    for name, dims in (("pixels", 64), ("pca", 8), ("dvaepp_codes", 8)):
+        assert result["results"][name]["dims"] == dims
+        for n in ("20", "50"):
+            assert 0 <= result["results"][name][n]["mean"] <= 1
+    assert 0 <= result["results"]["dvaepp_finetuned"]["50"]["mean"] <= 1
+    assert json.loads(out.read_text())["table"] == result["table"]
+
+
+def test_clustering(tmp_path):
+    result = clustering.main(
+        ["--quick", "--dataset", "digits", "--seeds", "0", "--out", str(tmp_path / "c")]
+    )
+    for method in ("categorical_vae", "kmeans_pixels"):
+        run = result["results"][method]["runs"][0]
+        assert 0 < run["test_acc"] <= 1 and 0 <= run["test_nmi"] <= 1
+    assert result["results"]["kmeans_pixels"]["runs"][0]["test_acc"] > 0.4
+
+
+def test_bad_method_exits():
+    with pytest.raises(SystemExit):
+        semantic_hashing.main(["--quick", "--dataset", "digits", "--methods", "x"])
