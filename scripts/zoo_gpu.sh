@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Trains the 28×28 zoo presets side by side on one accelerator, each for a
+# fixed wall-clock budget (its epoch count comes from a speed probe and is
+# written to its train.sh), then evaluates and exports them.
+#
+#   KERAS_BACKEND=jax bash scripts/zoo_gpu.sh DATA_DIR OUT_DIR SECONDS [NAMES...]
+#
+# Writes OUT_DIR/zoo/<name>/ (preset folders), OUT_DIR/runs/<name>/ (history)
+# and OUT_DIR/logs/<name>.log. Each run is killed after SECONDS + KILL_SLACK.
+set -u
+DATA=$1
+OUT=$2
+BUDGET=$3
+shift 3
+NAMES=${*:-dvaepp_mnist_static dvaepp_mnist dvaepp_omniglot dvaepp_caltech101_silhouettes categorical_mnist}
+PY=${PY:-python3}
+mkdir -p "$OUT/logs"
+for name in $NAMES; do
+    timeout "$((BUDGET + ${KILL_SLACK:-250}))" "$PY" -u -m keras_dvae.zoo.train "$name" \
+        --data-dir "$DATA" --output-dir "$OUT/runs/$name" --export "$OUT/zoo/$name" \
+        --time-budget "$BUDGET" > "$OUT/logs/$name.log" 2>&1 &
+done
+wait
+for name in $NAMES; do
+    echo "== $name: $(grep -E '^(probe|trained|wrote)' "$OUT/logs/$name.log" | tr '\n' ' ')"
+done
