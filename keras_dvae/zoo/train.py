@@ -253,6 +253,9 @@ def train(
         config["epochs"], config["probed_steps_per_second"] = epochs_for_budget(
             config, data, seed, time_budget
         )
+        # Forget the probe's model: the run gets the layer names (and the
+        # random state) it would have had without the probe.
+        keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
     model = build_model(config, data, seed)
     if hasattr(model, "adapt"):
