@@ -15,10 +15,15 @@ that ranking and precision@100 (relevant = same class). Methods:
 - "lsh": signs of random Gaussian projections of the centred pixels.
 - "pca_sign": signs of the top-`bits` principal components.
 - "pca_itq": PCA followed by the ITQ rotation (50 iterations).
+- `--preset NAME`: the mode codes of a pretrained zoo preset's encoder
+  (`model.encode(x)[0]`, e.g. the 16 global RBM units of a convolutional
+  DVAE++), at the preset's own code length; nothing is trained.
 
     python -m applications.semantic_hashing --dataset mnist_static \\
         --data-dir ../shared/data --bits 16 32 64 --epochs 10 \\
         --out applications/results/semantic_hashing_mnist_static.json
+    python -m applications.semantic_hashing --dataset mnist_static \\
+        --data-dir ../shared/data --bits 16 --methods pca_itq --preset dvaepp_mnist
 """
 
 import sys
@@ -28,6 +33,7 @@ import keras
 import numpy as np
 
 from applications import baselines, common, data, metrics, training
+from keras_dvae import zoo
 
 METHODS = ("dvaepp", "dvae", "gaussian_vae", "lsh", "pca_sign", "pca_itq")
 DEFAULT_METHODS = ("dvaepp", "gaussian_vae", "lsh", "pca_sign", "pca_itq")
@@ -79,6 +85,32 @@ def hash_codes(method, task, bits, args):
     return train_codes, test_codes, info
 
 
+def preset_codes(name, task, batch_size=500):
+    """(database codes, query codes, info) from zoo preset `name`'s encoder."""
+    model = zoo.load(name)
+    if model.input_dim != task.input_dim:
+        raise ValueError(
+            f"Preset {name!r} takes {model.input_dim} values an image but the "
+            f"{task.name!r} images have {task.input_dim}."
+        )
+    start = time.perf_counter()
+    train_codes, test_codes = (
+        np.concatenate(
+            [
+                model.encode(x[i : i + batch_size])[0]
+                for i in range(0, len(x), batch_size)
+            ]
+        ).astype(np.uint8)
+        for x in (task.x_train, task.x_test)
+    )
+    info = {
+        "preset": name,
+        "preset_dataset": zoo.get_metadata(name).get("dataset"),
+        "encode_seconds": round(time.perf_counter() - start, 1),
+    }
+    return train_codes, test_codes, info
+
+
 def query_rows(num_test, num_queries, seed):
     """All test rows, or a sorted random subset of `num_queries` of them."""
     if num_queries is None or num_queries >= num_test:
@@ -94,8 +126,10 @@ def table(results, bits_list, methods):
     for method in methods:
         cells = []
         for bits in bits_list:
-            r = results[method][str(bits)]
-            cells.append(f"{r['map']:.4f} / {r['precision_at_100']:.4f}")
+            r = results[method].get(str(bits))
+            cells.append(
+                f"{r['map']:.4f} / {r['precision_at_100']:.4f}" if r else "—"
+            )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -104,7 +138,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--bits", type=int, nargs="+", default=[16, 32, 64])
-    p.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    p.add_argument("--methods", nargs="*", default=list(DEFAULT_METHODS))
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="also hash with a zoo preset's encoder (name or folder)",
+    )
     p.add_argument(
         "--num-queries",
         type=int,
@@ -122,35 +161,41 @@ def main(argv=None):
     task = data.load(args.dataset, args.data_dir)
     rows = query_rows(len(task.x_test), args.num_queries, args.seed)
     k = min(TOP_K, len(task.x_train))
+    runs = [(method, bits) for method in args.methods for bits in args.bits]
+    if args.preset:
+        runs.append((f"preset:{args.preset}", None))
     results = {}
-    for method in args.methods:
-        results[method] = {}
-        for bits in args.bits:
+    for method, bits in runs:
+        if bits is None:
+            train_codes, test_codes, info = preset_codes(args.preset, task)
+            bits = train_codes.shape[1]
+        else:
             train_codes, test_codes, info = hash_codes(method, task, bits, args)
-            start_eval = time.perf_counter()
-            m = metrics.retrieval_metrics(
-                test_codes[rows], task.y_test[rows], train_codes, task.y_train, k=k
-            )
-            results[method][str(bits)] = {
-                "map": round(m["map"], 5),
-                f"precision_at_{TOP_K}": round(m["precision_at_k"], 5),
-                "ones_fraction": round(float(train_codes.mean()), 4),
-                "distinct_database_codes": int(len(np.unique(train_codes, axis=0))),
-                "eval_seconds": round(time.perf_counter() - start_eval, 1),
-                **info,
-            }
-            print(
-                f"{method:>13} {bits:3d} bits: mAP {m['map']:.4f}  "
-                f"P@{k} {m['precision_at_k']:.4f}",
-                flush=True,
-            )
+        start_eval = time.perf_counter()
+        m = metrics.retrieval_metrics(
+            test_codes[rows], task.y_test[rows], train_codes, task.y_train, k=k
+        )
+        results.setdefault(method, {})[str(bits)] = {
+            "map": round(m["map"], 5),
+            f"precision_at_{TOP_K}": round(m["precision_at_k"], 5),
+            "ones_fraction": round(float(train_codes.mean()), 4),
+            "distinct_database_codes": int(len(np.unique(train_codes, axis=0))),
+            "eval_seconds": round(time.perf_counter() - start_eval, 1),
+            **info,
+        }
+        print(
+            f"{method:>13} {bits:3d} bits: mAP {m['map']:.4f}  "
+            f"P@{k} {m['precision_at_k']:.4f}",
+            flush=True,
+        )
+    bits_list = sorted({int(b) for r in results.values() for b in r})
     output = common.finish(
         {
             "dataset": task.description,
             "num_queries": int(len(rows)),
             "database_size": int(len(task.x_train)),
             "results": results,
-            "table": table(results, args.bits, args.methods),
+            "table": table(results, bits_list, list(results)),
         },
         "applications.semantic_hashing",
         args,

@@ -12,6 +12,8 @@ from keras_dvae.distributions import discretized_logistic as logistic_mixture
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
 from keras_dvae.layers import ResidualBlock, SmoothedBernoulli
 from keras_dvae.models.base import DiscreteVAE, mlp
+from keras_dvae.models.features import OUTPUTS as FEATURE_OUTPUTS
+from keras_dvae.models.features import GlobalCodeFeatures
 from keras_dvae.models.log_partition import LogPartitionMixin
 from keras_dvae.priors import RBMPrior, bernoulli_entropy
 from keras_dvae.utils import checks
@@ -663,6 +665,51 @@ class ConvDVAEPP(LogPartitionMixin, DiscreteVAE):
         return (
             ops.convert_to_numpy(ops.concatenate(codes, axis=-1)),
             ops.convert_to_numpy(spread),
+        )
+
+    def feature_extractor(self, output="probabilities", name=None):
+        """The global encoder as a deterministic `keras.Model` (H·W·C,) → (global_latents,).
+
+        A functional model around a `GlobalCodeFeatures` layer that holds
+        this VAE: the pass of `encode(x)` (each global group's mode code
+        given the earlier groups') as a model that drops into a functional
+        or `Sequential` model. Fine-tuning it trains this VAE's encoder;
+        `extractor.trainable = False` freezes it.
+
+        Args:
+            output: "probabilities" (q(z=1|x, z_<g), differentiable),
+                "codes" (0/1 mode codes, no gradient: hashing, frozen
+                features) or "logits".
+            name: the model's name (default "<vae name>_features").
+
+        Returns:
+            A `keras.Model` mapping (n, H·W·C) images to (n, global_latents).
+
+        Raises:
+            ValueError: for an unknown `output`, or a Normal global prior
+                (no binary codes).
+
+        Example:
+
+        >>> import keras, numpy as np
+        >>> from keras_dvae.models import ConvDVAEPP
+        >>> vae = ConvDVAEPP(image_shape=(8, 8, 1), global_latents=8,
+        ...                  local_groups=1, filters=8, global_units=16,
+        ...                  num_chains=4, gibbs_sweeps=1)
+        >>> x = (np.random.rand(20, 64) > 0.5).astype("float32")
+        >>> codes = vae.feature_extractor("codes").predict(x, verbose=0)
+        >>> bool(np.all(codes == vae.encode(x)[0]))
+        True
+        """
+        if output not in FEATURE_OUTPUTS:
+            raise ValueError(
+                f"`output` must be one of {FEATURE_OUTPUTS}. "
+                f"Received: output={output!r}"
+            )
+        inputs = keras.Input(shape=(self.input_dim,), name="x")
+        layer = GlobalCodeFeatures(self, output_type=output, name="global_codes")
+        return keras.Model(
+            inputs, layer(inputs), name=name or f"{self.name}_features"
         )
 
     def decode(self, z):

@@ -177,3 +177,73 @@ def feature_extractor(vae, encoders, num_categories, output, name):
         name="encoder_features",
     )
     return keras.Model(inputs, layer(inputs), name=name or f"{vae.name}_features")
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class GlobalCodeFeatures(keras.layers.Layer):
+    """Deterministic features of a `ConvDVAEPP`'s global binary latents.
+
+    Runs the VAE's bottom-up encoder and its global posterior groups
+    without sampling: group g sees the encoder features and the mode codes
+    1[logit > 0] of the groups before it (the pass of `vae.encode(x)`).
+    The layer holds the VAE itself, so it shares all its weights:
+    fine-tuning a model that contains it trains the VAE's encoder (the
+    decoder gets no gradient), and `trainable = False` freezes the VAE.
+
+    Args:
+        vae: a `ConvDVAEPP` with a binary global prior ("rbm" or
+            "bernoulli"), or its serialised config.
+        output_type: "probabilities" (q(z=1|x, z_<g), differentiable),
+            "codes" (0/1 mode codes, no gradient) or "logits".
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        x: (n, H·W·C) or (n, H, W, C) images, as the VAE takes them.
+        training: passed to the VAE's networks.
+
+    Returns:
+        (n, global_latents) float features.
+    """
+
+    def __init__(self, vae, output_type="probabilities", **kwargs):
+        super().__init__(**kwargs)
+        if output_type not in OUTPUTS:
+            raise ValueError(
+                f"`output_type` must be one of {OUTPUTS}. "
+                f"Received: output_type={output_type!r}"
+            )
+        if isinstance(vae, dict):
+            vae = keras.saving.deserialize_keras_object(vae)
+        if getattr(vae, "global_prior", "normal") == "normal":
+            raise ValueError(
+                "`vae` must be a ConvDVAEPP with binary global latents "
+                "(global_prior 'rbm' or 'bernoulli'). "
+                f"Received: {type(vae).__name__} with global_prior="
+                f"{getattr(vae, 'global_prior', None)!r}"
+            )
+        self.vae = vae
+        self.output_type = output_type
+
+    def build(self, input_shape):
+        self.built = True
+
+    def call(self, x, training=None):
+        x = ops.reshape(x, (-1, self.vae.input_dim))
+        logits, codes = self.vae.posterior(x, training=training, mode=True)
+        if self.output_type == "codes":
+            return ops.concatenate(codes, axis=-1)
+        logits = ops.concatenate(logits, axis=-1)
+        return ops.sigmoid(logits) if self.output_type == "probabilities" else logits
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.vae.global_latents)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vae": keras.saving.serialize_keras_object(self.vae),
+                "output_type": self.output_type,
+            }
+        )
+        return config

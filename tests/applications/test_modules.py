@@ -58,3 +58,42 @@ def test_clustering(tmp_path):
 def test_bad_method_exits():
     with pytest.raises(SystemExit):
         semantic_hashing.main(["--quick", "--dataset", "digits", "--methods", "x"])
+
+
+def test_semantic_hashing_with_a_preset(tmp_path):
+    """`--preset` hashes with a saved model's own codes, at its own length."""
+    import keras
+    import numpy as np
+
+    from keras_dvae import datasets, models, zoo
+
+    data = datasets.load("digits")
+    model = models.BernoulliVAE(input_dim=64, latents_per_group=12, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(data.x_train, epochs=2, batch_size=100, verbose=0)
+    zoo.export(model, tmp_path / "tiny", {"dataset": "digits", "metrics": {}})
+    out = tmp_path / "hashing.json"
+    result = semantic_hashing.main(
+        ["--dataset", "digits", "--methods", "--preset", str(tmp_path / "tiny")]
+        + ["--out", str(out)]
+    )
+    entry = json.loads(out.read_text())["results"][f"preset:{tmp_path / 'tiny'}"]
+    assert list(entry) == ["12"]
+    # The same numbers as the metric on the model's own codes.
+    codes = [model.encode(x)[0] for x in (data.x_train, data.x_test)]
+    expected = semantic_hashing.metrics.retrieval_metrics(
+        codes[1], data.y_test.astype(np.int64), codes[0], data.y_train, k=100
+    )
+    assert entry["12"]["map"] == pytest.approx(expected["map"], abs=1e-5)
+    assert "| preset:" in result["table"]
+
+
+def test_semantic_hashing_preset_of_another_size(tmp_path):
+    from keras_dvae import models, zoo
+
+    model = models.BernoulliVAE(input_dim=784, latents_per_group=8, seed=0)
+    zoo.export(model, tmp_path / "wide", {"dataset": "mnist", "metrics": {}})
+    with pytest.raises(ValueError, match="784 values an image"):
+        semantic_hashing.main(
+            ["--dataset", "digits", "--methods", "--preset", str(tmp_path / "wide")]
+        )

@@ -139,3 +139,78 @@ def test_functional_use_and_bad_arguments():
         EncoderFeatures([vae.encoder], num_categories=1)
     with pytest.raises(ValueError, match="single encoder"):
         EncoderFeatures([vae.encoder, vae.encoder], num_categories=3)
+
+
+# ----------------------------------------------- convolutional DVAE++
+
+
+def conv_vae(**kwargs):
+    from keras_dvae.models import ConvDVAEPP
+
+    args = dict(
+        image_shape=(8, 8, 1),
+        global_latents=6,
+        local_groups=1,
+        local_channels=2,
+        filters=4,
+        global_units=8,
+        num_chains=4,
+        gibbs_sweeps=1,
+        seed=0,
+    )
+    return ConvDVAEPP(**{**args, **kwargs})
+
+
+def conv_data(seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((N, 64)) < 0.4).astype("float32"), rng.integers(0, 3, N)
+
+
+def test_conv_features_equal_encode():
+    x, _ = conv_data()
+    vae = conv_vae()
+    codes, probabilities = vae.encode(x)
+    np.testing.assert_array_equal(
+        vae.feature_extractor("codes").predict(x, verbose=0), codes
+    )
+    np.testing.assert_allclose(
+        vae.feature_extractor().predict(x, verbose=0), probabilities, atol=1e-6
+    )
+    logits = vae.feature_extractor("logits").predict(x, verbose=0)
+    np.testing.assert_array_equal(logits > 0, codes.astype(bool))
+
+
+def conv_first_kernel(vae):
+    return to_numpy(vae.global_encoders[0].layers[0].kernel).copy()
+
+
+def test_conv_fine_tuning_updates_the_vae_freezing_stops_it_and_it_saves(tmp_path):
+    x, y = conv_data()
+    vae = conv_vae()
+    classifier = keras.Sequential(
+        [vae.feature_extractor(), keras.layers.Dense(3, activation="softmax")]
+    )
+    classifier.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    before = conv_first_kernel(vae)
+    classifier.fit(x, y, epochs=1, batch_size=N, verbose=0)
+    tuned = conv_first_kernel(vae)
+    assert np.abs(tuned - before).max() > 0
+
+    classifier.layers[0].trainable = False
+    assert len(classifier.trainable_weights) == 2
+    classifier.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    classifier.fit(x, y, epochs=1, batch_size=N, verbose=0)
+    np.testing.assert_array_equal(conv_first_kernel(vae), tuned)
+
+    expected = classifier.predict(x, verbose=0)
+    path = str(tmp_path / "conv_classifier.keras")
+    classifier.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_conv_features_need_binary_global_latents():
+    with pytest.raises(ValueError, match="global_prior='normal'"):
+        conv_vae(global_prior="normal").feature_extractor()
+    with pytest.raises(ValueError, match="output='nope'"):
+        conv_vae().feature_extractor("nope")
