@@ -127,9 +127,7 @@ def table(results, bits_list, methods):
         cells = []
         for bits in bits_list:
             r = results[method].get(str(bits))
-            cells.append(
-                f"{r['map']:.4f} / {r['precision_at_100']:.4f}" if r else "—"
-            )
+            cells.append(f"{r['map']:.4f} / {r['precision_at_100']:.4f}" if r else "—")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

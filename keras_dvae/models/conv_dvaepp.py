@@ -668,7 +668,7 @@ class ConvDVAEPP(LogPartitionMixin, DiscreteVAE):
         )
 
     def feature_extractor(self, output="probabilities", name=None):
-        """The global encoder as a deterministic `keras.Model` (H·W·C,) → (global_latents,).
+        """The global encoder as a deterministic `keras.Model` of the images.
 
         A functional model around a `GlobalCodeFeatures` layer that holds
         this VAE: the pass of `encode(x)` (each global group's mode code
@@ -708,9 +708,7 @@ class ConvDVAEPP(LogPartitionMixin, DiscreteVAE):
             )
         inputs = keras.Input(shape=(self.input_dim,), name="x")
         layer = GlobalCodeFeatures(self, output_type=output, name="global_codes")
-        return keras.Model(
-            inputs, layer(inputs), name=name or f"{self.name}_features"
-        )
+        return keras.Model(inputs, layer(inputs), name=name or f"{self.name}_features")
 
     def decode(self, z):
         """Images for global latents z, local latents drawn from the prior.
