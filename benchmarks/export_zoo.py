@@ -75,8 +75,14 @@ def main(run_dir, zoo_dir):
             "command": (
                 f"KERAS_BACKEND={results['backend']} python -m "
                 f"benchmarks.reproduce_dvaepp --model {args['model']} "
-                f"--epochs {args['epochs']} --num-chains {args['num_chains']} "
-                f"--gibbs-sweeps {args['gibbs_sweeps']} --data-dir ../shared/data"
+                f"--epochs {args['epochs']} "
+                + (
+                    f"--num-chains {args['num_chains']} "
+                    f"--gibbs-sweeps {args['gibbs_sweeps']} "
+                    if hasattr(model, "estimate_log_partition")  # RBM: PCD settings
+                    else ""
+                )
+                + "--data-dir ../shared/data"
             ),
         },
     }
