@@ -139,7 +139,6 @@ def main(argv=None):
         argv,
         start,
     )
-    print(output["table"])
     return output
 
 

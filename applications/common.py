@@ -60,7 +60,8 @@ def command(module, argv):
 
 
 def finish(results, module, args, argv, start):
-    """Adds the run's facts to `results`, writes `args.out`, returns it."""
+    """Adds the run's facts to `results`, writes `args.out`, prints the
+    results table, returns `results`."""
     results.update(
         {
             "command": command(module, argv),
@@ -76,6 +77,7 @@ def finish(results, module, args, argv, start):
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
             f.write("\n")
+    print(results["table"])
     return results
 
 

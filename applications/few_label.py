@@ -241,7 +241,6 @@ def main(argv=None):
         argv,
         start,
     )
-    print(output["table"])
     return output
 
 

@@ -200,7 +200,6 @@ def main(argv=None):
         argv,
         start,
     )
-    print(output["table"])
     return output
 
 
