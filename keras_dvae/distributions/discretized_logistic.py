@@ -21,6 +21,9 @@ def _unpack(params, channels, num_mixtures):
     in (−1, 1), one per pair j < c in the order (1,0), (2,0), (2,1), ...
     """
     m, c = num_mixtures, channels
+    # NumPy input: slices of it would stay NumPy and mix badly with
+    # backend tensors (torch rejects `ndarray + Tensor`).
+    params = ops.convert_to_tensor(params)
     expected = num_parameters(c, m)
     if params.shape[-1] != expected:
         raise ValueError(
