@@ -25,7 +25,7 @@ class ResidualBlock(keras.layers.Layer):
 
     >>> import numpy as np
     >>> block = ResidualBlock(8)
-    >>> block(np.zeros((2, 4, 4, 3), "float32")).shape
+    >>> tuple(block(np.zeros((2, 4, 4, 3), "float32")).shape)
     (2, 4, 4, 8)
     """
 

@@ -125,7 +125,7 @@ class ConvDVAEPP(LogPartitionMixin, DiscreteVAE):
     >>> x = (np.random.rand(20, 64) > 0.5).astype("float32")
     >>> history = model.fit(x, epochs=1, batch_size=10, verbose=0)
     >>> ll = model.log_likelihood(x[:2], num_samples=5)   # log Z exact
-    >>> model.generate(3).shape
+    >>> tuple(model.generate(3).shape)
     (3, 64)
 
     References:
