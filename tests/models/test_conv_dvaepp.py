@@ -251,3 +251,35 @@ def test_data_parallel_matches_one_device(tmp_path):
     assert results["1"]["devices"] == 1 and results["2"]["devices"] == 2
     for one, two in zip(results["1"]["weights"], results["2"]["weights"], strict=True):
         np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-4)
+
+
+def test_time_budget_sets_the_epochs_from_a_probe(tmp_path, monkeypatch):
+    from keras_dvae import datasets
+    from keras_dvae.zoo import train
+
+    rates = []
+    probe = train._probe_rate
+
+    def recording_probe(*args, **kwargs):
+        rates.append(probe(*args, steps=30, skip=10))
+        return rates[-1]
+
+    monkeypatch.setattr(train, "_probe_rate", recording_probe)
+    data = datasets.load("digits")
+    model, config, data, _ = train.train(
+        "dvaepp_caltech101_silhouettes",
+        data=data,
+        output_dir=str(tmp_path),
+        batch_size=100,
+        verbose=0,
+        time_budget=1.0,
+        model_args={"local_groups": 1, "filters": 4, "global_units": 8},
+    )
+    steps_per_epoch = len(data.x_train) // 100
+    assert rates and rates[0] > 0
+    assert config["epochs"] == max(1, int(0.85 * 1.0 * rates[0] // steps_per_epoch))
+    assert int(to_numpy(model.optimizer.iterations)) == (
+        config["epochs"] * steps_per_epoch
+    )
+    # The probe's throw-away model leaves no trace in the run's layer names.
+    assert model.name == "conv_dvaepp"
