@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from applications import baselines, common, data, metrics, training
-from keras_dvae import callbacks, models
+from keras_dvae import models
 
 METHODS = ("categorical_vae", "kmeans_pixels")
 FINAL_TEMPERATURE = 0.5
@@ -42,7 +42,6 @@ def categorical_vae_clusters(task, args, seed):
         temperature=1.0,
         seed=seed,
     )
-    steps = args.epochs * -(-len(task.x_train) // training.BATCH_SIZE)
     key = f"{task.name}_categorical_vae_{args.num_clusters}c_{args.epochs}e_s{seed}"
     info = training.train(
         model,
@@ -51,9 +50,7 @@ def categorical_vae_clusters(task, args, seed):
         seed=seed,
         cache_dir=args.cache_dir,
         key=key + ("_quick" if args.quick else ""),
-        extra_callbacks=[
-            callbacks.TemperatureAnnealing(1.0, FINAL_TEMPERATURE, steps, every=10)
-        ],
+        temperature_schedule=(1.0, FINAL_TEMPERATURE),
     )
     extractor = model.feature_extractor("probabilities")
     train, test = (

@@ -1,27 +1,26 @@
-"""Model construction and a fixed training recipe shared by the applications.
+"""Model construction and the training recipe shared by the applications.
 
 Every VAE here (DVAE++, DVAE, the Gaussian VAE, the categorical VAE)
-trains the same way: Adam (ε = 1e-3) with the reference piecewise
-learning rate of the DVAE papers over the whole run, batches of 100,
-linear KL warm-up over the first 30 % of the steps, and dynamic
-binarisation for grey-level data. With `cache_dir`, trained weights are
-kept as `<cache_dir>/<key>.weights.h5` (with a JSON of the training time
-and last metrics), so that the modules can share one trained model; the
-cache holds data-derived files and belongs outside the repository.
+trains with the library's trainer (`keras_dvae.training`) and its base
+recipe (`keras_dvae.recipes.BASE`): Adam (ε = 1e-3) with the reference
+piecewise learning rate of the DVAE papers over the whole run, batches of
+100, linear KL warm-up over the first 30 % of the steps, whole batches
+only, and dynamic binarisation for grey-level data. With `cache_dir`,
+trained weights are kept as `<cache_dir>/<key>.weights.h5` (with a JSON of
+the training time and last metrics), so that the modules can share one
+trained model; the cache holds data-derived files and belongs outside the
+repository.
 """
 
 import json
 import os
 import time
 
-import keras
-
 from applications.baselines import GaussianVAE
-from keras_dvae import callbacks, datasets, models
+from keras_dvae import datasets, models, recipes
+from keras_dvae import training as trainer
 
-BATCH_SIZE = 100
-KL_WARMUP_FRACTION = 0.3
-LEARNING_RATE = 3e-3
+BATCH_SIZE = recipes.BASE["batch_size"]
 
 #: The fully connected networks: the papers' "nonlinear" 2 × 200 tanh with
 #: batch norm, or a tiny one for `--quick`.
@@ -56,8 +55,34 @@ def cache_key(dataset, kind, bits, epochs, seed, quick=False):
     return f"{dataset}_{kind}_{bits}b_{epochs}e_s{seed}" + ("_quick" if quick else "")
 
 
-def train(model, task, epochs, seed=0, cache_dir=None, key=None, extra_callbacks=()):
-    """Trains `model` on `task.x_train` with the recipe above (or loads it).
+def as_dataset(task):
+    """The `Task` as a `keras_dvae.datasets.Dataset` for the trainer.
+
+    Grey-level tasks (`binary=False`) are dynamically binarised.
+    """
+    return datasets.Dataset.from_splits(
+        task.name,
+        {"train": task.x_train, "test": task.x_test},
+        {"train": task.y_train, "test": task.y_test},
+        image_shape=(task.input_dim,),
+        binary=task.binary,
+        dynamic_binarization=not task.binary,
+        lossy=False,
+        notes=task.description,
+    )
+
+
+def train(
+    model,
+    task,
+    epochs,
+    seed=0,
+    cache_dir=None,
+    key=None,
+    temperature_schedule=None,
+    extra_callbacks=(),
+):
+    """Trains `model` on `task.x_train` with the base recipe (or loads it).
 
     Args:
         model: an unfitted keras_dvae-style VAE (`adapt`, `kl_weight`).
@@ -66,7 +91,9 @@ def train(model, task, epochs, seed=0, cache_dir=None, key=None, extra_callbacks
         seed: int, seeds the batch order and the binarisation.
         cache_dir: directory of cached weights, or None.
         key: file stem in `cache_dir` (required with it).
-        extra_callbacks: more Keras callbacks (e.g. temperature annealing).
+        temperature_schedule: (start, end) of an exponential τ schedule
+            (categorical VAEs), or None.
+        extra_callbacks: more Keras callbacks.
 
     Returns:
         A dict: "seconds" (training wall time, or that of the cached run),
@@ -79,31 +106,16 @@ def train(model, task, epochs, seed=0, cache_dir=None, key=None, extra_callbacks
             with open(path + ".json") as f:
                 info = json.load(f)
             return {**info, "cached": True}
-    x = task.x_train
-    if task.binary:
-        batches = datasets.ArraySequence(x, BATCH_SIZE, seed=seed)
-        model.adapt(x)
-    else:
-        batches = datasets.BinarizedSequence(x, BATCH_SIZE, seed=seed)
-        model.adapt(datasets.binarize(x, seed))
-    steps = epochs * len(batches)
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            callbacks.reference_learning_rate(steps, LEARNING_RATE), epsilon=1e-3
-        )
-    )
-    warmup = max(1, int(KL_WARMUP_FRACTION * steps))
+    recipe = recipes.make(epochs=epochs, temperature_schedule=temperature_schedule)
+    data = as_dataset(task)
+    trainer.adapt(model, data, seed)
+    batches = trainer.training_batches(data, recipe["batch_size"], seed)
     start = time.perf_counter()
-    history = model.fit(
-        batches,
-        epochs=epochs,
-        verbose=0,
-        callbacks=[callbacks.KLWarmup(warmup, every=10), *extra_callbacks],
-    )
+    history = trainer.fit(model, batches, recipe, callbacks=extra_callbacks)
     info = {
         "seconds": round(time.perf_counter() - start, 1),
         "epochs": epochs,
-        "steps": steps,
+        "steps": epochs * len(batches),
         **{k: round(float(v[-1]), 3) for k, v in history.history.items()},
     }
     if cache_dir:

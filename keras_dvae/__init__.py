@@ -8,9 +8,10 @@ from keras_dvae import (
     evaluation,
     layers,
     models,
-    presets,
     priors,
+    recipes,
     smoothing,
+    training,
     zoo,
 )
 from keras_dvae.version import __version__
@@ -24,8 +25,9 @@ __all__ = [
     "evaluation",
     "layers",
     "models",
-    "presets",
     "priors",
+    "recipes",
     "smoothing",
+    "training",
     "zoo",
 ]

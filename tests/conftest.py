@@ -1,12 +1,22 @@
-"""Shared pytest configuration: backend selection, slow tests, seeds."""
+"""Shared pytest configuration: backend selection, slow tests, seeds, and a
+summary of the skips at the end of the run."""
 
+import collections
 import os
 
 import keras
 import numpy as np
 import pytest
 
+from tests.helpers import DATA_DIR, DATA_ENV_VAR, is_data_skip
+
 BACKEND = keras.backend.backend()
+# Tests marked `backend_independent` exercise no Keras op (NumPy loaders,
+# metrics, packaging): they run on this backend only. scripts/run_tests.sh
+# sets it to the first of its backends when jax is not among them.
+ONCE_BACKEND = os.environ.get("KERAS_DVAE_ONCE_BACKEND", "jax")
+# Doctests of modules that are NumPy only, marked by path.
+BACKEND_INDEPENDENT_DOCTESTS = ("keras_dvae/datasets/",)
 
 
 def pytest_addoption(parser):
@@ -15,18 +25,76 @@ def pytest_addoption(parser):
     )
 
 
+def _backend_independent(item):
+    marker = item.get_closest_marker("backend_independent")
+    if marker is not None:
+        # `@pytest.mark.backend_independent(False)` opts a test out of its
+        # module's `pytestmark`.
+        return bool(marker.args[0]) if marker.args else True
+    path = item.nodeid.split("::")[0]
+    return isinstance(item, pytest.DoctestItem) and path.startswith(
+        BACKEND_INDEPENDENT_DOCTESTS
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     run_slow = config.getoption("--runslow") or os.environ.get("KERAS_DVAE_SLOW")
     skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")
+    skip_once = pytest.mark.skip(
+        reason=f"backend-independent: runs once, on {ONCE_BACKEND}"
+    )
+    # The first skip marker added gives the reason: the backend first, since
+    # --runslow cannot run a test on a backend that never runs it.
     for item in items:
-        if "slow" in item.keywords and not run_slow:
-            item.add_marker(skip_slow)
+        if BACKEND != ONCE_BACKEND and _backend_independent(item):
+            item.add_marker(skip_once)
         if "tensorflow_only" in item.keywords and BACKEND != "tensorflow":
             item.add_marker(pytest.mark.skip(reason="needs the TensorFlow backend"))
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
 
 
 def pytest_report_header(config):
-    return f"keras backend: {BACKEND}"
+    found = "found" if DATA_DIR.is_dir() else "MISSING"
+    return [
+        f"keras backend: {BACKEND} (backend-independent tests run on {ONCE_BACKEND})",
+        f"benchmark data: {DATA_DIR} ({found}; ${DATA_ENV_VAR} overrides)",
+    ]
+
+
+def _skip_reason(report):
+    if isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+    else:
+        reason = str(report.longrepr)
+    return reason.removeprefix("Skipped: ").strip()
+
+
+def _one_line(reason):
+    """Some reasons quote a whole error message: its first 160 characters."""
+    line = (reason.splitlines() or [""])[0]
+    return line if len(line) <= 160 else line[:159] + "…"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """How many tests skipped and why; one loud line for missing data."""
+    reports = terminalreporter.stats.get("skipped", [])
+    if not reports:
+        return
+    reasons = [_skip_reason(r) for r in reports]
+    write = terminalreporter.write_line
+    terminalreporter.section(f"{len(reports)} skipped on {BACKEND}", sep="-")
+    for reason, count in collections.Counter(map(_one_line, reasons)).most_common():
+        write(f"{count:5d}  {reason}")
+    data = sum(map(is_data_skip, reasons))
+    if data:
+        write(
+            f"!!! BENCHMARK DATA MISSING: {data} test(s) skipped because files are "
+            f"not in {DATA_DIR} (set ${DATA_ENV_VAR} or check out shared/data); "
+            f"this run does not test the datasets or the presets' metrics !!!",
+            red=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(autouse=True)

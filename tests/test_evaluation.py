@@ -7,9 +7,9 @@ from keras_dvae import evaluation, models
 
 def _tiny_dvaepp():
     return models.DVAEPP(
-        input_dim=6,
-        latents_per_group=4,
-        structure=(8,),
+        image_shape=(6,),
+        num_latents=4,
+        hidden_units=(8,),
         num_chains=20,
         gibbs_sweeps=2,
         seed=0,
@@ -59,7 +59,7 @@ def test_reverse_ais_is_reported_beside_the_forward_estimate():
 
 
 def test_models_without_a_partition_function_report_none():
-    model = models.BernoulliVAE(input_dim=6, latents_per_group=3, structure=(8,))
+    model = models.BernoulliVAE(image_shape=(6,), num_latents=3, hidden_units=(8,))
     x = (np.random.default_rng(2).random((4, 6)) > 0.5).astype("float32")
     report = evaluation.log_likelihood_report(model, x, num_samples=10)
     assert report.log_partition is None

@@ -8,18 +8,18 @@ from keras_dvae.utils import checks
 class LogPartitionUpdate(keras.callbacks.Callback):
     """Re-estimates log Z of the model's RBM prior every `every` epochs.
 
-    RBM-prior models (`DVAEPP`, `DVAE`) report their `elbo` and `kl`
-    metrics with the log Z held in their `log_partition` variable, which
-    `fit` does not update (its gradient comes from the PCD chains, its value
-    needs enumeration or AIS). This callback calls
-    `model.estimate_log_partition(method, **kwargs)` at the end of every
+    RBM-prior models (`DVAEPP`, `DVAE`, `ConvDVAEPP`) report their `elbo`
+    and `kl` metrics with the log Z held in the prior's `log_partition`
+    variable, which `fit` does not update (its gradient comes from the PCD
+    chains, its value needs enumeration or AIS). This callback calls
+    `model.prior.estimate_log_partition(method, **kwargs)` at the end of every
     `every`-th epoch, so the next epoch's metrics are normalised with the
     estimate for the previous epoch's end. Cheap with exact enumeration
     (RBMs up to ~20 units a side); with AIS it costs seconds to minutes.
 
     Args:
         every: int ≥ 1, epochs between estimates.
-        method: "auto", "exact" or "ais" (see `DVAEPP.estimate_log_partition`).
+        method: "auto", "exact" or "ais" (see `RBMPrior.estimate_log_partition`).
         **kwargs: passed to `estimate_log_partition` (e.g. AIS `num_betas`).
 
     Example:
@@ -34,11 +34,12 @@ class LogPartitionUpdate(keras.callbacks.Callback):
         self.kwargs = kwargs
 
     def on_train_begin(self, logs=None):
-        if not hasattr(self.model, "estimate_log_partition"):
+        prior = getattr(self.model, "prior", None)
+        if not getattr(prior, "has_log_partition", False):
             raise ValueError(
-                "LogPartitionUpdate needs a model with an RBM prior "
-                "(`estimate_log_partition`). "
-                f"Received: model={type(self.model).__name__}"
+                "LogPartitionUpdate needs a model whose prior has a log Z (an "
+                f"RBM). Received: model={type(self.model).__name__} with prior "
+                f"{type(prior).__name__}"
             )
 
     def on_epoch_end(self, epoch, logs=None):
@@ -47,4 +48,4 @@ class LogPartitionUpdate(keras.callbacks.Callback):
         # JAX keeps the training state outside the variables during `fit`.
         if hasattr(self.model, "jax_state_sync"):
             self.model.jax_state_sync()
-        self.model.estimate_log_partition(self.method, **self.kwargs)
+        self.model.prior.estimate_log_partition(self.method, **self.kwargs)

@@ -136,9 +136,7 @@ class Bernoulli(Distribution):
         )
 
     def _entropy(self):
-        # log σ(±l) are finite for finite l, so H → 0 without 0·log 0.
-        q = self.probs
-        return -q * log_sigmoid(self.logits) - (1.0 - q) * log_sigmoid(-self.logits)
+        return bernoulli_entropy(self.logits)
 
     def _mean(self):
         return self.probs
@@ -156,3 +154,39 @@ class Bernoulli(Distribution):
 def _one_hot_argmax(x):
     """one_hot(argmax(x, -1)) in the dtype of `x`; ties go to the first index."""
     return ops.one_hot(ops.argmax(x, axis=-1), ops.shape(x)[-1], dtype=x.dtype)
+
+
+def bernoulli_entropy(logits):
+    """Elementwise entropy of Bernoulli(σ(logits)), in nats.
+
+    Mathematical details:
+
+        H = -q log q - (1 - q) log(1 - q),   q = σ(l)
+          = σ(l) softplus(-l) + σ(-l) softplus(l),
+
+    since log q = -softplus(-l), log(1 - q) = -softplus(l) and
+    1 - q = σ(-l). The second form is finite for every finite l, tends to 0
+    as |l| → ∞, and keeps its relative precision there (1 - q is not
+    computed by subtraction).
+
+    Args:
+        logits: log-odds l of q(z=1), any shape.
+
+    Returns:
+        The entropies, with the shape of `logits`. Sum over the last axis for
+        a factorial posterior.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras import ops
+    >>> h = ops.sum(bernoulli_entropy(np.zeros((2, 3), "float32")), axis=-1)
+    >>> bool(np.allclose(ops.convert_to_numpy(h), 3 * np.log(2)))
+    True
+    """
+    logits = ops.convert_to_tensor(logits)
+    if "float" not in str(logits.dtype):
+        logits = ops.cast(logits, keras.config.floatx())
+    return ops.sigmoid(logits) * ops.softplus(-logits) + ops.sigmoid(
+        -logits
+    ) * ops.softplus(logits)

@@ -67,7 +67,7 @@ def log_likelihood_report(
         x: binary data (n, input_dim).
         num_samples: K.
         log_partition: for RBM priors, "auto", "exact" or "ais" (see
-            `DVAEPP.estimate_log_partition`), or a float to use as log Z.
+            `RBMPrior.estimate_log_partition`), or a float to use as log Z.
         reverse_ais: also run reverse AIS (from long Gibbs chains) and
             report the likelihood under it, bracketing the forward one.
         ais_kwargs: dict passed to the AIS runs (`num_betas`, `num_chains`).
@@ -79,24 +79,29 @@ def log_likelihood_report(
     """
     start = time.time()
     ais_kwargs = dict(ais_kwargs or {})
+    prior = model.prior
     info = None
-    if hasattr(model, "estimate_log_partition"):
+    if prior.has_log_partition:
         if isinstance(log_partition, (int, float)):
-            model.log_partition.assign(np.float32(log_partition))
-            info = {"log_z": float(log_partition), "method": "given"}
-            model.log_partition_info = info
+            info = dict(prior.set_log_partition(log_partition))
         else:
             # AIS arguments are ignored when log Z is enumerated.
             info = dict(
-                model.estimate_log_partition(
+                prior.estimate_log_partition(
                     log_partition, verbose=verbose, **ais_kwargs
                 )
             )
+    elif reverse_ais:
+        raise ValueError(
+            f"reverse_ais=True needs a prior with a log Z to estimate; this "
+            f"model's {type(prior).__name__} is normalised (its likelihoods "
+            f"need no log Z). Received: reverse_ais={reverse_ais}"
+        )
     ll = np.asarray(
         model.log_likelihood(x, num_samples=num_samples, verbose=verbose, **kwargs)
     )
     if info is not None and reverse_ais:
-        reverse = model.prior.ais_log_partition(reverse=True, **ais_kwargs)
+        reverse = prior.ais_log_partition(reverse=True, **ais_kwargs)
         info["reverse_log_z"] = float(reverse.log_z)
         info["reverse_log_z_bounds"] = [
             float(reverse.log_z_lower),

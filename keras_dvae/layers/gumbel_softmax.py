@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_dvae.distributions.categorical import Categorical
+from keras_dvae.distributions.posterior import CategoricalPosterior
 from keras_dvae.distributions.relaxed_one_hot_categorical import (
     RelaxedOneHotCategorical,
 )
@@ -128,6 +129,35 @@ class GumbelSoftmax(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_latents, self.num_categories)
+
+    # The latent-layer protocol of `keras_dvae.networks.HierarchicalEncoder`.
+
+    def num_params(self, units):
+        """Encoder outputs for `units` latents: K logits each."""
+        return units * self.num_categories
+
+    def num_values(self, units):
+        """Width of the flattened one-hot codes of `units` latents."""
+        return units * self.num_categories
+
+    def sample_codes(self, params, training=None, discrete=None):
+        """`call`, flattened to (n, num_latents × num_categories)."""
+        y = self(params, training=training, discrete=discrete)
+        return ops.reshape(y, (-1, self.num_latents * self.num_categories))
+
+    def mode_codes(self, params):
+        """The one-hot argmax of each latent, flattened."""
+        blocks = ops.reshape(params, (-1, self.num_latents, self.num_categories))
+        one_hot = ops.one_hot(
+            ops.argmax(blocks, axis=-1), self.num_categories, dtype=blocks.dtype
+        )
+        return ops.reshape(one_hot, (-1, self.num_latents * self.num_categories))
+
+    def posterior(self, params, samples, **kwargs):
+        """A `CategoricalPosterior` of these logits and samples."""
+        return CategoricalPosterior(
+            params, samples, num_categories=self.num_categories, latent=self, **kwargs
+        )
 
     def get_config(self):
         config = super().get_config()

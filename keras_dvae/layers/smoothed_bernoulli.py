@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae import smoothing as smoothing_lib
+from keras_dvae.distributions.posterior import BinaryPosterior
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -77,6 +78,28 @@ class SmoothedBernoulli(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    # The latent-layer protocol of `keras_dvae.networks.HierarchicalEncoder`.
+
+    def num_params(self, units):
+        """Encoder outputs per group of `units` binary units: their logits."""
+        return units
+
+    def num_values(self, units):
+        """Width of the codes of `units` binary units."""
+        return units
+
+    def sample_codes(self, params, training=None, discrete=None):
+        """`call`, flat: ζ (training) or z (n, units)."""
+        return self(params, training=training, discrete=discrete)
+
+    def mode_codes(self, params):
+        """The most likely code, 1[logit > 0]."""
+        return ops.cast(params > 0, params.dtype)
+
+    def posterior(self, params, samples, **kwargs):
+        """A `BinaryPosterior` of these logits and samples."""
+        return BinaryPosterior(params, samples, latent=self, **kwargs)
 
     def get_config(self):
         config = super().get_config()

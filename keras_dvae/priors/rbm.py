@@ -1,19 +1,26 @@
 """A restricted Boltzmann machine prior over two groups of binary latents."""
 
+import hashlib
+import time
+
 import keras
 import numpy as np
 from keras import ops
 
 from keras_dvae.priors import rbm_log_partition, rbm_sampling
+from keras_dvae.priors.base import Prior
 from keras_dvae.utils import checks
 
 # Key of the seed generator's state in a layer's saved variables.
 _SEED_STATE_KEY = "seed_generator_state"
 _BASES = ("bias", "uniform")
+#: Largest smaller side for which `estimate_log_partition("auto")` enumerates.
+EXACT_LIMIT = 20
+_METHODS = ("auto", "exact", "ais")
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class RBMPrior(keras.layers.Layer):
+class RBMPrior(Prior):
     """A restricted Boltzmann machine p(z1, z2) trained by persistent chains.
 
     The prior of the discrete VAEs (DVAE, DVAE++, DVAE#) over two groups of
@@ -49,6 +56,19 @@ class RBMPrior(keras.layers.Layer):
     the chains, not log Z. Estimate log Z for evaluation with
     `exact_log_partition` (up to 24 units on the smaller side) or
     `ais_log_partition`.
+
+    log Z. The layer owns its estimate: the non-trainable variable
+    `log_partition` (saved with the weights) holds the value that
+    `log_prob` and the KL's value use, `estimate_log_partition` sets it
+    (exact by enumeration up to `EXACT_LIMIT` units on the smaller side,
+    AIS beyond) and records a fingerprint of (a1, a2, W). The estimate is
+    current only while the parameters still match that fingerprint, so
+    no route that changes them (`fit`, `train_on_batch`, `set_weights`,
+    `load_weights`, an `assign`) can leave a stale log Z behind:
+    `ensure_log_partition()` re-estimates whenever they differ. Nothing
+    else writes `log_partition` (`set_log_partition` records a known
+    value, e.g. a preset's, with the fingerprint of the current
+    parameters).
 
     Parallel tempering. With `tempering_betas`, each of the `num_chains`
     chains is a ladder of replicas at inverse temperatures β_k (p_β ∝ e^{-βE},
@@ -138,9 +158,12 @@ class RBMPrior(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_z1 = checks.check_positive_int("num_z1", num_z1)
-        self.num_z2 = checks.check_positive_int("num_z2", num_z2)
+        num_z1 = checks.check_positive_int("num_z1", num_z1)
+        num_z2 = checks.check_positive_int("num_z2", num_z2)
+        kwargs.pop("num_latents", None)  # derived: num_z1 + num_z2
+        super().__init__(num_latents=num_z1 + num_z2, **kwargs)
+        self.num_z1 = num_z1
+        self.num_z2 = num_z2
         self.num_chains = checks.check_positive_int("num_chains", num_chains)
         self.gibbs_sweeps = checks.check_positive_int("gibbs_sweeps", gibbs_sweeps)
         self.tempering_betas = _check_ladder(tempering_betas)
@@ -150,6 +173,8 @@ class RBMPrior(keras.layers.Layer):
             seed = checks.check_positive_int("seed", seed, minimum=0)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self._log_partition_info = None
+        self._log_partition_fingerprint = None
         # The variables' shapes do not depend on the inputs: build now, so
         # that sampling and log Z work before the first call.
         self.build()
@@ -178,6 +203,9 @@ class RBMPrior(keras.layers.Layer):
             initializer=self._uniform_binary,
             trainable=False,
             name="chains_z2",
+        )
+        self.log_partition = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, name="log_partition"
         )
 
     # ------------------------------------------------------------- energy
@@ -242,11 +270,22 @@ class RBMPrior(keras.layers.Layer):
             sweeps: int ≥ 1.
 
         Returns:
-            (z1, z2) of shapes (num_samples, num_z1), (num_samples, num_z2).
+            z = [z1, z2] of shape (num_samples, num_z1 + num_z2); `split`
+            gives the two sides.
         """
         num_samples = checks.check_positive_int("num_samples", num_samples)
         sweeps = checks.check_positive_int("sweeps", sweeps)
-        return self._sample(num_samples, sweeps, self.seed_generator)
+        z1, z2 = self._sample(num_samples, sweeps, self.seed_generator)
+        return ops.concatenate([z1, z2], axis=-1)
+
+    def split(self, z):
+        """(z1, z2): the two sides of codes z (..., num_z1 + num_z2)."""
+        return z[..., : self.num_z1], z[..., self.num_z1 :]
+
+    def log_prob(self, z):
+        """log p(z) = −E(z1, z2) − log Z, with the current log Z estimate."""
+        z1, z2 = self.split(z)
+        return -self.energy(z1, z2) - ops.cast(self.log_partition, self.compute_dtype)
 
     def update_chains(self, sweeps=None):
         """Advances the persistent chains and assigns their new states.
@@ -332,6 +371,100 @@ class RBMPrior(keras.layers.Layer):
         return tuple(mu1_shape[:-1])
 
     # ------------------------------------------------------------- log Z
+
+    has_log_partition = True
+
+    def _fingerprint(self):
+        digest = hashlib.sha1()
+        for v in (self.a1, self.a2, self.W):
+            digest.update(np.ascontiguousarray(ops.convert_to_numpy(v)).tobytes())
+        return digest.hexdigest()
+
+    @property
+    def log_partition_info(self):
+        """The current estimate's info dict, or None when it is stale."""
+        if self._log_partition_info is None:
+            return None
+        if self._fingerprint() != self._log_partition_fingerprint:
+            return None
+        return self._log_partition_info
+
+    def set_log_partition(self, log_z, info=None):
+        """Records a known log Z for the current parameters (e.g. a preset's).
+
+        Args:
+            log_z: float, the value.
+            info: optional dict describing how it was obtained.
+
+        Returns:
+            The info dict.
+        """
+        info = {"method": "given", **(info or {}), "log_z": float(log_z)}
+        self.log_partition.assign(np.float32(log_z))
+        self._log_partition_info = info
+        self._log_partition_fingerprint = self._fingerprint()
+        return info
+
+    def estimate_log_partition(self, method="auto", verbose=0, **ais_kwargs):
+        """Estimates log Z and stores it in `log_partition`.
+
+        Args:
+            method: "exact" (enumeration, smaller side ≤ 24 units), "ais"
+                (`ais_log_partition`, forward), or "auto" (exact up to
+                `EXACT_LIMIT` units a side, else AIS).
+            verbose: progress bar for AIS.
+            **ais_kwargs: passed to `ais_log_partition` (`num_betas`,
+                `num_chains`, ...).
+
+        Returns:
+            A dict: log_z, method, seconds, and for AIS log_z_lower /
+            log_z_upper (±3 standard errors of the mean weight), num_betas
+            and num_chains.
+
+        Example:
+
+        >>> prior = RBMPrior(4, 4, num_chains=8, seed=0)
+        >>> prior.estimate_log_partition()["method"]
+        'exact'
+        """
+        if method not in _METHODS:
+            raise ValueError(
+                f"`method` must be one of {_METHODS}. Received: method={method!r}"
+            )
+        if method == "auto":
+            smaller = min(self.num_z1, self.num_z2)
+            method = "exact" if smaller <= EXACT_LIMIT else "ais"
+        start = time.time()
+        if method == "exact":
+            info = {"log_z": self.exact_log_partition(), "method": "exact"}
+        else:
+            estimate = self.ais_log_partition(verbose=verbose, **ais_kwargs)
+            info = {
+                "log_z": float(estimate.log_z),
+                "method": "ais",
+                "log_z_lower": float(estimate.log_z_lower),
+                "log_z_upper": float(estimate.log_z_upper),
+                "num_betas": int(estimate.num_betas),
+                "num_chains": int(estimate.num_chains),
+            }
+        info["seconds"] = round(time.time() - start, 2)
+        return self.set_log_partition(info["log_z"], info)
+
+    def ensure_log_partition(self, verbose=0):
+        """The current log Z info, re-estimated (method "auto") if stale."""
+        info = self.log_partition_info
+        if info is None:
+            info = self.estimate_log_partition(verbose=verbose)
+        return info
+
+    def log_partition_term(self, training=None):
+        """log Z's value (the estimate) carrying the PCD gradient of log Z."""
+        surrogate = self.log_partition_surrogate(training=training)
+        return (
+            ops.cast(self.log_partition, surrogate.dtype)
+            + surrogate
+            - ops.stop_gradient(surrogate)
+        )
 
     def exact_log_partition(self):
         """log Z by enumerating the smaller side, in NumPy float64.

@@ -1,9 +1,9 @@
 """Argument validation shared by every public class.
 
-Checks that need values (finiteness, sign) only run on concrete inputs:
-Python numbers, NumPy arrays and eager tensors. Symbolic tensors (inside
-`tf.function`, `jax.jit` or a functional model) pass through unchecked, since
-their values are not known until run time.
+Checks that need values (finiteness, sign) only run on host data: Python
+numbers, lists and NumPy arrays, which is how values enter the library.
+Backend tensors pass through unchecked, eager or traced, so that no check
+runs inside a training step.
 """
 
 import math
@@ -13,13 +13,16 @@ from keras import ops
 
 
 def concrete_value(x):
-    """Returns `x` as a NumPy array if its value is known now, else `None`."""
+    """Returns `x` as a NumPy array if it is host data (Python or NumPy), else None.
+
+    Backend tensors and variables are never read back: they are what the
+    training step passes around, and a device-to-host copy per step (torch,
+    eager TF) would cost more than the math. Values are checked where they
+    enter the library, as NumPy or Python data (TFP's `validate_args=False`).
+    """
     if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
         return np.asarray(x)
-    try:
-        return np.asarray(ops.convert_to_numpy(x))
-    except Exception:  # symbolic: a tracer or a graph tensor
-        return None
+    return None
 
 
 def check_positive_finite(name, value):

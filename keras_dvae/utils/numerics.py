@@ -5,6 +5,8 @@ float64 tensors on some backends (a Python scalar is promoted as floatx), so
 the helpers here keep the dtype of their tensor argument.
 """
 
+import math
+
 from keras import ops
 
 # Floors for logs and divisions. 1e-30 is a normal float32 number, so it is
@@ -53,3 +55,8 @@ def logaddexp(a, b):
     finite = ops.isfinite(high)
     gap = ops.where(finite, low - ops.where(finite, high, 0.0), 0.0)
     return ops.where(finite, high + ops.log1p(ops.exp(gap)), high)
+
+
+def flatten(t):
+    """(n, ...) → (n, prod(...)) with a static width."""
+    return ops.reshape(t, (-1, math.prod(t.shape[1:])))

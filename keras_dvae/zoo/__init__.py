@@ -8,8 +8,9 @@ time, sha256 of the weights, optionally a `ci_check`), a model card
 `zoo/` and ship inside the wheel as `keras_dvae/_zoo_presets`; more
 folders can be added with `$KERAS_DVAE_ZOO` (see `search_dirs`).
 
-Training presets (configurations to train from scratch) are
-`keras_dvae.presets`; these are their trained results.
+Each preset is a recipe of `keras_dvae.recipes` of the same name (what it
+was trained with) plus its trained weights and measured metadata;
+`python -m keras_dvae.zoo.train NAME` retrains and exports one.
 
 >>> from keras_dvae import models, zoo
 >>> "dvaepp_2nl_mnist_static" in zoo.list_presets()

@@ -6,6 +6,7 @@ import pathlib
 import keras
 import numpy as np
 
+from keras_dvae.utils import files, images
 from keras_dvae.version import __version__
 from keras_dvae.zoo.loading import (
     CARD_FILE,
@@ -42,7 +43,7 @@ def export(model, directory, metadata, samples=None, model_card=True):
             backend, command) and optionally "ci_check" (see
             `run_ci_check`). `write_model_card` documents the keys it uses.
         samples: optional uint8 image (H, W) or (H, W, 3), e.g.
-            `keras_dvae.cli.sample_grid(model, data)`.
+            `keras_dvae.utils.images.sample_grid(model, data)`.
         model_card: write README.md when the folder has none.
 
     Returns:
@@ -71,9 +72,11 @@ def export(model, directory, metadata, samples=None, model_card=True):
     config.pop("compile_config", None)
     copy = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))
     _copy_variables(model, copy)
+    # Every file under a temporary name, renamed into place (atomic).
     weights = directory / WEIGHTS_FILE
-    copy.save_weights(weights)
-    with open(directory / CONFIG_FILE, "w") as f:
+    with files.atomic_path(weights) as tmp:
+        copy.save_weights(tmp)
+    with files.atomic_path(directory / CONFIG_FILE) as tmp, open(tmp, "w") as f:
         json.dump(config, f, indent=2)
     metadata = {
         **metadata,
@@ -81,17 +84,14 @@ def export(model, directory, metadata, samples=None, model_card=True):
         "keras_dvae_version": __version__,
         "keras_version": keras.__version__,
     }
-    info = getattr(model, "log_partition_info", None)
+    prior = getattr(model, "prior", None)
+    info = prior.log_partition_info if getattr(prior, "has_log_partition", 0) else None
     if info and "log_partition" not in metadata:
         metadata["log_partition"] = dict(info)
     metadata["weights_sha256"] = sha256(weights)
-    with open(directory / METADATA_FILE, "w") as f:
-        json.dump(metadata, f, indent=2, default=float)
-        f.write("\n")
+    files.write_json(directory / METADATA_FILE, metadata)
     if samples is not None:
-        from PIL import Image
-
-        Image.fromarray(samples).save(directory / SAMPLES_FILE)
+        images.write_png(samples, directory / SAMPLES_FILE)
     if model_card and not (directory / CARD_FILE).exists():
         write_model_card(directory)
     return metadata
@@ -132,8 +132,8 @@ def write_model_card(directory):
     with open(directory / METADATA_FILE) as f:
         metadata = json.load(f)
     path = directory / CARD_FILE
-    path.write_text(
-        model_card(directory.name, metadata, samples=_has_samples(directory))
+    files.write_text(
+        path, model_card(directory.name, metadata, samples=_has_samples(directory))
     )
     return path
 

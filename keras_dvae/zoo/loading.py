@@ -149,7 +149,22 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def load(name, verify=True):
+def presets_of(cls):
+    """Names of the presets whose model is `cls` or a subclass of it."""
+    names = []
+    for name in list_presets():
+        try:
+            with open(preset_dir(name) / CONFIG_FILE) as f:
+                class_name = json.load(f).get("class_name")
+        except (OSError, ValueError):
+            continue
+        kind = getattr(models, str(class_name), None)
+        if isinstance(kind, type) and issubclass(kind, cls):
+            names.append(name)
+    return names
+
+
+def load(name, verify=True, load_weights=True, cls=None):
     """Builds a preset's model and loads its weights.
 
     The weights' sha256 is checked against metadata.json before anything is
@@ -162,6 +177,9 @@ def load(name, verify=True):
     Args:
         name: a preset name (`list_presets()`) or a path to a preset folder.
         verify: check the weights' sha256 against `weights_sha256`.
+        load_weights: load the weights (else the configured, untrained model).
+        cls: None, or the class the preset's model must be (or subclass):
+            checked from config.json before anything is built.
 
     Returns:
         The `keras_dvae` model, weights loaded.
@@ -175,8 +193,8 @@ def load(name, verify=True):
 
     >>> from keras_dvae import zoo
     >>> model = zoo.load("dvaepp_2nl_mnist_static")
-    >>> model.input_dim
-    784
+    >>> model.image_shape
+    (784,)
     """
     directory = preset_dir(name)
     label = f"Preset {directory.name!r}"
@@ -205,7 +223,22 @@ def load(name, verify=True):
             config = json.load(f)
     except (OSError, ValueError) as e:
         raise ValueError(f"{label}: cannot read {directory / CONFIG_FILE}: {e}") from e
+    class_name = config.get("class_name") if isinstance(config, dict) else None
+    kind = getattr(models, str(class_name), None)
+    if not isinstance(kind, type) or not issubclass(kind, models.DiscreteVAE):
+        raise ValueError(
+            f"{label}: {CONFIG_FILE} names no keras_dvae model class. "
+            f"Received: class_name={class_name!r}"
+        )
+    if cls is not None and not issubclass(kind, cls):
+        raise ValueError(
+            f"{label} holds a {kind.__name__}, not a {cls.__name__}: load it with "
+            f"{kind.__name__}.from_preset or keras_dvae.zoo.load. "
+            f"Received: name={name!r}"
+        )
     model = keras.saving.deserialize_keras_object(config)
+    if not load_weights:
+        return model
     try:
         model.load_weights(weights)
     except Exception as e:  # Keras raises ValueError, KeyError or OSError
@@ -232,10 +265,8 @@ def _check_hdf5(path, label):
 
 def _restore_log_partition(model, metadata):
     info = metadata.get("log_partition")
-    if not hasattr(model, "estimate_log_partition") or not info:
-        return
-    model.log_partition.assign(np.float32(info["log_z"]))
-    model.log_partition_info = {**info, "source": METADATA_FILE}
+    if model.prior.has_log_partition and info:
+        model.prior.set_log_partition(info["log_z"], {**info, "source": METADATA_FILE})
 
 
 def run_ci_check(name, data_dir=None, model=None):
@@ -272,10 +303,9 @@ def run_ci_check(name, data_dir=None, model=None):
     model = load(name) if model is None else model
     log_z = check.get("log_partition")
     if log_z == "exact":
-        model.estimate_log_partition("exact")
+        model.prior.estimate_log_partition("exact")
     elif log_z is not None:
-        model.log_partition.assign(np.float32(log_z))
-        model.log_partition_info = {"log_z": float(log_z), "method": "given"}
+        model.prior.set_log_partition(log_z)
     ll = model.log_likelihood(x, num_samples=check["num_samples"])
     difference = float(ll.mean()) - check["mean"]
     return {

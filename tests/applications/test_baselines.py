@@ -1,4 +1,8 @@
-"""Hashing baselines and the Gaussian VAE."""
+"""Hashing baselines and the Gaussian VAE.
+
+LSH, PCA-ITQ and k-means are NumPy and scikit-learn: their tests run once, on
+one backend; the Gaussian VAE is a Keras model and runs on every backend.
+"""
 
 import numpy as np
 import pytest
@@ -7,6 +11,7 @@ from applications import baselines, metrics
 from applications import data as app_data
 
 
+@pytest.mark.backend_independent
 def test_itq_lowers_the_quantisation_loss_of_pca_sign():
     x = app_data.load("digits").x_train
     for bits in (8, 16):
@@ -24,6 +29,7 @@ def test_itq_lowers_the_quantisation_loss_of_pca_sign():
         )
 
 
+@pytest.mark.backend_independent
 def test_hashing_beats_chance_on_digits():
     data = app_data.load("digits")
     for hasher in (
@@ -39,6 +45,7 @@ def test_hashing_beats_chance_on_digits():
         assert result["map"] > 0.15  # chance is ~0.1
 
 
+@pytest.mark.backend_independent
 def test_kmeans_returns_a_fitted_model():
     x = app_data.load("digits").x_train
     fitted = baselines.kmeans(x, 10, n_init=1, seed=0)

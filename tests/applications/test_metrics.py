@@ -1,9 +1,14 @@
-"""Retrieval and clustering metrics against brute-force references."""
+"""Retrieval and clustering metrics against brute-force references.
+
+The metrics are NumPy and scikit-learn: these tests run once, on one backend.
+"""
 
 import numpy as np
 import pytest
 
 from applications import metrics
+
+pytestmark = pytest.mark.backend_independent
 
 
 def naive_retrieval(queries, query_labels, database, database_labels, k):

@@ -55,6 +55,7 @@ def test_clustering(tmp_path):
     assert result["results"]["kmeans_pixels"]["runs"][0]["test_acc"] > 0.4
 
 
+@pytest.mark.backend_independent  # argparse rejects it before any Keras
 def test_bad_method_exits():
     with pytest.raises(SystemExit):
         semantic_hashing.main(["--quick", "--dataset", "digits", "--methods", "x"])

@@ -17,9 +17,9 @@ def _data(n=64, d=12):
 
 def _model():
     model = BernoulliVAE(
-        input_dim=12,
-        latents_per_group=4,
-        structure=(8,),  # with batch norm: its trainable offset is named "beta"
+        image_shape=(12,),
+        num_latents=4,
+        hidden_units=(8,),  # with batch norm: its trainable offset is named "beta"
         smoothing=smoothing.OverlappingExponential(beta=5.0),
         seed=0,
     )
@@ -37,7 +37,7 @@ def test_beta_and_kl_weight_follow_their_schedules_during_fit(tmp_path):
         def on_train_batch_end(self, batch, logs=None):
             if hasattr(self.model, "jax_state_sync"):
                 self.model.jax_state_sync()
-            seen.append(float(to_numpy(self.model.latent.sharpness)))
+            seen.append(float(to_numpy(self.model.encoder.latent.sharpness)))
 
     model.fit(
         _data(), epochs=3, batch_size=8, verbose=0, callbacks=[anneal, warmup, Record()]
@@ -53,7 +53,7 @@ def test_beta_and_kl_weight_follow_their_schedules_during_fit(tmp_path):
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    assert float(to_numpy(loaded.latent.sharpness)) == pytest.approx(12.0)
+    assert float(to_numpy(loaded.encoder.latent.sharpness)) == pytest.approx(12.0)
 
 
 def test_exponential_mode_is_geometric():

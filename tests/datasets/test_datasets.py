@@ -2,7 +2,11 @@
 
 The offline copies are looked for in `$KERAS_DVAE_DATA`, else in
 `../shared/data` beside the repository (as CI checks it out); tests that
-need a missing file are skipped. Downloads are always mocked.
+need a missing file are skipped (`tests.helpers.need_data`), and the run's
+summary counts them. Downloads are always mocked.
+
+The loaders are NumPy: these tests run once, on one backend (marker
+`backend_independent`), except the one that trains with `fit`.
 """
 
 import dataclasses
@@ -20,20 +24,11 @@ from keras import ops
 
 from keras_dvae import datasets
 from keras_dvae.datasets import cifar10, files, omniglot
+from tests.helpers import DATA_DIR, need_data
 
-DATA_DIR = pathlib.Path(
-    os.environ.get("KERAS_DVAE_DATA")
-    or pathlib.Path(__file__).parents[2] / ".." / "shared" / "data"
-).resolve()
+pytestmark = pytest.mark.backend_independent
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def _need(*names):
-    missing = [n for n in names if not (DATA_DIR / n).is_file()]
-    if missing:
-        pytest.skip(f"offline data missing in {DATA_DIR}: {', '.join(missing)}")
-    return DATA_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +44,7 @@ def _isolated(monkeypatch, tmp_path):
 
 
 def _load_once(name, *needed, **options):
-    data_dir = _need(*needed)
+    data_dir = need_data(*needed)
     return datasets.load(name, data_dir, **options)
 
 
@@ -215,7 +210,7 @@ def test_resize_area_is_the_exact_block_mean():
 
 
 def test_caltech_is_inverted_and_row_major():
-    data_dir = _need("caltech101_silhouettes.npz")
+    data_dir = need_data("caltech101_silhouettes.npz")
     data = datasets.load("caltech101_silhouettes", data_dir, verify=True)
     for split, n, background in (
         ("train", 4100, 0.55105),
@@ -329,6 +324,7 @@ def test_binarized_sequence_redraws_bits_every_epoch():
         datasets.BinarizedSequence(p * 2, 10)
 
 
+@pytest.mark.backend_independent(False)  # `fit` reads a PyDataset per backend
 def test_fit_sees_fresh_bits_every_epoch():
     class Autoencoder(keras.Model):
         def __init__(self):
@@ -405,7 +401,7 @@ def test_missing_cifar_jpeg_says_there_is_no_download(tmp_path):
 
 
 def test_env_var_is_searched(monkeypatch):
-    data_dir = _need("caltech101_silhouettes.npz")
+    data_dir = need_data("caltech101_silhouettes.npz")
     monkeypatch.setenv("KERAS_DVAE_DATA", str(data_dir))
     data = datasets.load("caltech101_silhouettes")
     assert str(data_dir) in data.notes

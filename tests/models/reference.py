@@ -2,8 +2,11 @@
 
 The networks are read, not reimplemented: `run` calls a sub-network in
 evaluation mode (batch norm on its moving statistics), and `linear` reads
-the kernel and bias of a "linear" (structure=()) network so that training
+the kernel and bias of a "linear" (hidden_units=()) network so that training
 mode, where batch norm would use batch statistics, can be computed here.
+The models' parts: `model.encoder.networks[g]` (group g's conditional),
+`model.encoder.input_mean`, `model.encoder.latent`, `model.decoder.network`
+and `model.prior`.
 """
 
 import keras
@@ -11,6 +14,7 @@ import numpy as np
 from keras import ops
 from scipy.special import expit, log_expit, logsumexp
 
+from keras_dvae.distributions import kl_divergence
 from tests.helpers import grad, to_numpy
 from tests.priors import rbm_reference
 from tests.priors.rbm_reference import all_states
@@ -51,7 +55,20 @@ def apply_linear(net, h):
 
 
 def centred(model, x):
-    return np.asarray(x, float) - np.asarray(to_numpy(model.input_mean), float)
+    mean = to_numpy(model.encoder.input_mean)
+    return np.asarray(x, float) - np.asarray(mean, float)
+
+
+def encoder_networks(model):
+    """The per-group conditionals of q(z|x), in order."""
+    return list(model.encoder.networks)
+
+
+def model_kl(model, y_pred, training):
+    """The model's per-example KL of `call`'s outputs (the old `_kl`):
+    kl_divergence(posterior, prior) plus the decoder's own KL."""
+    posterior = model.posterior_from(y_pred, training)
+    return kl_divergence(posterior, model.prior) + y_pred["decoder_kl"]
 
 
 def rbm_parameters(prior):
@@ -104,8 +121,9 @@ def gauss_legendre(n=96):
 
 def enumerate_posterior(model, x):
     """log q(z|x) = Σ_g log q(z_g|x, z_<g) on every code: (n, 2^L), all codes."""
-    n, groups = model.latents_per_group, model.num_groups
-    codes = all_states(model.num_latents)
+    groups = model.encoder.num_groups
+    n = model.encoder.num_latents // groups
+    codes = all_states(model.encoder.num_latents)
     xc = centred(model, x)
     rows, num_codes = len(x), len(codes)
     log_q = np.zeros((rows, num_codes))
@@ -117,20 +135,20 @@ def enumerate_posterior(model, x):
             ],
             axis=-1,
         ).reshape(rows * num_codes, -1)
-        logits = run(model.encoders[g], h).reshape(rows, num_codes, n)
+        logits = run(model.encoder.networks[g], h).reshape(rows, num_codes, n)
         log_q += log_bernoulli(codes[None, :, g * n : (g + 1) * n], logits).sum(-1)
     return log_q, codes
 
 
 def enumerate_decoder(model, x, codes):
     """log p(x|z) on every code: (n, 2^L)."""
-    x_logits = run(model.decoder, codes)
+    x_logits = run(model.decoder.network, codes)
     return log_bernoulli(np.asarray(x, float)[:, None, :], x_logits[None]).sum(-1)
 
 
 def rbm_log_prior(model, codes, log_z):
     """log p(z) = −E(z) − log Z of an RBM model's prior (halves z1 | z2)."""
-    half = model.num_latents // 2
+    half = model.prior.num_z1
     rbm = rbm_parameters(model.prior)
     return -energy(codes[:, :half], codes[:, half:], *rbm) - log_z
 
@@ -139,7 +157,7 @@ def rbm_log_prior(model, codes, log_z):
 
 
 def linear_encoders(model):
-    return [linear(encoder) for encoder in model.encoders]
+    return [linear(network) for network in model.encoder.networks]
 
 
 def sample_relaxed_rbm_kl(xc, encoders, rbm, log_z, beta, spike, n, rng):
@@ -221,7 +239,7 @@ def finite_difference(f, params, h=1e-5):
 
 
 def mean_kl_gradient(model, rows, variables):
-    """∇ of mean(model._kl(model(rows, training=True), True)) w.r.t. variables.
+    """∇ of mean(`model_kl`(model(rows, training=True), True)) w.r.t. variables.
 
     Runs the model in a `keras.StatelessScope` on a flat vector, so that
     `tests.helpers.grad` works on every backend; the scope discards the seed
@@ -240,7 +258,7 @@ def mean_kl_gradient(model, rows, variables):
             state_mapping=list(zip(variables, parts, strict=True))
         ):
             y_pred = model(rows, training=True)
-            return ops.mean(model._kl(y_pred, True))
+            return ops.mean(model_kl(model, y_pred, True))
 
     g = np.asarray(grad(mean_kl, flat), float)
     return np.split(g, np.cumsum(sizes)[:-1])
@@ -263,10 +281,10 @@ def linear_rbm_model(
     """A DVAEPP/DVAE with linear conditionals (no batch norm), random weights
     of standard deviation `scale`, a random RBM and its exact log Z."""
     model = cls(
-        input_dim,
-        latents_per_group=latents_per_group,
+        image_shape=(input_dim,),
+        num_latents=latents_per_group * num_groups,
         num_groups=num_groups,
-        structure=(),
+        hidden_units=(),
         smoothing=smoothing,
         num_chains=num_chains,
         gibbs_sweeps=gibbs_sweeps,
@@ -274,23 +292,23 @@ def linear_rbm_model(
         seed=seed,
     )
     rng = np.random.default_rng(seed)
-    for encoder in model.encoders:
-        for variable in encoder.trainable_weights:
+    for network in model.encoder.networks:
+        for variable in network.trainable_weights:
             variable.assign(rng.normal(0.0, scale, variable.shape).astype("float32"))
-    half = model.num_latents // 2
+    half = model.prior.num_z1
     rbm_reference.set_parameters(
         model.prior, *rbm_reference.random_rbm(half, half, seed, scale=scale)
     )
-    model.estimate_log_partition("exact")
+    model.prior.estimate_log_partition("exact")
     return model
 
 
 def beta_of(model):
-    return float(to_numpy(model.latent.sharpness))
+    return float(to_numpy(model.encoder.latent.sharpness))
 
 
 def is_spike(model):
-    return type(model.smoothing).__name__ == "SpikeAndExponential"
+    return type(model.encoder.latent.smoothing).__name__ == "SpikeAndExponential"
 
 
 def objective_inputs(model, x):
@@ -300,17 +318,18 @@ def objective_inputs(model, x):
         "xc": centred(model, x)[0],
         "encoders": linear_encoders(model),
         "rbm": rbm_parameters(model.prior),
-        "log_z": float(to_numpy(model.log_partition)),
+        "log_z": float(to_numpy(model.prior.log_partition)),
         "beta": beta_of(model),
         "spike": is_spike(model),
     }
 
 
 def training_kl(model, x, num_rows):
-    """The model's training KL (`_kl` on relaxed samples) for `num_rows`
+    """The model's training KL (`model_kl` on relaxed samples) for `num_rows`
     copies of the row `x`, and its standard error."""
     rows = np.repeat(np.asarray(x, "float32"), num_rows, axis=0)
-    values = np.asarray(to_numpy(model._kl(model(rows, training=True), True)), float)
+    y_pred = model(rows, training=True)
+    values = np.asarray(to_numpy(model_kl(model, y_pred, True)), float)
     return values.mean(), values.std() / np.sqrt(num_rows)
 
 
@@ -318,12 +337,14 @@ def encoder_gradient_against_quadrature(model, x, num_rows, repeats):
     """Mean and s.e. over `repeats` draws of the training KL's gradient with
     respect to the two linear encoders, and the finite-difference gradient
     of its expectation `relaxed_rbm_kl` (two groups)."""
-    variables = [v for encoder in model.encoders for v in encoder.trainable_weights]
+    variables = [
+        v for network in model.encoder.networks for v in network.trainable_weights
+    ]
     rows = np.repeat(np.asarray(x, "float32"), num_rows, axis=0)
     draws = []
     for _ in range(repeats):
         draws.append(np.concatenate(mean_kl_gradient(model, rows, variables)))
-        model.latent.seed_generator.next()  # fresh ρ for the next draw
+        model.encoder.latent.seed_generator.next()  # fresh ρ for the next draw
     draws = np.array(draws)
     inputs = objective_inputs(model, x)
 

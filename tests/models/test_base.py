@@ -17,10 +17,10 @@ def _binary(rng, n, d, p=0.4):
 
 
 def _small(cls, input_dim=6, seed=0, **kwargs):
-    arguments = {"latents_per_group": 2, "num_groups": 2, "structure": (4,)}
+    arguments = {"num_latents": 4, "num_groups": 2, "hidden_units": (4,)}
     if cls is not BernoulliVAE:
         arguments.update(num_chains=8, gibbs_sweeps=2)
-    return cls(input_dim, seed=seed, **{**arguments, **kwargs})
+    return cls(image_shape=(input_dim,), seed=seed, **{**arguments, **kwargs})
 
 
 def _values(model):
@@ -40,7 +40,7 @@ def test_keras_file_round_trip(tmp_path):
         model.adapt(_binary(rng, 20, 6))
         if cls is not BernoulliVAE:
             model.prior.update_chains(sweeps=3)
-            model.estimate_log_partition("exact")
+            model.prior.estimate_log_partition("exact")
         path = str(tmp_path / f"{cls.__name__}.keras")
         model.save(path)
         loaded = keras.saving.load_model(path)
@@ -55,8 +55,12 @@ def test_keras_file_round_trip(tmp_path):
         np.testing.assert_array_equal(
             to_numpy(loaded.prior.chains_z1), to_numpy(model.prior.chains_z1)
         )
-        log_z = model.log_partition_info["log_z"]
-        assert to_numpy(loaded.log_partition) == np.float32(log_z) != 0.0
+        log_z = model.prior.log_partition_info["log_z"]
+        assert to_numpy(loaded.prior.log_partition) == np.float32(log_z) != 0.0
+        # The loaded log Z is that of the loaded weights: it matches them.
+        np.testing.assert_allclose(
+            loaded.prior.ensure_log_partition()["log_z"], log_z, rtol=1e-6
+        )
         # The RBM's sampler state travels too: both continue the same chains.
         np.testing.assert_array_equal(
             to_numpy(loaded.prior.update_chains()[0]),
@@ -67,28 +71,29 @@ def test_keras_file_round_trip(tmp_path):
 def test_config_round_trip():
     models = [
         BernoulliVAE(
-            7,
-            latents_per_group=3,
+            (7,),
+            num_latents=6,
             num_groups=2,
-            structure=(5, 4),
+            hidden_units=(5, 4),
             smoothing=smoothing.OverlappingExponential(beta=7.0),
             elbo="marginal",
             weight_decay=1e-3,
             seed=4,
         ),
-        BernoulliVAE(7, latents_per_group=3, structure="linear", learn_prior=False),
+        BernoulliVAE(7, num_latents=3, hidden_units="linear", learn_prior=False),
         DVAEPP(
             7,
-            latents_per_group=3,
+            num_latents=6,
             num_groups=2,
-            structure=(5,),
+            hidden_units=(5,),
             smoothing="power_function",
             num_chains=9,
             gibbs_sweeps=3,
             weight_decay=0.0,
             seed=2,
         ),
-        DVAE(7, latents_per_group=2, num_groups=4, structure=(), num_chains=5),
+        DVAE(7, num_latents=8, num_groups=4, hidden_units=(), num_chains=5),
+        DVAEPP((7,), num_latents=4, hidden_units="nonlinear", num_chains=3),
     ]
     for model in models:
         # Through the registry (the path of `.keras` files) and from_config.
@@ -98,12 +103,26 @@ def test_config_round_trip():
         )
         assert type(restored) is type(model)
         assert restored.get_config() == config
+        # The named constructor's own from_config gives the same model.
+        direct = type(model).from_config(config)
+        assert type(direct) is type(model)
+        assert direct.get_config() == config
         assert restored.hidden_units == model.hidden_units
         assert type(restored.smoothing) is type(model.smoothing)
         assert restored.smoothing.beta == model.smoothing.beta
-        assert [tuple(v.shape) for v in restored.weights] == [
-            tuple(v.shape) for v in model.weights
-        ]
+        for other in (restored, direct):
+            assert [tuple(v.shape) for v in other.weights] == [
+                tuple(v.shape) for v in model.weights
+            ]
+        if isinstance(model, (DVAEPP, DVAE)):
+            # The PCD chains and the log Z variable are part of the model.
+            for other in (restored, direct):
+                assert tuple(other.prior.chains_z1.shape) == (
+                    1,
+                    model.num_chains,
+                    model.num_latents // 2,
+                )
+                assert tuple(other.prior.log_partition.shape) == ()
 
 
 # -------------------------------------------------------------- resume
@@ -194,7 +213,7 @@ def test_bad_data_raises_before_any_step():
     half[0, 0] = 0.5
     nan[1, 2] = np.nan
     for cls in (BernoulliVAE, DVAEPP):
-        model = _small(cls, structure=())
+        model = _small(cls, hidden_units=())
         model.compile(optimizer="sgd")
         before = _values(model)
         cases = [
@@ -226,29 +245,29 @@ def test_bad_data_raises_before_any_step():
 
 
 def test_adapt_centres_inputs_and_sets_the_output_bias():
-    model = BernoulliVAE(4, latents_per_group=2, structure=(), seed=0)
+    model = BernoulliVAE((4,), num_latents=2, hidden_units=(), seed=0)
     x = np.array([[0, 1, 1, 0], [0, 1, 0, 0], [0, 1, 1, 1], [0, 1, 0, 0]], "float32")
     assert model.adapt(x) is model
     mean = x.mean(0)
-    np.testing.assert_allclose(to_numpy(model.input_mean), mean)
+    np.testing.assert_allclose(to_numpy(model.encoder.input_mean), mean)
     p = np.clip(mean, 1e-3, 1 - 1e-3)
     np.testing.assert_allclose(
-        to_numpy(model.output_bias()), np.log(p / (1 - p)), rtol=1e-5
+        to_numpy(model.decoder.output_bias), np.log(p / (1 - p)), rtol=1e-5
     )
     # With a zero kernel the decoder outputs the (clipped) mean pixel.
-    model.decoder.layers[-1].kernel.assign(np.zeros((2, 4), "float32"))
+    model.decoder.network.layers[-1].kernel.assign(np.zeros((2, 4), "float32"))
     np.testing.assert_allclose(
         to_numpy(model.decode(np.ones((1, 2), "float32")))[0], p, rtol=1e-4
     )
     # The encoder sees x − mean.
     _, probs = model.encode(x)
-    kernel, bias = ref.linear(model.encoders[0])
+    kernel, bias = ref.linear(model.encoder.networks[0])
     np.testing.assert_allclose(probs, ref.expit((x - mean) @ kernel + bias), rtol=1e-5)
 
 
 def test_encode_reconstruct_and_generate():
     rng = np.random.default_rng(4)
-    model = BernoulliVAE(5, latents_per_group=2, num_groups=2, structure=(), seed=0)
+    model = BernoulliVAE((5,), num_latents=4, num_groups=2, hidden_units=(), seed=0)
     for variable in model.trainable_weights:
         variable.assign(rng.normal(0, 2.0, variable.shape).astype("float32"))
     x = _binary(rng, 10, 5, p=0.5)
@@ -257,7 +276,7 @@ def test_encode_reconstruct_and_generate():
     # The mode of each group given the earlier groups' codes: deterministic.
     np.testing.assert_array_equal(codes, (probs > 0.5).astype(codes.dtype))
     np.testing.assert_array_equal(model.encode(x)[0], codes)
-    (k1, b1), (k2, b2) = (ref.linear(e) for e in model.encoders)
+    (k1, b1), (k2, b2) = ref.linear_encoders(model)
     xc = ref.centred(model, x)
     np.testing.assert_allclose(probs[:, :2], ref.expit(xc @ k1 + b1), rtol=1e-5)
     expected = ref.expit(np.concatenate([xc, codes[:, :2]], 1) @ k2 + b2)
@@ -276,11 +295,9 @@ def test_encode_reconstruct_and_generate():
     )
     reconstruction = to_numpy(model.reconstruct(x))
     assert reconstruction.shape == (10, 5)
-    rbm_model = _small(DVAEPP, input_dim=5, structure=())
-    for generated in (
-        to_numpy(model.generate(6)),
-        to_numpy(rbm_model.generate(6, sweeps=5)),
-    ):
+    rbm_model = _small(DVAEPP, input_dim=5, hidden_units=())
+    for generated in (model.generate(6), rbm_model.generate(6)):
+        assert isinstance(generated, np.ndarray)
         assert generated.shape == (6, 5)
         assert np.all((generated >= 0) & (generated <= 1))
 
@@ -293,12 +310,12 @@ def test_log_likelihood_is_the_iwae_bound_with_fresh_samples_per_chunk():
     # draws. Chunks of one sample must be independent draws: reused samples
     # would give the K = 1 expectation (the ELBO), far below.
     rng = np.random.default_rng(5)
-    model = BernoulliVAE(5, latents_per_group=3, structure=(), seed=0)
+    model = BernoulliVAE((5,), num_latents=3, hidden_units=(), seed=0)
     for variable in model.trainable_weights:
         variable.assign(rng.normal(0, 1.0, variable.shape).astype("float32"))
     x = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]], "float32")
     log_q, codes = ref.enumerate_posterior(model, x)
-    prior_logits = np.asarray(to_numpy(model.prior_logits), float)
+    prior_logits = np.asarray(to_numpy(model.prior.logits), float)
     log_p = ref.log_bernoulli(codes, prior_logits).sum(1)
     log_w = (log_p + ref.enumerate_decoder(model, x, codes) - log_q)[0]
     q = np.exp(log_q[0])

@@ -21,11 +21,11 @@ def _enumerate(model, x):
     conditional read from the model's networks in evaluation mode.
     """
     log_q, codes = ref.enumerate_posterior(model, x)
-    n = model.latents_per_group
-    prior_logits = np.asarray(to_numpy(model.prior_logits), float)
+    n = model.num_latents // model.num_groups
+    prior_logits = np.asarray(to_numpy(model.prior.logits), float)
     log_p = ref.log_bernoulli(codes[:, :n], prior_logits).sum(1)
     for g in range(1, model.num_groups):
-        logits = ref.run(model.prior_networks[g - 1], codes[:, : g * n])
+        logits = ref.run(model.prior.networks[g - 1], codes[:, : g * n])
         log_p = log_p + ref.log_bernoulli(codes[:, g * n : (g + 1) * n], logits).sum(1)
     return log_q, log_p[None], ref.enumerate_decoder(model, x, codes)
 
@@ -39,7 +39,11 @@ def test_fit_then_log_likelihood_matches_enumeration(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((200, 10)) > 0.6).astype("float32")
     model = BernoulliVAE(
-        input_dim=10, latents_per_group=6, structure=(16,), weight_decay=0.0, seed=0
+        image_shape=(10,),
+        num_latents=6,
+        hidden_units=(16,),
+        weight_decay=0.0,
+        seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     history = model.fit(x, epochs=5, batch_size=50, verbose=0)
@@ -60,7 +64,7 @@ def test_directed_prior_discrete_limit_matches_enumeration():
     # Two groups of 3: p(z1) p(z2|z1) and q(z1|x) q(z2|x, z1); 64 codes.
     rng = np.random.default_rng(1)
     x = _binary(rng, 200, 8)
-    model = BernoulliVAE(8, latents_per_group=3, num_groups=2, structure=(8,), seed=0)
+    model = BernoulliVAE(8, num_latents=6, num_groups=2, hidden_units=(8,), seed=0)
     model.compile(optimizer=keras.optimizers.Adam(2e-2))
     model.fit(x, epochs=3, batch_size=50, verbose=0)
     xs = x[:6]
@@ -91,7 +95,7 @@ def test_directed_prior_discrete_limit_matches_enumeration():
 
     # Ancestral samples of the directed prior follow p(z); N = 20,000 over 64
     # codes: expected TV distance ≤ ½ √(2·64 / (π N)) ≈ 0.023.
-    samples = to_numpy(model._sample_prior(20000))
+    samples = to_numpy(model.prior.sample(20000))
     index = (samples.astype(int) << np.arange(model.num_latents)).sum(1)
     counts = np.bincount(index, minlength=64) / len(samples)
     assert 0.5 * np.abs(counts - np.exp(log_p[0])).sum() < 0.05
@@ -103,10 +107,10 @@ def test_directed_prior_discrete_limit_matches_enumeration():
 def _linear_model(elbo, beta, latents_per_group, num_groups, input_dim, seed=0):
     """A "linear" model (no batch norm) with large random weights."""
     model = BernoulliVAE(
-        input_dim,
-        latents_per_group=latents_per_group,
+        image_shape=(input_dim,),
+        num_latents=latents_per_group * num_groups,
         num_groups=num_groups,
-        structure=(),
+        hidden_units=(),
         smoothing=smoothing.OverlappingExponential(beta=beta),
         elbo=elbo,
         weight_decay=0.0,
@@ -130,20 +134,21 @@ def test_training_kls_match_numpy_on_the_sampled_zeta():
     zeta = np.asarray(to_numpy(y_pred["latents"]), float)
     assert np.all((zeta > 0) & (zeta < 1))
     xc = ref.centred(model, x)
+    encoders = ref.encoder_networks(model)
     q_logits = np.concatenate(
         [
-            ref.apply_linear(model.encoders[0], xc),
-            ref.apply_linear(model.encoders[1], np.concatenate([xc, zeta[:, :2]], 1)),
+            ref.apply_linear(encoders[0], xc),
+            ref.apply_linear(encoders[1], np.concatenate([xc, zeta[:, :2]], 1)),
         ],
         axis=1,
     )
     np.testing.assert_allclose(
-        to_numpy(y_pred["posterior_logits"]), q_logits, rtol=1e-4, atol=1e-4
+        to_numpy(y_pred["posterior_params"]), q_logits, rtol=1e-4, atol=1e-4
     )
     p_logits = np.concatenate(
         [
-            np.broadcast_to(to_numpy(model.prior_logits), (16, 2)),
-            ref.apply_linear(model.prior_networks[0], zeta[:, :2]),
+            np.broadcast_to(to_numpy(model.prior.logits), (16, 2)),
+            ref.apply_linear(model.prior.networks[0], zeta[:, :2]),
         ],
         axis=1,
     )
@@ -153,16 +158,16 @@ def test_training_kls_match_numpy_on_the_sampled_zeta():
         axis=1,
     )
     np.testing.assert_allclose(
-        to_numpy(model._kl(y_pred, True)), marginal, rtol=1e-4, atol=1e-4
+        to_numpy(ref.model_kl(model, y_pred, True)), marginal, rtol=1e-4, atol=1e-4
     )
     # Evaluation (or the joint ELBO) uses the analytic Bernoulli KL.
     joint = ref.bernoulli_kl(q_logits, p_logits).sum(1)
     np.testing.assert_allclose(
-        to_numpy(model._kl(y_pred, False)), joint, rtol=1e-4, atol=1e-4
+        to_numpy(ref.model_kl(model, y_pred, False)), joint, rtol=1e-4, atol=1e-4
     )
-    model.elbo = "joint"
+    model.prior.elbo = "joint"
     np.testing.assert_allclose(
-        to_numpy(model._kl(y_pred, True)), joint, rtol=1e-4, atol=1e-4
+        to_numpy(ref.model_kl(model, y_pred, True)), joint, rtol=1e-4, atol=1e-4
     )
 
 
@@ -173,10 +178,11 @@ def test_marginal_kl_is_unbiased_and_tighter_than_joint():
     model = _linear_model(
         "marginal", beta, latents_per_group=1, num_groups=1, input_dim=3
     )
-    model.encoders[0].layers[0].bias.assign(np.array([1.5], "float32"))
-    model.prior_logits.assign(np.array([-1.0], "float32"))
+    (encoder,) = ref.encoder_networks(model)
+    encoder.layers[0].bias.assign(np.array([1.5], "float32"))
+    model.prior.logits.assign(np.array([-1.0], "float32"))
     x = np.array([[1.0, 0.0, 1.0]], "float32")
-    q_logit = float(ref.apply_linear(model.encoders[0], ref.centred(model, x))[0, 0])
+    q_logit = float(ref.apply_linear(encoder, ref.centred(model, x))[0, 0])
     p_logit = -1.0
     zeta, weights = ref.gauss_legendre(200)
     log_q = ref.overlapping_exponential_log_density(zeta, q_logit, beta)
@@ -188,12 +194,12 @@ def test_marginal_kl_is_unbiased_and_tighter_than_joint():
 
     rows = np.repeat(x, 40000, axis=0)
     y_pred = model(rows, training=True)
-    samples = np.asarray(to_numpy(model._kl(y_pred, True)), float)
+    samples = np.asarray(to_numpy(ref.model_kl(model, y_pred, True)), float)
     error = samples.std() / np.sqrt(len(samples))
     assert abs(samples.mean() - marginal) < 4 * error
     # The same ζ under the joint ELBO: the per-sample gap is the ELBO gap.
-    model.elbo = "joint"
-    gap = np.asarray(to_numpy(model._kl(y_pred, True)), float) - samples
+    model.prior.elbo = "joint"
+    gap = np.asarray(to_numpy(ref.model_kl(model, y_pred, True)), float) - samples
     gap_error = gap.std() / np.sqrt(len(gap))
     assert gap.mean() > 10 * gap_error
     assert abs(gap.mean() - (joint - marginal)) < 4 * gap_error
@@ -204,23 +210,26 @@ def test_bad_arguments():
         ({"elbo": "tight"}, "elbo"),
         ({"elbo": "marginal", "smoothing": "spike_and_exponential"}, "elbo"),
         ({"learn_prior": False, "num_groups": 2}, "learn_prior"),
-        ({"structure": "deep"}, "structure"),
-        ({"structure": (4, 0)}, "structure"),
+        ({"hidden_units": "deep"}, "hidden_units"),
+        ({"hidden_units": (4, 0)}, "hidden_units"),
         ({"weight_decay": -1.0}, "weight_decay"),
-        ({"latents_per_group": 0}, "latents_per_group"),
+        ({"num_latents": 0}, "num_latents"),
+        ({"num_latents": 3, "num_groups": 2}, "num_latents"),
+        ({"image_shape": (4, 4)}, "image_shape"),
         ({"num_groups": 0}, "num_groups"),
         ({"seed": -3}, "seed"),
         ({"smoothing": "gaussian"}, "identifier"),
     ]
     for kwargs, name in cases:
-        arguments = {"input_dim": 4, "latents_per_group": 2, "structure": (), **kwargs}
+        arguments = {"image_shape": (4,), "num_latents": 2, "hidden_units": ()}
+        arguments.update(kwargs)
         with pytest.raises(ValueError, match=rf"Received: {name}="):
             BernoulliVAE(**arguments)
 
 
 def test_uniform_prior_is_not_trained():
-    model = BernoulliVAE(6, latents_per_group=3, structure=(), learn_prior=False)
-    assert not model.prior_logits.trainable
-    assert all(w is not model.prior_logits for w in model.trainable_weights)
-    np.testing.assert_array_equal(to_numpy(model.prior_logits), np.zeros(3))
+    model = BernoulliVAE(6, num_latents=3, hidden_units=(), learn_prior=False)
+    assert not model.prior.logits.trainable
+    assert all(w is not model.prior.logits for w in model.trainable_weights)
+    np.testing.assert_array_equal(to_numpy(model.prior.logits), np.zeros(3))
     assert BernoulliVAE.from_config(model.get_config()).learn_prior is False

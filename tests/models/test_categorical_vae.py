@@ -36,7 +36,7 @@ def _one_torch_thread():
 
 def make(**kwargs):
     kwargs = {
-        "input_dim": INPUT_DIM,
+        "image_shape": (INPUT_DIM,),
         "num_latents": LATENTS,
         "num_categories": CATEGORIES,
         "hidden_units": (8,),
@@ -54,6 +54,19 @@ def make_data(n=96, seed=0):
     return np.abs(x - (rng.random(x.shape) < 0.05)).astype("float32")
 
 
+def posterior_logits(model, x):
+    """The encoder's logits of q(z|x), (n, LATENTS, CATEGORIES) NumPy."""
+    x = keras.ops.convert_to_tensor(np.asarray(x, "float32"))
+    posterior, _ = model.encoder.run(x, training=False)
+    return to_numpy(posterior.params).reshape(-1, LATENTS, CATEGORIES)
+
+
+def decoder_logits(model, z):
+    """The decoder's pixel logits for flat one-hot codes `z`, NumPy."""
+    z = keras.ops.convert_to_tensor(np.asarray(z, "float32"))
+    return to_numpy(model.decoder.run(z, training=False)[0])
+
+
 def enumerate_model(model, x):
     """Exact quantities of p(z) p(x|z) and q(z|x) over all 9 codes, in float64.
 
@@ -62,11 +75,9 @@ def enumerate_model(model, x):
     tolerances).
     """
     x = np.asarray(x, "float64")
-    log_q = special.log_softmax(
-        to_numpy(model.posterior_logits(x.astype("float32"))).astype("float64"), -1
-    )
-    log_prior = special.log_softmax(to_numpy(model.prior_logits).astype("float64"), -1)
-    x_logits = to_numpy(model.decoder(ONE_HOT.reshape(len(CODES), -1)))
+    log_q = special.log_softmax(posterior_logits(model, x).astype("float64"), -1)
+    log_prior = special.log_softmax(to_numpy(model.prior.logits).astype("float64"), -1)
+    x_logits = decoder_logits(model, ONE_HOT.reshape(len(CODES), -1))
     x_logits = x_logits.astype("float64")
     log_px_z = (x[:, None] * x_logits[None] - np.logaddexp(0, x_logits)[None]).sum(-1)
     log_p_z = (ONE_HOT * log_prior).sum((-2, -1))
@@ -107,11 +118,15 @@ def test_fit_then_likelihood_elbo_and_kl_match_enumeration(config):
     assert history["elbo"][-1] > history["elbo"][0] + 0.5, history["elbo"]
     if relaxed:
         # τ followed the schedule (steps ≥ 20 → its end value).
-        np.testing.assert_allclose(to_numpy(model.latent.temperature_variable), 0.5)
+        np.testing.assert_allclose(
+            to_numpy(model.encoder.latent.temperature_variable), 0.5
+        )
     else:
         # The baseline's statistics were updated once a step, through the
         # backends' stateless training too.
-        np.testing.assert_allclose(to_numpy(model.moving_baseline.count), 30)
+        np.testing.assert_allclose(
+            to_numpy(model.score_function.moving_baseline.count), 30
+        )
 
     x = x[:ROWS]
     exact = enumerate_model(model, x)
@@ -140,36 +155,44 @@ def test_fit_then_likelihood_elbo_and_kl_match_enumeration(config):
 def test_score_function_gradient_expectation_is_the_elbo_gradient(baseline):
     """E_q of the per-sample gradient w.r.t. the encoder logits, exactly.
 
-    The model's per-example loss is differentiated for each of the 9 codes
-    and averaged with weights q(z|x): this must be −∇ of the exact ELBO
-    (with KL weight w), found by finite differences of a NumPy enumeration,
-    whatever the baseline's value.
+    The model's loss (`compute_loss`) is differentiated for each of the 9
+    codes and averaged with weights q(z|x): this must be −∇ of the exact
+    ELBO (with KL weight w), found by finite differences of a NumPy
+    enumeration, whatever the baseline's value.
     """
     model = make(estimator="score_function", baseline=baseline, prior="learned")
     rng = np.random.default_rng(1)
-    model.prior_logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
+    model.prior.logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
     model.kl_weight.assign(0.7)
+    score_function = model.score_function
     if baseline is not None:
-        model.moving_baseline.moving_mean.assign(-3.0)  # far from E[f]
+        score_function.moving_baseline.moving_mean.assign(-3.0)  # far from E[f]
     if baseline == "input_dependent":
-        model.baseline_network.layers[-1].bias.assign([1.5])
+        score_function.baseline_network.layers[-1].bias.assign([1.5])
     x = make_data(1, seed=3)
     rows = np.repeat(x, len(CODES), axis=0)
     logits = rng.normal(size=(LATENTS, CATEGORIES))
+    codes = ONE_HOT.reshape(len(CODES), -1)
+    x_logits = decoder_logits(model, codes)
     y_pred = {
-        "reconstruction_logits": model.decoder(ONE_HOT.reshape(len(CODES), -1)),
-        "latents": ONE_HOT,
+        "output": keras.ops.convert_to_tensor(x_logits),
+        "latents": keras.ops.convert_to_tensor(codes),
+        "decoder_kl": keras.ops.zeros((len(CODES),)),
     }
 
     def per_code_loss(logits_rows):
-        y = {**y_pred, "posterior_logits": logits_rows}
-        return model._loss_terms(rows, y, training=False)[2]
+        y = {**y_pred, "posterior_params": logits_rows}
+        # `compute_loss` averages over the rows: × 9 gives each row's loss
+        # its own gradient. The metric updates stay out of the trace.
+        with keras.StatelessScope():
+            return model.compute_loss(rows, y_pred=y, training=False) * len(CODES)
 
-    logits_rows = np.repeat(logits[None], len(CODES), axis=0).astype("float32")
-    per_code = grad(per_code_loss, logits_rows).astype("float64")  # (9, L, K)
+    logits_rows = np.repeat(logits.reshape(1, -1), len(CODES), axis=0)
+    per_code = grad(per_code_loss, logits_rows.astype("float32")).astype("float64")
+    per_code = per_code.reshape(len(CODES), LATENTS, CATEGORIES)
 
-    log_prior = special.log_softmax(to_numpy(model.prior_logits).astype("float64"), -1)
-    x_logits = to_numpy(y_pred["reconstruction_logits"]).astype("float64")
+    log_prior = special.log_softmax(to_numpy(model.prior.logits).astype("float64"), -1)
+    x_logits = x_logits.astype("float64")
     log_px_z = (x * x_logits - np.logaddexp(0, x_logits)).sum(-1)  # (9,)
 
     def elbo(lg):
@@ -196,20 +219,26 @@ def test_training_samples():
     """Score function: one-hot z ~ q; relaxations: simplex points or one-hot."""
     x = np.repeat(make_data(1, seed=4), ROWS * REPEATS, axis=0)
     model = make(estimator="score_function")
-    z = to_numpy(model(x, training=True)["latents"])
+
+    def latents(training):
+        z = to_numpy(model(x, training=training)["latents"])
+        assert z.shape == (len(x), LATENTS * CATEGORIES)  # flattened one-hot
+        return z.reshape(len(x), LATENTS, CATEGORIES)
+
+    z = latents(True)
     np.testing.assert_array_equal(z, np.eye(CATEGORIES)[z.argmax(-1)])
-    q = special.softmax(to_numpy(model.posterior_logits(x))[0], -1)
+    q = special.softmax(posterior_logits(model, x[:1])[0], -1)
     frequency = z.mean(0)
     tolerance = 5 * np.sqrt(q * (1 - q) / len(x))
     assert np.all(np.abs(frequency - q) <= tolerance), (frequency, q)
 
     for estimator in ("gumbel_softmax", "straight_through"):
         model = make(estimator=estimator)
-        y = to_numpy(model(x, training=True)["latents"])
+        y = latents(True)
         np.testing.assert_allclose(y.sum(-1), 1.0, atol=1e-5)
         one_hot = np.all(np.isin(y, (0.0, 1.0)))
         assert one_hot == (estimator == "straight_through")
-        z = to_numpy(model(x, training=False)["latents"])
+        z = latents(False)
         np.testing.assert_array_equal(z, np.eye(CATEGORIES)[z.argmax(-1)])
 
 
@@ -217,26 +246,29 @@ def test_encode_decode_generate():
     model = make(prior="learned")
     x = make_data(ROWS)
     codes, probs = model.encode(x)
-    assert codes.shape == (ROWS, LATENTS) and codes.dtype.kind == "i"
-    expected = special.softmax(to_numpy(model.posterior_logits(x)), -1)
-    np.testing.assert_allclose(probs, expected, rtol=1e-5)
-    np.testing.assert_array_equal(codes, probs.argmax(-1))
-    one_hot = np.eye(CATEGORIES, dtype="float32")[codes]
-    decoded = to_numpy(model.decode(codes))
-    np.testing.assert_allclose(decoded, to_numpy(model.decode(one_hot)), rtol=1e-6)
-    np.testing.assert_allclose(
-        decoded, to_numpy(model.decode(one_hot.reshape(ROWS, -1))), rtol=1e-6
+    # Codes are flattened one-hot vectors, probabilities the flattened softmax.
+    assert codes.shape == probs.shape == (ROWS, LATENTS * CATEGORIES)
+    assert codes.dtype.kind == "f"
+    expected = special.softmax(posterior_logits(model, x), -1)
+    np.testing.assert_allclose(probs, expected.reshape(ROWS, -1), rtol=1e-5, atol=1e-7)
+    # encode(sample=False) is the mode: the one-hot argmax of each latent.
+    index = probs.reshape(ROWS, LATENTS, CATEGORIES).argmax(-1)
+    np.testing.assert_array_equal(
+        codes, np.eye(CATEGORIES, dtype="float32")[index].reshape(ROWS, -1)
     )
+    decoded = model.decode(codes)
+    assert isinstance(decoded, np.ndarray) and decoded.shape == (ROWS, INPUT_DIM)
     np.testing.assert_allclose(
-        decoded,
-        special.expit(to_numpy(model.decoder(one_hot.reshape(ROWS, -1)))),
-        rtol=1e-6,
+        decoded, special.expit(decoder_logits(model, codes)), rtol=1e-6
     )
-    assert to_numpy(model.reconstruct(x)).shape == (ROWS, INPUT_DIM)
+    reconstruction = model.reconstruct(x)
+    assert reconstruction.shape == (ROWS, INPUT_DIM)
+    assert np.all((reconstruction >= 0) & (reconstruction <= 1))
     # A prior concentrated on code (1, 2) generates that code's pixels.
-    model.prior_logits.assign(30.0 * np.eye(CATEGORIES)[[1, 2]] - 15.0)
-    generated = to_numpy(model.generate(ROWS))
-    target = to_numpy(model.decode(np.array([[1, 2]] * ROWS)))
+    model.prior.logits.assign(30.0 * np.eye(CATEGORIES)[[1, 2]] - 15.0)
+    generated = model.generate(ROWS)
+    target_code = np.eye(CATEGORIES, dtype="float32")[[1, 2]].reshape(1, -1)
+    target = model.decode(np.repeat(target_code, ROWS, axis=0))
     np.testing.assert_allclose(generated, target, rtol=1e-5)
     with pytest.raises(ValueError, match="Received: z with shape"):
         model.decode(np.zeros((2, 5), "float32"))
@@ -254,11 +286,11 @@ def test_save_load_round_trip(tmp_path, config):
     model = make(activation="tanh", **config)
     model.adapt(make_data())
     rng = np.random.default_rng(2)
-    model.prior_logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
-    if model.latent is not None:
-        model.latent.temperature_variable.assign(0.3)  # as if annealed
+    model.prior.logits.assign(rng.normal(size=(LATENTS, CATEGORIES)))
+    if model.score_function is None:
+        model.encoder.latent.temperature_variable.assign(0.3)  # as if annealed
     else:
-        model.moving_baseline.moving_mean.assign(-4.0)
+        model.score_function.moving_baseline.moving_mean.assign(-4.0)
     clone = CategoricalVAE.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
 
@@ -274,9 +306,8 @@ def test_save_load_round_trip(tmp_path, config):
         assert after.name == before.name
         np.testing.assert_array_equal(to_numpy(after), to_numpy(before))
     x = make_data(ROWS, seed=5)
-    np.testing.assert_array_equal(
-        to_numpy(loaded.decode(ONE_HOT)), to_numpy(model.decode(ONE_HOT))
-    )
+    codes = ONE_HOT.reshape(len(CODES), -1)
+    np.testing.assert_array_equal(loaded.decode(codes), model.decode(codes))
     np.testing.assert_array_equal(
         enumerate_model(loaded, x)["log_px"], enumerate_model(model, x)["log_px"]
     )
@@ -309,7 +340,7 @@ def test_bad_data_raises_before_training():
 @pytest.mark.parametrize(
     "name, value",
     [
-        ("input_dim", 0),
+        ("image_shape", 0),
         ("num_latents", 0),
         ("num_latents", 2.5),
         ("num_categories", 1),
@@ -328,15 +359,3 @@ def test_bad_data_raises_before_training():
 def test_bad_arguments(name, value):
     with pytest.raises(ValueError, match=rf"Received: {name}="):
         make(**{name: value})
-
-
-def test_temperature_annealing_needs_a_relaxed_estimator():
-    model = make(estimator="score_function")
-    model.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="no variable named 'temperature'"):
-        model.fit(
-            make_data(ROWS),
-            epochs=1,
-            verbose=0,
-            callbacks=[TemperatureAnnealing(1.0, 0.5, steps=10)],
-        )

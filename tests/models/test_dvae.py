@@ -20,7 +20,7 @@ def test_one_group_is_the_factorial_closed_form():
     logits = xc @ kernel + bias
     mu = ref.expit(logits)
     a1, a2, w = ref.rbm_parameters(models[0].prior)
-    log_z = float(to_numpy(models[0].log_partition))
+    log_z = float(to_numpy(models[0].prior.log_partition))
     entropy = -np.sum(mu * np.log(mu) + (1 - mu) * np.log1p(-mu), axis=1)
     mu1, mu2 = mu[:, :2], mu[:, 2:]
     kl = log_z - entropy - mu1 @ a1 - mu2 @ a2 - np.sum((mu1 @ w) * mu2, axis=1)
@@ -29,7 +29,7 @@ def test_one_group_is_the_factorial_closed_form():
     d_logits = mu * (1 - mu) * (logits - np.concatenate([a1, a2]) - coupling) / len(x)
     expected = [xc.T @ d_logits, d_logits.sum(0)]
     for model in models:
-        value = to_numpy(model._kl(model(x, training=True), True))
+        value = to_numpy(ref.model_kl(model, model(x, training=True), True))
         np.testing.assert_allclose(value, kl, rtol=1e-5, atol=1e-5)
         got = ref.mean_kl_gradient(model, x, models_encoder_variables(model))
         for g, e in zip(got, expected, strict=True):
@@ -37,7 +37,7 @@ def test_one_group_is_the_factorial_closed_form():
 
 
 def models_encoder_variables(model):
-    return [v for encoder in model.encoders for v in encoder.trainable_weights]
+    return [v for net in model.encoder.networks for v in net.trainable_weights]
 
 
 def test_training_kl_is_unbiased():
@@ -68,12 +68,12 @@ def test_evaluation_kl_is_the_exact_discrete_kl():
     # weighted by the exact q(z1|x) give KL(q(z|x) ‖ p(z)) over 16 codes.
     model = ref.linear_rbm_model(DVAE, 4, 2, 2, seed=5, scale=1.0)
     x = np.array([[0.0, 1.0, 1.0, 1.0]], "float32")
-    log_z = float(to_numpy(model.log_partition))
+    log_z = float(to_numpy(model.prior.log_partition))
     log_q, codes = ref.enumerate_posterior(model, x)
     q = np.exp(log_q[0])
     exact = np.sum(q * (log_q[0] - ref.rbm_log_prior(model, codes, log_z)))
     y_pred = model(np.repeat(x, 2000, axis=0), training=False)
-    kl = np.asarray(to_numpy(model._kl(y_pred, False)), float)
+    kl = np.asarray(to_numpy(ref.model_kl(model, y_pred, False)), float)
     index = (to_numpy(y_pred["latents"])[:, :2] @ np.array([1, 2])).astype(int)
     total = 0.0
     for k in range(4):
@@ -86,11 +86,11 @@ def test_evaluation_kl_is_the_exact_discrete_kl():
 def test_smoothing_must_be_spike_and_exponential():
     for family in ("overlapping_exponential", "power_function"):
         with pytest.raises(ValueError, match="Received: smoothing="):
-            DVAE(4, latents_per_group=2, structure=(), smoothing=family)
+            DVAE(4, num_latents=2, hidden_units=(), smoothing=family)
     model = DVAE(
         4,
-        latents_per_group=2,
-        structure=(),
+        num_latents=2,
+        hidden_units=(),
         smoothing=smoothing.SpikeAndExponential(beta=6.0),
         num_chains=2,
     )
@@ -111,23 +111,24 @@ def test_continuous_layers_leave_the_discrete_likelihood_exact():
     # (mean one): the IWAE estimate must converge to the enumeration.
     x = (np.random.default_rng(3).random((6, 5)) < 0.5).astype("float32")
     model = DVAE(
-        input_dim=5,
-        latents_per_group=2,
-        structure=(),
+        image_shape=(5,),
+        num_latents=2,
+        hidden_units=(),
         num_chains=10,
         gibbs_sweeps=1,
         continuous_layers=2,
         continuous_units=2,
         seed=0,
     )
-    dense = model.decoder.layers[-1]
+    dense = model.decoder.network.layers[-1]
     kernel = to_numpy(dense.kernel).copy()
     kernel[2:] = 0.0  # rows 2.. read h_1, h_2
     dense.kernel.assign(kernel)
-    for net in [*model.continuous_posteriors, *model.continuous_priors]:
+    decoder = model.decoder
+    for net in [*decoder.continuous_posteriors, *decoder.continuous_priors]:
         w = net.layers[-1].kernel
         w.assign(np.random.default_rng(4).normal(0, SCALE, w.shape).astype("float32"))
-    log_z = model.estimate_log_partition("exact")["log_z"]
+    log_z = model.prior.estimate_log_partition("exact")["log_z"]
     log_q, codes = ref.enumerate_posterior(model, x)
     log_px_z = ref.log_bernoulli(
         x[:, None, :], (codes @ kernel[:2] + to_numpy(dense.bias))[None]
@@ -137,8 +138,8 @@ def test_continuous_layers_leave_the_discrete_likelihood_exact():
     np.testing.assert_allclose(estimate, exact, atol=0.05)
     # The continuous KL in training is the closed-form Gaussian KL.
     outputs = model(x, training=True)
-    assert to_numpy(outputs["extra_kl"]).shape == (6,)
-    assert np.all(to_numpy(outputs["extra_kl"]) >= 0)
+    assert to_numpy(outputs["decoder_kl"]).shape == (6,)
+    assert np.all(to_numpy(outputs["decoder_kl"]) >= 0)
 
 
 def test_gaussian_kl_matches_numpy():

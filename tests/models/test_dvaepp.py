@@ -19,15 +19,20 @@ def test_discrete_limit_matches_enumeration():
     rng = np.random.default_rng(0)
     xs = _binary(rng, 3, 6)
     model = DVAEPP(
-        6, latents_per_group=2, num_groups=2, structure=(8,), num_chains=8, seed=0
+        image_shape=(6,),
+        num_latents=4,
+        num_groups=2,
+        hidden_units=(8,),
+        num_chains=8,
+        seed=0,
     )
     a1, a2, w = rbm_ref.random_rbm(2, 2, seed=5, scale=1.0)
     rbm_ref.set_parameters(model.prior, a1, a2, w)
-    info = model.estimate_log_partition("exact")
+    info = model.prior.estimate_log_partition("exact")
     log_z = rbm_ref.log_partition(a1, a2, w)
     assert info["method"] == "exact"
     np.testing.assert_allclose(info["log_z"], log_z, rtol=1e-10)
-    np.testing.assert_allclose(to_numpy(model.log_partition), log_z, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(model.prior.log_partition), log_z, rtol=1e-6)
 
     log_q, codes = ref.enumerate_posterior(model, xs)
     log_p = ref.rbm_log_prior(model, codes, log_z)[None]
@@ -42,7 +47,8 @@ def test_discrete_limit_matches_enumeration():
     repeats = 1000
     rows = np.repeat(xs, repeats, axis=0)
     y_pred = model(rows, training=False)
-    kl = np.asarray(to_numpy(model._kl(y_pred, False)), float).reshape(3, repeats)
+    kl = ref.model_kl(model, y_pred, False)
+    kl = np.asarray(to_numpy(kl), float).reshape(3, repeats)
     z1 = to_numpy(y_pred["latents"])[:, :2].reshape(3, repeats, 2)
     index = (z1 @ np.array([1, 2])).astype(int)
     for i in range(3):
@@ -125,17 +131,17 @@ def test_encoder_gradient_is_unbiased():
 
 def test_variants_train_and_bad_arguments_raise():
     x = _binary(np.random.default_rng(1), 40, 6)
-    for latents_per_group, num_groups in ((4, 1), (2, 4)):
+    for num_latents, num_groups in ((4, 1), (8, 4)):
         model = DVAEPP(
-            6,
-            latents_per_group=latents_per_group,
+            image_shape=(6,),
+            num_latents=num_latents,
             num_groups=num_groups,
-            structure=(4,),
+            hidden_units=(4,),
             num_chains=16,
             gibbs_sweeps=2,
             seed=0,
         )
-        half = latents_per_group * num_groups // 2
+        half = num_latents // 2
         assert (model.prior.num_z1, model.prior.num_z2) == (half, half)
         chains = to_numpy(model.prior.chains_z1)
         rbm = [to_numpy(v) for v in (model.prior.a1, model.prior.W)]
@@ -145,20 +151,22 @@ def test_variants_train_and_bad_arguments_raise():
         assert not np.array_equal(to_numpy(model.prior.chains_z1), chains)
         for before, variable in zip(rbm, (model.prior.a1, model.prior.W), strict=True):
             assert not np.allclose(to_numpy(variable), before)
-    DVAEPP(6, latents_per_group=2, structure=(), smoothing="power_function")
-    DVAEPP(6, latents_per_group=2, structure=(), smoothing="overlapping_logistic")
+    DVAEPP(6, num_latents=2, hidden_units=(), smoothing="power_function")
+    DVAEPP(6, num_latents=2, hidden_units=(), smoothing="overlapping_logistic")
     cases = [
-        ({"latents_per_group": 3}, "latents_per_group"),
-        ({"latents_per_group": 3, "num_groups": 3}, "latents_per_group"),
+        ({"num_latents": 3}, "num_latents"),
+        ({"num_latents": 9, "num_groups": 3}, "num_latents"),
+        ({"num_latents": 4, "num_groups": 3}, "num_latents"),
         ({"smoothing": "spike_and_exponential"}, "smoothing"),
         ({"smoothing": "concrete"}, "smoothing"),
         ({"num_chains": 0}, "num_chains"),
         ({"gibbs_sweeps": 0}, "gibbs_sweeps"),
     ]
     for kwargs, name in cases:
-        arguments = {"input_dim": 6, "latents_per_group": 2, "structure": (), **kwargs}
+        arguments = {"image_shape": (6,), "num_latents": 2, "hidden_units": ()}
+        arguments.update(kwargs)
         with pytest.raises(ValueError, match=rf"Received: {name}="):
             DVAEPP(**arguments)
-    model = DVAEPP(6, latents_per_group=2, structure=(), num_chains=2)
+    model = DVAEPP(6, num_latents=2, hidden_units=(), num_chains=2)
     with pytest.raises(ValueError, match="Received: method='ais2'"):
-        model.estimate_log_partition("ais2")
+        model.prior.estimate_log_partition("ais2")

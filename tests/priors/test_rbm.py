@@ -129,7 +129,7 @@ def test_gibbs_sampling_reproduces_exact_distribution():
     a1, a2, w = ref.random_rbm(3, 4, seed=1, scale=0.8)
     prior = RBMPrior(3, 4, num_chains=2, seed=0)
     ref.set_parameters(prior, a1, a2, w)
-    z1, z2 = prior.sample(20000, sweeps=30)
+    z1, z2 = prior.split(to_numpy(prior.sample(20000, sweeps=30)))
     assert ref.total_variation(to_numpy(z1), to_numpy(z2), a1, a2, w) < 0.05
 
 
@@ -172,7 +172,7 @@ def test_same_seed_same_samples():
     second = RBMPrior(3, 4, num_chains=5, seed=7)
     np.testing.assert_array_equal(to_numpy(first.chains_z1), to_numpy(second.chains_z1))
     np.testing.assert_array_equal(
-        to_numpy(first.sample(6, sweeps=3)[0]), to_numpy(second.sample(6, sweeps=3)[0])
+        to_numpy(first.sample(6, sweeps=3)), to_numpy(second.sample(6, sweeps=3))
     )
 
 

@@ -3,7 +3,9 @@
 pyproject.toml lists the packages by hand (so that the top-level zoo/ can
 be mapped to `keras_dvae._zoo_presets`); the fast test checks that list
 against the source tree, the slow one builds the wheel and loads every
-preset from it, away from the checkout.
+preset from it, away from the checkout. Packaging does not depend on the
+Keras backend (loading each preset on every backend is tests/zoo/test_zoo.py's
+job): these tests run once.
 """
 
 import json
@@ -20,6 +22,7 @@ from keras_dvae import zoo
 
 ROOT = pathlib.Path(__file__).parents[2]
 tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
+pytestmark = pytest.mark.backend_independent
 
 
 def test_every_package_is_listed():

@@ -1,0 +1,61 @@
+"""The fully connected conditionals of the papers, as `keras.Sequential` stacks."""
+
+import keras
+
+from keras_dvae.utils import checks
+
+#: The papers' names for their conditionals (DVAE++ §7): "nonlinear" is two
+#: 200-unit tanh layers with batch norm, "linear" a single linear map.
+STRUCTURES = {"linear": (), "nonlinear": (200, 200)}
+
+
+def resolve_hidden_units(hidden_units):
+    """ "linear" → (), "nonlinear" → (200, 200); a sequence of ints is kept.
+
+    Raises:
+        ValueError: for anything else, naming `hidden_units`.
+    """
+    message = (
+        f"`hidden_units` must be one of {sorted(STRUCTURES)} or a sequence of "
+        f"positive ints. Received: hidden_units={hidden_units!r}"
+    )
+    if isinstance(hidden_units, str):
+        if hidden_units not in STRUCTURES:
+            raise ValueError(message)
+        return STRUCTURES[hidden_units]
+    try:
+        units = tuple(hidden_units)
+    except TypeError:
+        raise ValueError(message) from None
+    try:
+        return tuple(checks.check_positive_int("hidden_units", h) for h in units)
+    except ValueError:
+        raise ValueError(message) from None
+
+
+def serialize_hidden_units(hidden_units):
+    """The config form of `hidden_units`: the name if it is one, else a list."""
+    return hidden_units if isinstance(hidden_units, str) else list(hidden_units)
+
+
+def mlp(hidden_units, units, name, activation="tanh", batch_norm=True):
+    """Dense → [BatchNorm] → activation per hidden layer, then a linear Dense.
+
+    Args:
+        hidden_units: tuple of ints (`resolve_hidden_units` output).
+        units: int, width of the output.
+        name: the Sequential's name.
+        activation: activation of the hidden layers.
+        batch_norm: batch normalisation before each activation.
+
+    Returns:
+        An unbuilt `keras.Sequential`.
+    """
+    layers = []
+    for h in hidden_units:
+        layers.append(keras.layers.Dense(h))
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.Activation(activation))
+    layers.append(keras.layers.Dense(units))
+    return keras.Sequential(layers, name=name)

@@ -1,0 +1,51 @@
+"""The interface of a VAE's output distribution p(x | ·)."""
+
+import keras
+import numpy as np
+
+from keras_dvae.utils.numerics import flatten
+
+
+class Likelihood(keras.layers.Layer):
+    """p(x | decoder output), one part of a `DiscreteVAE`.
+
+    A likelihood says what data it scores (`check_data`, at the API
+    boundary), how the data is scaled to [0, 1] for the encoder (`scale`),
+    how many parameters per pixel the decoder must output
+    (`num_outputs(channels)`), −log p(x|·) per example (`nll`), what images
+    the decoder's output stands for (`images`) and where the decoder's
+    output bias starts given the mean image (`initial_bias`).
+    """
+
+    #: Factor that brings the data to [0, 1] for the encoder.
+    scale = 1.0
+
+    def num_outputs(self, channels):
+        raise NotImplementedError
+
+    def nll(self, x, out):
+        """−log p(x | out), per example."""
+        raise NotImplementedError
+
+    def images(self, out):
+        """Flat images in [0, 1] that `out` stands for (mean or sample)."""
+        raise NotImplementedError
+
+    def initial_bias(self, mean):
+        """The decoder's starting output bias for mean image `mean`, or None."""
+        return None
+
+    def check_data(self, array, name):
+        """Raises `ValueError` naming `name` unless `array` holds valid data."""
+
+    def build(self, input_shape=None):
+        self.built = True
+
+
+def flat(t):
+    """(n, ...) → (n, prod(...))."""
+    return flatten(t)
+
+
+def describe_bad(array, bad):
+    return f"{int(np.sum(bad))} value(s) are not, e.g. {array[bad].flat[0]!r}"

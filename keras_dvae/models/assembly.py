@@ -1,0 +1,70 @@
+"""Parts shared by the named constructors (one place for each)."""
+
+import math
+
+from keras_dvae import smoothing as smoothing_lib
+from keras_dvae.layers import SmoothedBernoulli
+from keras_dvae.layers.mlp import resolve_hidden_units
+from keras_dvae.networks import HierarchicalEncoder, MLPDecoder
+from keras_dvae.priors import RBMPrior
+from keras_dvae.utils import checks
+
+
+def hidden_units_attribute(hidden_units):
+    """A model's `hidden_units`: the name, or a tuple of sizes (as from_config
+    restores it from the config's list)."""
+    if isinstance(hidden_units, str):
+        return hidden_units
+    return tuple(resolve_hidden_units(hidden_units))
+
+
+def smoothing_family(smoothing, default, overlapping, model):
+    """The family (default if None), checked for being overlapping or not."""
+    family = smoothing_lib.get(default if smoothing is None else smoothing)
+    if family.is_overlapping != overlapping:
+        wanted = (
+            "an overlapping smoothing family (overlapping_exponential, "
+            "overlapping_logistic, power_function)"
+            if overlapping
+            else "the spike-and-exponential smoothing"
+        )
+        raise ValueError(
+            f"{model} needs {wanted}. Received: smoothing={type(family).__name__}"
+        )
+    return family
+
+
+def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed, trunk=None):
+    """A hierarchical encoder over smoothed binary units."""
+    return HierarchicalEncoder(
+        SmoothedBernoulli(smoothing, seed=seed, name="latent"),
+        num_latents=num_latents,
+        num_groups=num_groups,
+        hidden_units=hidden_units,
+        trunk=trunk,
+        name="encoder",
+    )
+
+
+def mlp_decoder(image_shape, hidden_units, **kwargs):
+    """An MLP decoder to one logit per pixel."""
+    return MLPDecoder(math.prod(image_shape), hidden_units, name="decoder", **kwargs)
+
+
+def rbm_prior(num_latents, num_chains, gibbs_sweeps, seed):
+    """The RBM prior over `num_latents` units split in two equal sides."""
+    num_latents = checks.check_positive_int("num_latents", num_latents)
+    if num_latents % 2:
+        raise ValueError(
+            "The RBM splits the latent units in two halves, so `num_latents` "
+            f"must be even. Received: num_latents={num_latents}"
+        )
+    half = num_latents // 2
+    return RBMPrior(
+        half,
+        half,
+        num_chains=num_chains,
+        gibbs_sweeps=gibbs_sweeps,
+        seed=seed,
+        name="prior",
+    )

@@ -1,0 +1,80 @@
+"""Data at the models' API boundary: arrays, shaped images, datasets."""
+
+import math
+
+import numpy as np
+
+
+def as_rows(array, image_shape, name):
+    """`array` as (n, prod(image_shape)), accepting (n, *image_shape) too."""
+    width = math.prod(image_shape)
+    if array.ndim == 1 + len(image_shape) and tuple(array.shape[1:]) == tuple(
+        image_shape
+    ):
+        return array.reshape(len(array), width)
+    if array.ndim == 2 and array.shape[1] == width:
+        return array
+    shapes = f"(num_examples, {width})"
+    if len(image_shape) > 1:
+        shapes += f" or (num_examples, {', '.join(map(str, image_shape))})"
+    raise ValueError(
+        f"`{name}` must have shape {shapes} for this model. Received: {name} "
+        f"with shape {array.shape}"
+    )
+
+
+def check_numeric(array, name):
+    """Raises unless `array` is numeric and finite."""
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"`{name}` must be numeric. Received: {name} with dtype {array.dtype}"
+        )
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"`{name}` holds {int(np.sum(~np.isfinite(array)))} NaN or Inf "
+            f"value(s). Received: {name} with shape {array.shape}"
+        )
+
+
+def collect(x, image_shape, batch_size, name):
+    """Host rows (n, prod(image_shape)) from an array or a dataset.
+
+    Accepts NumPy arrays and lists (shaped or flat), backend tensors, and
+    anything iterable over batches: a `tf.data.Dataset`, a
+    `keras.utils.PyDataset`, a generator. A batch may be `x` or a tuple
+    whose first element is `x`.
+    """
+    if batch_size is not None:
+        from keras_dvae.utils import checks
+
+        checks.check_positive_int("batch_size", batch_size)
+    if isinstance(x, (np.ndarray, list)):
+        return as_rows(np.asarray(x), image_shape, name)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):  # a backend tensor
+        from keras import ops
+
+        return as_rows(np.asarray(ops.convert_to_numpy(x)), image_shape, name)
+    if hasattr(x, "as_numpy_iterator"):  # tf.data
+        batches = x.as_numpy_iterator()
+    elif hasattr(x, "__len__") and hasattr(x, "__getitem__"):  # PyDataset
+        batches = (x[i] for i in range(len(x)))
+    elif hasattr(x, "__iter__"):
+        batches = iter(x)
+    else:
+        raise ValueError(
+            f"`{name}` must be an array, a tf.data.Dataset, a PyDataset or an "
+            f"iterable of batches. Received: {name} of type {type(x).__name__}"
+        )
+    rows = []
+    for batch in batches:
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        if isinstance(batch, dict):
+            raise ValueError(
+                f"`{name}` batches must be arrays (or tuples starting with one). "
+                f"Received: a batch of type dict"
+            )
+        rows.append(collect(batch, image_shape, None, name))
+    if not rows:
+        return np.zeros((0, math.prod(image_shape)), "float32")
+    return np.concatenate(rows)

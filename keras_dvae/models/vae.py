@@ -1,0 +1,609 @@
+"""The one VAE model: an encoder, a prior, a decoder and a likelihood."""
+
+import math
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dvae.distributions.kl import kl_divergence
+from keras_dvae.models import data as data_lib
+from keras_dvae.networks.features import OUTPUTS as FEATURE_OUTPUTS
+from keras_dvae.networks.features import EncoderFeatures
+from keras_dvae.utils import checks
+from keras_dvae.utils.warnings import KerasDVAEWarning
+
+
+def _part(obj):
+    return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
+
+
+def _serialize(obj):
+    return None if obj is None else keras.saving.serialize_keras_object(obj)
+
+
+def check_image_shape(image_shape):
+    """`image_shape` as a tuple of positive ints ((D,) or (H, W, C)); an int is (D,)."""
+    if isinstance(image_shape, (int, np.integer)) and not isinstance(image_shape, bool):
+        image_shape = (int(image_shape),)
+    try:
+        shape = tuple(int(s) for s in image_shape)
+        ok = len(shape) in (1, 3) and min(shape) >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            "`image_shape` must be (num_pixels,) or (height, width, channels) of "
+            f"positive ints. Received: image_shape={image_shape!r}"
+        )
+    return shape
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class DiscreteVAE(keras.Model):
+    """A VAE assembled from parts, trained with `compile()` + `fit()`.
+
+    Parts (each a Keras layer with its own config and state):
+
+    - `encoder`: a `networks.HierarchicalEncoder`: input centring, a trunk
+      (none, or convolutional) and the hierarchical posterior
+      q(z|x) = Π_g q(z_g | x, ζ_<g) through a latent layer
+      (`SmoothedBernoulli`, `GumbelSoftmax`, `GaussianLatent`);
+    - `prior`: a `priors.Prior` (RBM, Bernoulli, categorical, Normal); the
+      KL comes from `distributions.kl_divergence(posterior, prior)`;
+    - `decoder`: `networks.MLPDecoder` or `networks.TopDownDecoder`, which
+      may carry latents of its own (Gaussian layers, local conv latents)
+      and reports their KL and log-densities;
+    - `likelihood`: `likelihoods.BernoulliLikelihood` or
+      `LogisticMixtureLikelihood`.
+
+    A training step (`call` then `compute_loss`):
+
+        x ─ encoder ─▶ posterior (params, ζ) ─ decoder ─▶ output ─ likelihood ─▶ −log p(x|ζ)
+                              └──────── kl_divergence(posterior, prior) ─────────▶ KL
+
+    and loss = mean(−log p(x|ζ) + kl_weight · (KL + decoder KL))
+    + λ/2 Σ w² over every kernel (`weight_decay`). With a `score_function`
+    part, the codes are hard in training and the encoder gets the REINFORCE
+    gradient. In evaluation the latent layers return discrete codes, so
+    every reported figure is that of the discrete model (the papers'
+    binary limit).
+
+    What the methods take and return, on every model:
+
+    - Data (`fit`, `evaluate`, `log_likelihood`, `encode`, `reconstruct`,
+      `adapt`): NumPy arrays, flat (n, prod(image_shape)) or shaped
+      (n, *image_shape); `encode`/`reconstruct`/`log_likelihood`/`adapt`
+      also take a `tf.data.Dataset`, a `keras.utils.PyDataset` or any
+      iterable of batches (x or (x, ...)), and a `batch_size`.
+      Binary 0/1 pixels for the Bernoulli likelihood, integers 0..255 for
+      the logistic mixture (`adapt` also takes grey levels in [0, 1]).
+    - Codes: (n, encoder.num_values) float NumPy arrays, the space of the
+      prior: 0/1 units (binary), flattened one-hot vectors (categorical),
+      real values (Normal). `encode` returns (codes, probabilities), the
+      probabilities q(z=1|x, z_<g) (binary), the softmax (categorical) or
+      the posterior standard deviations (Normal), same shape.
+    - Images (`decode`, `reconstruct`, `generate`): flat float NumPy arrays
+      (n, prod(image_shape)) in [0, 1]: p(x=1|·) for Bernoulli pixels, a
+      sample k/255 for 8-bit pixels.
+
+    Args:
+        encoder, prior, decoder, likelihood: the parts (or their configs).
+        image_shape: (D,) or (H, W, C), the shape of one example.
+        weight_decay: λ ≥ 0 (the reference code's `wd · l2_loss`, 1e-4).
+        score_function: None or a `layers.ScoreFunction`.
+        seed: int or None (kept for the named constructors).
+        **kwargs: base `keras.Model` arguments.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        prior,
+        decoder,
+        likelihood,
+        image_shape,
+        weight_decay=0.0,
+        score_function=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.image_shape = check_image_shape(image_shape)
+        self.input_dim = math.prod(self.image_shape)
+        if seed is not None:
+            checks.check_positive_int("seed", seed, minimum=0)
+        self.seed = seed
+        if (
+            isinstance(weight_decay, bool)
+            or not isinstance(weight_decay, (int, float))
+            or not math.isfinite(weight_decay)
+            or weight_decay < 0
+        ):
+            raise ValueError(
+                "`weight_decay` must be a finite number >= 0. "
+                f"Received: weight_decay={weight_decay!r}"
+            )
+        self.weight_decay = float(weight_decay)
+        self.encoder = _part(encoder)
+        self.prior = _part(prior)
+        self.decoder = _part(decoder)
+        self.likelihood = _part(likelihood)
+        self.score_function = _part(score_function)
+        if self.prior.num_latents != self.encoder.num_latents:
+            raise ValueError(
+                f"The prior covers {self.prior.num_latents} latents but the encoder "
+                f"produces {self.encoder.num_latents}. Received: prior="
+                f"{type(self.prior).__name__}, encoder.num_latents="
+                f"{self.encoder.num_latents}"
+            )
+        self.kl_weight = self.add_weight(
+            name="kl_weight", shape=(), initializer="ones", trainable=False
+        )
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.build((None, self.input_dim))
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.encoder.build((None, self.input_dim))
+        self.decoder.build((None, self.encoder.num_values))
+        self.likelihood.build()
+        if self.score_function is not None:
+            self.score_function.build((None, self.input_dim))
+        self.built = True
+
+    # --------------------------------------------------------------- steps
+
+    def _flat(self, x):
+        return ops.reshape(x, (-1, self.input_dim))
+
+    def _unit(self, x):
+        return ops.cast(self._flat(x), self.compute_dtype) * self.likelihood.scale
+
+    def call(self, x, training=None):
+        hard = self.score_function is not None
+        posterior, context = self.encoder.run(
+            self._unit(x), training=training, discrete=True if hard else None
+        )
+        out, decoder_kl, _, _ = self.decoder.run(
+            posterior.samples, context, training=training
+        )
+        return {
+            "posterior_params": posterior.params,
+            "latents": posterior.samples,
+            "output": out,
+            "decoder_kl": decoder_kl + ops.zeros_like(posterior.params[:, 0]),
+        }
+
+    def posterior_from(self, y_pred, training):
+        """The `Posterior` of `call`'s outputs."""
+        return self.encoder.latent.posterior(
+            y_pred["posterior_params"],
+            y_pred["latents"],
+            num_groups=self.encoder.num_groups,
+            training=training,
+            discrete=not training or self.score_function is not None,
+        )
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        posterior = self.posterior_from(y_pred, training)
+        reconstruction = self.likelihood.nll(self._flat(x), y_pred["output"])
+        kl = kl_divergence(posterior, self.prior) + y_pred["decoder_kl"]
+        self.elbo_tracker.update_state(-(reconstruction + kl))
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        loss = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl
+        if self.score_function is not None:
+            centred = self._unit(x) - self.encoder.input_mean
+            loss = loss + self.score_function.surrogate(
+                centred, posterior.log_prob(), -reconstruction, training=training
+            )
+        return ops.mean(loss) + self.weight_penalty()
+
+    def weight_penalty(self):
+        """λ/2 Σ w² over every kernel (dense, convolution, the RBM coupling)."""
+        if not self.weight_decay:
+            return 0.0
+        kernels = [
+            v
+            for v in self.trainable_variables
+            if v.path.endswith("kernel") or v.path.endswith("/W")
+        ]
+        return 0.5 * self.weight_decay * sum(ops.sum(w * w) for w in kernels)
+
+    # --------------------------------------------------------------- data
+
+    def check_data(self, x, name="x"):
+        """Raises `ValueError` unless `x` is data this model can score.
+
+        NumPy arrays and lists are checked in full (shape, dtype, finiteness,
+        the likelihood's values); a `keras.utils.PyDataset` through its
+        first batch; other datasets pass unchecked.
+        """
+        if isinstance(x, keras.utils.PyDataset):
+            if len(x) == 0:
+                raise ValueError(f"`{name}` is an empty PyDataset.")
+            first = x[0]
+            self.check_data(first[0] if isinstance(first, tuple) else first, name)
+            return
+        if isinstance(x, dict) or not isinstance(x, (np.ndarray, list)):
+            return
+        array = data_lib.as_rows(np.asarray(x), self.image_shape, name)
+        data_lib.check_numeric(array, name)
+        self.likelihood.check_data(array, name)
+
+    def adapt(self, x, batch_size=None):
+        """Centres the encoder's input by the mean of `x`; starts the output bias.
+
+        The decoder's output bias starts at the likelihood's choice for the
+        mean image (logit of the mean pixel for Bernoulli pixels), as the
+        DVAE++/DVAE# reference code does. `x` may be binary or grey-level
+        (mean pixel intensities, e.g. a dynamically binarised set's).
+
+        Returns:
+            The model.
+        """
+        array = data_lib.collect(x, self.image_shape, batch_size, "x")
+        if len(array) == 0:
+            raise ValueError("`x` is empty: adapt needs at least one example.")
+        data_lib.check_numeric(array, "x")
+        mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
+        if np.any(mean < 0) or np.any(mean > 1):
+            raise ValueError(
+                "`x` must hold values in the likelihood's range (0..1, or 0..255 "
+                "for 8-bit images). Received: x with values in "
+                f"[{array.min()}, {array.max()}]"
+            )
+        self.encoder.input_mean.assign(mean.astype("float32"))
+        bias = self.likelihood.initial_bias(mean)
+        target = getattr(self.decoder, "output_bias", None)
+        if bias is not None and target is not None:
+            target.assign(np.reshape(bias, tuple(target.shape)))
+        return self
+
+    def fit(self, x=None, *args, **kwargs):
+        self.check_data(x)
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)) and len(validation):
+            self.check_data(validation[0], "validation_data")
+        elif validation is not None:
+            self.check_data(validation, "validation_data")
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        # Validation inside `fit` comes here too: log Z is brought up to
+        # date whenever the prior changed (the prior decides).
+        if not kwargs.get("_use_cached_eval_dataset"):
+            self.check_data(x)
+        self.prior.ensure_log_partition()
+        return super().evaluate(x, *args, **kwargs)
+
+    # ---------------------------------------------------------- inference
+
+    def _batches(self, x, batch_size, name="x"):
+        array = data_lib.collect(x, self.image_shape, batch_size, name)
+        self.check_data(array, name)
+        step = checks.check_positive_int("batch_size", batch_size or 1000)
+        for start in range(0, len(array), step):
+            yield array[start : start + step]
+
+    def encode(self, x, sample=False, batch_size=None):
+        """Codes of `x` and their probabilities (see the class docstring).
+
+        Args:
+            x: data (arrays, shaped or flat, or a dataset).
+            sample: draw z ~ q(z|x) (True) or take each group's most likely
+                code given the earlier groups' codes (False, deterministic).
+            batch_size: examples per pass (default 1000).
+
+        Returns:
+            (codes, probabilities): NumPy arrays (n, encoder.num_values).
+        """
+        codes, spread = [], []
+        for batch in self._batches(x, batch_size):
+            posterior, _ = self.encoder.run(
+                self._unit(ops.convert_to_tensor(batch)),
+                training=False,
+                discrete=True,
+                mode=not sample,
+            )
+            codes.append(_numpy(posterior.samples))
+            if type(self.encoder.latent).__name__ == "GaussianLatent":
+                spread.append(_numpy(ops.exp(0.5 * posterior.moments[1])))
+            else:
+                spread.append(_numpy(posterior.probabilities))
+        return np.concatenate(codes), np.concatenate(spread)
+
+    def decode(self, z, batch_size=None):
+        """Images for codes `z` (n, encoder.num_values); decoder latents from their prior.
+
+        Returns:
+            Flat NumPy images (n, prod(image_shape)) in [0, 1].
+        """
+        z = np.asarray(ops.convert_to_numpy(z), "float32")
+        if z.ndim != 2 or z.shape[1] != self.encoder.num_values:
+            raise ValueError(
+                f"`z` must have shape (n, {self.encoder.num_values}) (codes as "
+                f"`encode` returns them). Received: z with shape {z.shape}"
+            )
+        step = checks.check_positive_int("batch_size", batch_size or 1000)
+        images = []
+        for start in range(0, len(z), step):
+            out, _, _, _ = self.decoder.run(
+                ops.convert_to_tensor(z[start : start + step]),
+                None,
+                training=False,
+                discrete=True,
+            )
+            images.append(_numpy(self.likelihood.images(out)))
+        return np.concatenate(images)
+
+    def reconstruct(self, x, batch_size=None):
+        """One stochastic reconstruction of `x` through the discrete posterior."""
+        images = []
+        for batch in self._batches(x, batch_size):
+            posterior, context = self.encoder.run(
+                self._unit(ops.convert_to_tensor(batch)), training=False, discrete=True
+            )
+            out, _, _, _ = self.decoder.run(
+                posterior.samples, context, training=False, discrete=True
+            )
+            images.append(_numpy(self.likelihood.images(out)))
+        return np.concatenate(images)
+
+    def generate(self, num_samples, batch_size=None):
+        """Images from the model: z ~ p(z) (an RBM by fresh Gibbs chains), then decode."""
+        num_samples = checks.check_positive_int("num_samples", num_samples)
+        return self.decode(self.prior.sample(num_samples), batch_size=batch_size)
+
+    def feature_extractor(self, output="probabilities", name=None):
+        """The encoder as a deterministic `keras.Model` (*image_shape) → (num_values,).
+
+        A functional model around an `EncoderFeatures` layer that shares
+        this VAE's encoder (trunk, group networks and input centring): the
+        pass of `encode(x)` as a model that drops into a functional or
+        `Sequential` model. Fine-tuning it trains this VAE's encoder;
+        `extractor.trainable = False` freezes it.
+
+        Args:
+            output: "probabilities" (differentiable), "codes" (mode codes,
+                no gradient: hashing, frozen features) or "logits".
+            name: the model's name (default "<vae name>_features").
+
+        Returns:
+            A `keras.Model` mapping (n, prod(image_shape)) to
+            (n, encoder.num_values).
+
+        Example:
+
+        >>> import keras, numpy as np
+        >>> from keras_dvae.models import DVAEPP
+        >>> vae = DVAEPP(image_shape=(64,), num_latents=8, hidden_units=(32,),
+        ...              num_chains=20, gibbs_sweeps=2)
+        >>> x = (np.random.rand(60, 64) > 0.5).astype("float32")
+        >>> y = np.random.randint(0, 10, 60)
+        >>> classifier = keras.Sequential([
+        ...     vae.feature_extractor(),          # shares vae's encoder
+        ...     keras.layers.Dense(10, activation="softmax")])
+        >>> classifier.compile("adam", "sparse_categorical_crossentropy")
+        >>> history = classifier.fit(x, y, epochs=1, verbose=0)  # fine-tunes
+        >>> classifier.layers[0].trainable = False  # now only Dense trains
+        >>> codes = vae.feature_extractor("codes").predict(x, verbose=0)
+        >>> bool(np.all(codes == vae.encode(x)[0]))
+        True
+        """
+        if output not in FEATURE_OUTPUTS:
+            raise ValueError(
+                f"`output` must be one of {FEATURE_OUTPUTS}. Received: output={output!r}"
+            )
+        inputs = keras.Input(shape=(self.input_dim,), name="x")
+        layer = EncoderFeatures(
+            self.encoder,
+            output_type=output,
+            image_shape=self.image_shape,
+            scale=self.likelihood.scale,
+            name="encoder_features",
+        )
+        return keras.Model(inputs, layer(inputs), name=name or f"{self.name}_features")
+
+    # ---------------------------------------------------------- likelihood
+
+    #: Rows (examples × samples) per compiled chunk of `log_likelihood`.
+    @property
+    def _likelihood_rows(self):
+        return 2_000 if self.encoder.trunk is not None else 100_000
+
+    def _log_weights(self, x):
+        """log p(x, z, h) − log q(z, h|x) for one z ~ q(z|x) (discrete) per row."""
+        x = self._flat(x)
+        posterior, context = self.encoder.run(
+            self._unit(x), training=False, discrete=True
+        )
+        out, _, local_log_q, local_log_p = self.decoder.run(
+            posterior.samples, context, training=False, discrete=True
+        )
+        return (
+            -self.likelihood.nll(x, out)
+            + self.prior.log_prob(posterior.samples)
+            + local_log_p
+            - posterior.log_prob()
+            - local_log_q
+        )
+
+    def log_likelihood(
+        self, x, num_samples=4000, batch_size=None, chunk_size=None, verbose=0
+    ):
+        """Importance-weighted log p(x) in the discrete limit, per example.
+
+            log p(x) ≈ log (1/K) Σ_k p(x, z_k) / q(z_k|x),   z_k ~ q(z|x),
+
+        with z binary (or one-hot), as the papers evaluate. The log-sum-exp
+        runs over chunks of samples in float64, so K = 4000 needs only
+        `batch_size × chunk_size` rows in memory at a time; each chunk is one
+        compiled call. The estimate is a stochastic lower bound whose
+        expectation rises to log p(x) as K grows (Burda et al. 2016). A
+        prior with a log Z (the RBM) first brings its estimate up to date.
+
+        Args:
+            x: data (arrays, shaped or flat, or a dataset).
+            num_samples: K, importance samples per example.
+            batch_size: examples per chunk (default: enough for 10⁵ rows,
+                2,000 for convolutional models).
+            chunk_size: samples per chunk (default min(K, 1000)).
+            verbose: 1 for a progress bar.
+
+        Returns:
+            NumPy float64 array (n,) of estimates in nats.
+        """
+        num_samples = checks.check_positive_int("num_samples", num_samples)
+        x = np.asarray(data_lib.collect(x, self.image_shape, None, "x"), "float32")
+        self.check_data(x)
+        if len(x) == 0:
+            return np.zeros((0,), "float64")
+        chunk_size = min(num_samples, chunk_size or 1000)
+        chunk_size = checks.check_positive_int("chunk_size", chunk_size)
+        if batch_size is None:
+            batch_size = max(1, self._likelihood_rows // chunk_size)
+        batch_size = checks.check_positive_int("batch_size", batch_size)
+        self.prior.ensure_log_partition()
+        weights = self._log_weight_model()
+        progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
+        results = []
+        for start in range(0, len(x), batch_size):
+            batch = x[start : start + batch_size]
+            n = len(batch)
+            total = np.full(n, -np.inf)
+            for offset in range(0, num_samples, chunk_size):
+                k = min(chunk_size, num_samples - offset)
+                rows = np.repeat(batch, k, axis=0)
+                log_w = np.asarray(
+                    ops.convert_to_numpy(weights.predict_on_batch(rows)), "float64"
+                ).reshape(n, k)
+                total = np.logaddexp(total, _logsumexp(log_w))
+            results.append(total - math.log(num_samples))
+            progress.add(n)
+        result = np.concatenate(results)
+        if not np.all(np.isfinite(result)):
+            warnings.warn(
+                f"{int(np.sum(~np.isfinite(result)))} log-likelihood estimate(s) "
+                "are not finite.",
+                KerasDVAEWarning,
+                stacklevel=2,
+            )
+        return result
+
+    def _log_weight_model(self):
+        """The compiled `_LogWeights` wrapper, made once per model.
+
+        Stored outside Keras's attribute tracking: the wrapper holds the
+        model, so a tracked attribute would make the model its own layer.
+        Reusing it keeps the compiled predict function (about 1 s per
+        `log_likelihood` call on JAX otherwise).
+        """
+        model = self.__dict__.get("_log_weights_cache")
+        if model is None:
+            model = _LogWeights(self)
+            object.__setattr__(self, "_log_weights_cache", model)
+        return model
+
+    # ------------------------------------------------------------- presets
+
+    @classmethod
+    def presets(cls):
+        """Names of the pretrained presets (`keras_dvae.zoo`) of this class."""
+        from keras_dvae.zoo import loading  # zoo sits above models
+
+        return loading.presets_of(cls)
+
+    @classmethod
+    def from_preset(cls, name, load_weights=True, verify=True):
+        """Loads a pretrained preset of this class (`keras_dvae.zoo`).
+
+        Args:
+            name: a name from `cls.presets()`, or a path to a preset folder.
+            load_weights: load the trained weights (else a fresh model of
+                the preset's configuration).
+            verify: check the files' sha256 against the preset's metadata.
+
+        Returns:
+            The model, an instance of `cls` (or of a subclass).
+
+        Raises:
+            ValueError: an unknown or corrupted preset (see `zoo.load`), or a
+                preset of a class that is not `cls` or a subclass of it.
+
+        Example:
+
+        >>> from keras_dvae import models
+        >>> model = models.DVAEPP.from_preset("dvaepp_2nl_mnist_static")
+        """
+        from keras_dvae.zoo import loading
+
+        return loading.load(name, verify=verify, load_weights=load_weights, cls=cls)
+
+    def save_to_preset(self, directory, **metadata):
+        """Writes this model as a preset folder (`keras_dvae.zoo.export`)."""
+        from keras_dvae.zoo import exporting
+
+        return exporting.export(self, directory, **metadata)
+
+    # ------------------------------------------------------------- config
+
+    def _constructor_config(self, **arguments):
+        """A named constructor's config: Keras's base keys and its arguments."""
+        config = keras.Model.get_config(self)
+        for key in ("encoder", "prior", "decoder", "likelihood", "score_function"):
+            config.pop(key, None)
+        config.update(arguments)
+        return config
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder": _serialize(self.encoder),
+                "prior": _serialize(self.prior),
+                "decoder": _serialize(self.decoder),
+                "likelihood": _serialize(self.likelihood),
+                "image_shape": list(self.image_shape),
+                "weight_decay": self.weight_decay,
+                "score_function": _serialize(self.score_function),
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def _numpy(t):
+    return np.asarray(ops.convert_to_numpy(t))
+
+
+def _logsumexp(a):
+    m = np.max(a, axis=1)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
+
+
+class _LogWeights(keras.Model):
+    """A thin model whose compiled `predict_on_batch` runs `vae._log_weights`.
+
+    Keras compiles `predict_on_batch` per backend (jit on JAX, tf.function on
+    TensorFlow) and carries the seed generators' state across calls, so
+    every chunk draws fresh samples.
+    """
+
+    def __init__(self, vae):
+        # An explicit name: the automatic one, "__log_weights", is not a
+        # valid TensorFlow name scope.
+        super().__init__(name="log_weights")
+        self.vae = vae
+        self.built = True
+
+    def call(self, x):
+        return self.vae._log_weights(x)

@@ -1,0 +1,91 @@
+"""The bottom-up convolutional trunk of the convolutional DVAE++ encoder."""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_dvae.layers.residual_block import ResidualBlock
+from keras_dvae.utils import checks
+from keras_dvae.utils.numerics import flatten
+
+
+def padded_size(image_shape):
+    """(H, W) rounded up to multiples of 8 (three stride-2 stages)."""
+    return tuple(8 * math.ceil(s / 8) for s in image_shape[:2])
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class ConvTrunk(keras.layers.Layer):
+    """Images → (P/4 local feature map, flat P/8 global features).
+
+    Residual blocks with squeeze-and-excitation (`ResidualBlock`) between
+    stride-2 convolutions: P → P/2 → P/4 (the local features, which the
+    top-down decoder's local posteriors read) → P/8 (flattened: the global
+    features that the hierarchical encoder's group networks read). P is
+    the image side zero-padded to a multiple of 8.
+
+    Args:
+        image_shape: (H, W, C).
+        filters: int, a multiple of 4: channels at P/4 and P/8 (half at P/2).
+        **kwargs: base `Layer` arguments.
+
+    Call arguments:
+        x: (n, H·W·C) centred images, flat.
+        training: passed to the residual blocks (batch norm).
+
+    Returns:
+        (local (n, P/4, P/4, filters), global (n, (P/8)² · filters)).
+    """
+
+    def __init__(self, image_shape, filters=64, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.filters = checks.check_positive_int("filters", filters, minimum=4)
+        if filters % 4:
+            raise ValueError(
+                f"`filters` must be a multiple of 4. Received: filters={filters}"
+            )
+        f = self.filters
+        self.blocks = [
+            keras.layers.Conv2D(f // 2, 3, strides=2, padding="same", name="stem"),
+            ResidualBlock(f // 2, name="block_0"),
+            keras.layers.Conv2D(f, 3, strides=2, padding="same", name="down_1"),
+            ResidualBlock(f, name="block_1"),
+        ]
+        self.top = keras.layers.Conv2D(f, 3, strides=2, padding="same", name="down_2")
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        self.built = True
+        self.call(ops.zeros((1, math.prod(self.image_shape)), self.compute_dtype))
+
+    def call(self, x, training=None):
+        height, width, _ = self.image_shape
+        h = ops.reshape(x, (-1, *self.image_shape))
+        padded = padded_size(self.image_shape)
+        pad_h, pad_w = padded[0] - height, padded[1] - width
+        if pad_h or pad_w:
+            h = ops.pad(
+                h,
+                [
+                    (0, 0),
+                    (pad_h // 2, pad_h - pad_h // 2),
+                    (pad_w // 2, pad_w - pad_w // 2),
+                    (0, 0),
+                ],
+            )
+        for layer in self.blocks:
+            h = layer(h, training=training)
+        return h, flatten(self.top(ops.silu(h)))
+
+    def output_width(self):
+        """Width of the flat global features."""
+        padded = padded_size(self.image_shape)
+        return (padded[0] // 8) * (padded[1] // 8) * self.filters
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"image_shape": list(self.image_shape), "filters": self.filters})
+        return config

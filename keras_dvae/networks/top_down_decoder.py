@@ -1,0 +1,243 @@
+"""The top-down convolutional decoder with autoregressive local latents."""
+
+import keras
+from keras import ops
+
+from keras_dvae import smoothing as smoothing_lib
+from keras_dvae.distributions import Bernoulli, kl_divergence
+from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
+from keras_dvae.layers.residual_block import ResidualBlock
+from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
+from keras_dvae.networks.conv_trunk import padded_size
+from keras_dvae.utils.numerics import flatten
+from keras_dvae.utils import checks
+
+LOCAL_LATENTS = ("normal", "bernoulli")
+
+
+def _upsample(h):
+    """Nearest-neighbour ×2 in height and width."""
+    return ops.repeat(ops.repeat(h, 2, axis=1), 2, axis=2)
+
+
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class TopDownDecoder(keras.layers.Layer):
+    """From the global codes, through local latent groups, to output parameters.
+
+    The decoder of the convolutional DVAE++ (§6). It starts at P/8 × P/8
+    from the global codes ζ, upsamples to P/4, and for each of
+    `local_groups` groups of local latents h_k (P/4 × P/4 ×
+    `local_channels` maps) computes the prior p(h_k | ζ, h_<k) from its
+    state s and, given the encoder's local features, the posterior from
+    [s, features] (shared top-down inference, as in IAF-VAE and NVAE),
+    then merges h_k into s with a residual block. It ends multi-scale
+    (P/4 → P/2 → P, cropped to the image) in `output_channels` parameters
+    per pixel, plus a per-pixel bias when `output_bias` (Bernoulli images).
+
+    Args:
+        image_shape: (H, W, C).
+        output_channels: int, parameters per pixel.
+        local_groups: int ≥ 1.
+        local_channels: int ≥ 1.
+        local_latents: "normal" or "bernoulli" (smoothed like the global
+            codes, with `smoothing`).
+        filters: int, a multiple of 4.
+        output_bias: add a per-pixel bias (initialised by `adapt`).
+        smoothing: smoothing family of Bernoulli local latents.
+        seed: int or None.
+        **kwargs: base `Layer` arguments.
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        output_channels,
+        local_groups=16,
+        local_channels=4,
+        local_latents="normal",
+        filters=64,
+        output_bias=True,
+        smoothing=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.output_channels = checks.check_positive_int(
+            "output_channels", output_channels
+        )
+        self.local_groups = checks.check_positive_int("local_groups", local_groups)
+        self.local_channels = checks.check_positive_int(
+            "local_channels", local_channels
+        )
+        if local_latents not in LOCAL_LATENTS:
+            raise ValueError(
+                f"`local_latents` must be one of {list(LOCAL_LATENTS)}. "
+                f"Received: local_latents={local_latents!r}"
+            )
+        self.local_latents = local_latents
+        self.filters = checks.check_positive_int("filters", filters, minimum=4)
+        self.output_bias_enabled = bool(output_bias)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.local_latent = SmoothedBernoulli(
+            "overlapping_exponential" if smoothing is None else smoothing,
+            seed=None if seed is None else seed + 1,
+            name="local_latent",
+        )
+        f = self.filters
+        padded = padded_size(self.image_shape)
+        self.global_decoder = keras.layers.Dense(
+            (padded[0] // 8) * (padded[1] // 8) * f, name="global_decoder"
+        )
+        self.top_block = ResidualBlock(f, name="top_block")
+        self.top_up = keras.layers.Conv2D(f, 3, padding="same", name="top_up")
+        params = local_channels * (2 if local_latents == "normal" else 1)
+        self.local_priors = [
+            keras.layers.Conv2D(params, 3, padding="same", name=f"prior_{k}")
+            for k in range(local_groups)
+        ]
+        self.local_posteriors = [
+            keras.layers.Conv2D(params, 3, padding="same", name=f"posterior_{k}")
+            for k in range(local_groups)
+        ]
+        self.local_projections = [
+            keras.layers.Conv2D(f, 1, name=f"merge_projection_{k}")
+            for k in range(local_groups)
+        ]
+        self.local_blocks = [
+            ResidualBlock(f, name=f"merge_block_{k}") for k in range(local_groups)
+        ]
+        self.up_1 = keras.layers.Conv2D(f // 2, 3, padding="same", name="up_1")
+        self.up_block = ResidualBlock(f // 2, name="up_block")
+        self.output_layer = keras.layers.Conv2D(
+            output_channels, 3, padding="same", name="output_layer"
+        )
+
+    @property
+    def smoothing(self):
+        return self.local_latent.smoothing
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        if self.output_bias_enabled:
+            self.pixel_bias = self.add_weight(
+                name="pixel_bias", shape=self.image_shape, initializer="zeros"
+            )
+        self.local_latent.build((None, self.local_channels))
+        self.built = True
+        # Every sublayer builds on its first call: one inference pass (the
+        # context is the encoder trunk's P/4 feature map).
+        padded = padded_size(self.image_shape)
+        self.run(
+            ops.zeros((1, int(input_shape[-1])), self.compute_dtype),
+            ops.zeros((1, padded[0] // 4, padded[1] // 4, self.filters)),
+        )
+
+    @property
+    def output_bias(self):
+        return self.pixel_bias if self.output_bias_enabled else None
+
+    def run(self, latents, context=None, training=None, discrete=None, local_values=None):
+        """Decodes global codes.
+
+        Args:
+            latents: (n, global width) codes (or ζ).
+            context: the encoder's local feature map; each local group is
+                then drawn from its posterior and the KL and log q are
+                accumulated. None draws every group from its prior.
+            training: training flag.
+            discrete: whether Bernoulli local latents are discrete.
+            local_values: optional list of per-group maps that fix the
+                local latents (brute-force enumeration in tests).
+
+        Returns:
+            (output parameters (n, H, W, output_channels), KL, log q, log p),
+            the last three per example; log p of the local latents under
+            their prior is accumulated in every case.
+        """
+        f = self.filters
+        padded = padded_size(self.image_shape)
+        top = (padded[0] // 8, padded[1] // 8)
+        s = ops.reshape(self.global_decoder(latents), (-1, *top, f))
+        s = self.top_block(ops.silu(s), training=training)
+        s = self.top_up(_upsample(s))
+        kl = log_q = log_p = 0.0
+        for k, (prior, posterior, projection, block) in enumerate(
+            zip(
+                self.local_priors,
+                self.local_posteriors,
+                self.local_projections,
+                self.local_blocks,
+                strict=True,
+            )
+        ):
+            p_params = prior(ops.silu(s))
+            q_params = None
+            if context is not None:
+                q_params = posterior(ops.silu(ops.concatenate([s, context], -1)))
+            if local_values is not None:
+                h = ops.cast(local_values[k], p_params.dtype)
+            elif q_params is not None:
+                h = self._sample(q_params, training, discrete)
+            else:
+                h = self._sample(p_params, training=False, discrete=True)
+            log_p += self._log_prob(p_params, h)
+            if q_params is not None:
+                kl += self._kl(q_params, p_params)
+                log_q += self._log_prob(q_params, h)
+            s = block(s + projection(h), training=training)
+        s = self.up_1(_upsample(s))
+        s = _upsample(self.up_block(s, training=training))
+        height, width, _ = self.image_shape
+        top_h = (padded[0] - height) // 2
+        top_w = (padded[1] - width) // 2
+        s = s[:, top_h : top_h + height, top_w : top_w + width, :]
+        out = self.output_layer(ops.silu(s))
+        if self.output_bias_enabled:
+            out = out + self.pixel_bias
+        return out, kl, log_q, log_p
+
+    def _sample(self, params, training, discrete):
+        if self.local_latents == "normal":
+            mean, log_var = split_gaussian(params)
+            noise = keras.random.normal(
+                ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
+            )
+            return mean + ops.exp(0.5 * log_var) * noise
+        return self.local_latent(params, training=training, discrete=discrete)
+
+    def _log_prob(self, params, h):
+        """Per-example log-density (Normal) or log-probability (discrete h)."""
+        h = flatten(h)
+        if self.local_latents == "normal":
+            mean, log_var = (flatten(t) for t in split_gaussian(params))
+            return normal_log_prob(h, mean, log_var)
+        return ops.sum(Bernoulli(flatten(params)).log_prob(h), axis=-1)
+
+    def _kl(self, q_params, p_params):
+        """Per-example KL(q ‖ p) of one local group given its parents."""
+        if self.local_latents == "normal":
+            q_mean, q_log_var = (flatten(t) for t in split_gaussian(q_params))
+            p_mean, p_log_var = (flatten(t) for t in split_gaussian(p_params))
+            return normal_kl(q_mean, q_log_var, p_mean, p_log_var)
+        q, p = Bernoulli(flatten(q_params)), Bernoulli(flatten(p_params))
+        return ops.sum(kl_divergence(q, p), axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "image_shape": list(self.image_shape),
+                "output_channels": self.output_channels,
+                "local_groups": self.local_groups,
+                "local_channels": self.local_channels,
+                "local_latents": self.local_latents,
+                "filters": self.filters,
+                "output_bias": self.output_bias_enabled,
+                "smoothing": smoothing_lib.serialize(self.smoothing),
+                "seed": self.seed,
+            }
+        )
+        return config

@@ -1,0 +1,68 @@
+"""The interface every prior of a `DiscreteVAE` implements."""
+
+import keras
+
+from keras_dvae.utils import checks
+
+
+class Prior(keras.layers.Layer):
+    """A prior p(z) over a VAE's latent codes, as a Keras layer.
+
+    A prior is one part of a `keras_dvae.models.DiscreteVAE`; the model
+    asks it for three things and nothing else:
+
+    - the KL term of the objective given the encoder's posterior, found in
+      the one registry: `keras_dvae.distributions.kl_divergence(posterior,
+      prior)`, registered next to the prior with `register_kl(<posterior
+      class>, <prior class>)`. Its value is per example; its gradient may
+      be a surrogate (the RBM's PCD term, Rolfe's estimator);
+    - `log_prob(z)`: log p(z) of discrete codes, normalised, per example
+      (the importance weights of `log_likelihood`);
+    - `sample(num_samples)`: codes z ~ p(z), shape (n, num_latents).
+
+    A prior with an intractable normaliser keeps its own estimate of log Z
+    and decides itself when it is stale (`RBMPrior`); the others are
+    normalised and `has_log_partition` is False. The model calls
+    `ensure_log_partition()` before anything that reports a likelihood.
+
+    State that is not trained (persistent chains, seeds) lives in the
+    prior's own non-trainable variables, so `.weights.h5` and `.keras`
+    files keep it.
+
+    Args:
+        num_latents: int ≥ 1, width of the codes (n, num_latents).
+        **kwargs: base `keras.layers.Layer` arguments.
+    """
+
+    #: Whether the prior has a log Z of its own to estimate.
+    has_log_partition = False
+
+    def __init__(self, num_latents, **kwargs):
+        super().__init__(**kwargs)
+        self.num_latents = checks.check_positive_int("num_latents", num_latents)
+
+    def log_prob(self, z):
+        """log p(z) of discrete codes `z` (n, num_latents), per example."""
+        raise NotImplementedError(f"{type(self).__name__} must implement log_prob")
+
+    def sample(self, num_samples):
+        """Codes z ~ p(z) of shape (num_samples, num_latents)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement sample")
+
+    def ensure_log_partition(self, verbose=0):
+        """Makes log Z current (re-estimates it if stale); returns its info.
+
+        Normalised priors have nothing to estimate: the info says so.
+        """
+        return {"log_z": 0.0, "method": "normalised prior", "seconds": 0.0}
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} is not called directly: use "
+            "kl_divergence(posterior, prior), log_prob and sample."
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_latents": self.num_latents})
+        return config

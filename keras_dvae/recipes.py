@@ -1,0 +1,390 @@
+"""Training recipes: one registry of named configurations (model, data, recipe).
+
+A recipe is `BASE` plus the few keys that differ, and a one-line
+description. Where a pretrained preset exists (`keras_dvae.zoo`, folder
+`zoo/<name>/`), the recipe has the preset's name and holds what the preset
+was trained with: a preset is a recipe + its trained weights + measured
+metadata. `keras_dvae.training.train(name)` trains any recipe;
+`keras-dvae recipes` lists them, `keras-dvae train NAME` trains one and
+`python -m keras_dvae.zoo.train NAME` retrains a preset and exports it.
+
+Keys (all recipes have all of them; unknown keys raise):
+
+- `description`: one line.
+- `paper`: the published figure the recipe reproduces, `{"setting",
+  "test_ll"}` or `{"setting", "bits_per_dim"}`, or None.
+- `model`: a class name of `keras_dvae.models`; `model_args`: its
+  constructor arguments, without `input_dim`/`image_shape` (they come from
+  the data) and `seed` (from `train`).
+- `dataset`: a `keras_dvae.datasets.load` name.
+- `epochs`, `batch_size`: the budget (for a preset, the published one;
+  the papers' 10⁶ iterations are far longer, REFERENCE §4). Every epoch
+  is `len(x_train) // batch_size` whole batches.
+- `learning_rate` and `schedule`: Adam (ε = 1e-3) at this base rate,
+  "reference" (× [1/10, 1, 1/3, 1/10, 1/33] switching at 2/60/75/95 % of
+  the steps, `callbacks.reference_learning_rate`) or "constant".
+- `kl_warmup`: fraction of the steps over which the KL weight rises
+  linearly from 0 to 1 (0: none).
+- `beta_schedule`: (start, end) of a linear β schedule over training, or
+  None; `temperature_schedule`: (start, end) of an exponential τ schedule
+  (categorical models), or None.
+- `log_partition_every`: epochs between log Z estimates during training
+  (RBM priors; the model's own "auto" rule picks exact or AIS), so the
+  training metrics are normalised; None for none (large RBMs, whose AIS
+  would cost more than the epoch).
+- `eval_examples` (None: the whole test set; else a fixed random subset,
+  see `training.evaluation_rows`), `eval_samples` (K), `full_test_samples` (also
+  K on the whole test set, under the same log Z, or None), `reverse_ais`
+  (a reverse-AIS bracket of log Z), `ais` (AIS arguments when the model's
+  rule picks AIS).
+- `ci_examples`, `ci_samples`: the cheap re-measurement a preset records.
+
+>>> from keras_dvae import recipes
+>>> recipe = recipes.get("digits_dvaepp")
+>>> recipe["model"], recipe["dataset"], recipe["epochs"]
+('DVAEPP', 'digits', 150)
+>>> recipes.get("dvaepp_mnist", epochs=2)["epochs"]
+2
+"""
+
+import copy
+
+from keras_dvae.utils.checks import check_positive_int
+
+BASE = {
+    "description": "",
+    "paper": None,
+    "model": "DVAEPP",
+    "model_args": {},
+    "dataset": "digits",
+    "epochs": 150,
+    "batch_size": 100,
+    "learning_rate": 3e-3,
+    "schedule": "reference",
+    "kl_warmup": 0.3,
+    "beta_schedule": None,
+    "temperature_schedule": None,
+    "log_partition_every": 1,
+    "eval_examples": None,
+    "eval_samples": 1000,
+    "full_test_samples": None,
+    "reverse_ais": False,
+    "ais": {},
+    "ci_examples": 50,
+    "ci_samples": 100,
+}
+
+SCHEDULES = ("reference", "constant")
+
+#: The convolutional presets: a smaller ConvDVAEPP than the paper's (4
+#: groups of 8×8×4 local latents, 32 filters), sized for a CPU budget.
+_CONV = {
+    "model": "ConvDVAEPP",
+    "model_args": {
+        "global_latents": 16,
+        "global_groups": 2,
+        "local_groups": 4,
+        "local_channels": 4,
+        "filters": 32,
+        "global_units": 256,
+        "num_chains": 100,
+        "gibbs_sweeps": 10,
+    },
+    "learning_rate": 1e-3,
+    "eval_examples": 200,
+}
+
+#: DVAE++ Tables 1–2 on static MNIST (REFERENCE §4 except the budget: these
+#: epochs and 100 PCD chains × 10 sweeps instead of 10⁶ steps and 1000 × 40).
+_TABLES = {
+    "dataset": "mnist_static",
+    "log_partition_every": None,
+    "eval_examples": 500,
+    "eval_samples": 4000,
+    "full_test_samples": 100,
+    "reverse_ais": True,
+    "ais": {"num_betas": 10000, "num_chains": 500},
+    "ci_examples": 100,
+}
+_LIGHT_PCD = {"num_chains": 100, "gibbs_sweeps": 10}
+_TABLE_1 = {**_TABLES, "model": "BernoulliVAE", "beta_schedule": [6.0, 15.0]}
+
+
+def _table(paper, **keys):
+    return {**_TABLES, "paper": paper, **keys}
+
+
+RECIPES = {
+    # ------------------------------------------------ embedded digits (8×8)
+    "digits_dvaepp": {
+        "description": "DVAE++ (RBM 16+16, overlapping exponential β=10) on the "
+        "embedded 8×8 digits; log Z exact. The README's main job (`make demo`).",
+        "model_args": {
+            "latents_per_group": 32,
+            "structure": [128, 128],
+            "num_chains": 100,
+            "gibbs_sweeps": 10,
+        },
+    },
+    "digits_bernoulli": {
+        "description": "Factorial-prior BernoulliVAE (joint ELBO) on digits.",
+        "model": "BernoulliVAE",
+        "model_args": {"latents_per_group": 32, "structure": [128, 128]},
+    },
+    "digits_categorical": {
+        "description": "Gumbel-softmax CategoricalVAE, 8 latents × 8 categories, "
+        "on digits; τ annealed from 1 to 0.5.",
+        "model": "CategoricalVAE",
+        "model_args": {
+            "num_latents": 8,
+            "num_categories": 8,
+            "hidden_units": [128, 128],
+        },
+        "learning_rate": 1e-3,
+        "temperature_schedule": [1.0, 0.5],
+    },
+    # --------------------------- DVAE++ Tables 1–2, fully connected, MNIST
+    "bernoulli_joint_1nl_mnist_static": _table(
+        {"setting": "Table 1 nonlinear, Joint ELBO (K=100)", "test_ll": -99.16},
+        **_TABLE_1,
+        description="DVAE++ Table 1: one nonlinear group, factorial prior, "
+        "joint ELBO, β 6 → 15.",
+        model_args={"num_groups": 1, "elbo": "joint"},
+        epochs=40,
+    ),
+    "bernoulli_marginal_1nl_mnist_static": _table(
+        {"setting": "Table 1 nonlinear, Marg. ELBO (K=100)", "test_ll": -99.10},
+        **_TABLE_1,
+        description="DVAE++ Table 1: one nonlinear group, factorial prior, "
+        "marginal ELBO, β 6 → 15.",
+        model_args={"num_groups": 1, "elbo": "marginal"},
+        epochs=30,
+    ),
+    "dvaepp_1nl_mnist_static": _table(
+        {"setting": "Table 2 1 nonlinear, RBM (DVAE++) (K=4000)", "test_ll": -85.41},
+        description="DVAE++ Table 2: one nonlinear group, RBM prior 100+100.",
+        model_args={"num_groups": 1, **_LIGHT_PCD},
+        epochs=30,
+    ),
+    "dvae_1nl_mnist_static": _table(
+        {"setting": "Table 2 1 nonlinear, RBM (Rolfe) (K=4000)", "test_ll": -85.57},
+        description="Rolfe's DVAE (spike-and-exponential β=4), Table 2: one "
+        "nonlinear group, RBM prior 100+100.",
+        model="DVAE",
+        model_args={"num_groups": 1, **_LIGHT_PCD},
+        epochs=30,
+    ),
+    "dvaepp_2nl_mnist_static": _table(
+        {"setting": "Table 2 2 nonlinear, RBM (DVAE++) (K=4000)", "test_ll": -84.27},
+        description="DVAE++ Table 2: two nonlinear groups, RBM prior 200+200.",
+        model_args={"num_groups": 2, **_LIGHT_PCD},
+        epochs=120,
+    ),
+    "dvae_2nl_mnist_static": _table(
+        {"setting": "Table 2 2 nonlinear, RBM (Rolfe) (K=4000)", "test_ll": -84.52},
+        description="Rolfe's DVAE (spike-and-exponential β=4), Table 2: two "
+        "nonlinear groups, RBM prior 200+200.",
+        model="DVAE",
+        model_args={"num_groups": 2, **_LIGHT_PCD},
+        epochs=40,
+    ),
+    # -------------------------------- DVAE++ Table 3, convolutional presets
+    "dvaepp_mnist_static": {
+        **_CONV,
+        "description": "Convolutional DVAE++ (RBM 8+8 global binary units, "
+        "overlapping exponential β=10; 4 groups of 8×8×4 local Normal "
+        "latents) on statically binarised MNIST.",
+        "dataset": "mnist_static",
+        "paper": {"setting": "DVAE++ Table 3, MNIST static", "test_ll": -79.17},
+        "epochs": 21,
+    },
+    "dvaepp_mnist": {
+        **_CONV,
+        "description": "Convolutional DVAE++ on dynamically binarised MNIST.",
+        "dataset": "mnist",
+        "paper": {"setting": "DVAE++ Table 3, MNIST dynamic", "test_ll": -78.49},
+        "epochs": 42,
+    },
+    "dvaepp_omniglot": {
+        **_CONV,
+        "description": "Convolutional DVAE++ on Omniglot (28×28 by area resize "
+        "of the 105×105 originals, dynamic binarisation, this library's split: "
+        "see the dataset notes).",
+        "dataset": "omniglot",
+        "paper": {"setting": "DVAE++ Table 3, Omniglot", "test_ll": -92.38},
+        "epochs": 90,
+    },
+    "dvaepp_caltech101_silhouettes": {
+        **_CONV,
+        "description": "Convolutional DVAE++ on Caltech-101 Silhouettes 28×28.",
+        "dataset": "caltech101_silhouettes",
+        "paper": {"setting": "DVAE++ Table 3, Caltech-101", "test_ll": -81.88},
+        "epochs": 100,
+    },
+    "dvaepp_cifar10": {
+        **_CONV,
+        "description": "Convolutional DVAE++ with a discretised logistic mixture "
+        "on CIFAR-10, trained on the LOSSY JPEG copy (not comparable with "
+        "published bits/dim).",
+        "dataset": "cifar10",
+        "paper": {"setting": "DVAE++ Table 3, CIFAR-10", "bits_per_dim": 3.38},
+        "model_args": {
+            **_CONV["model_args"],
+            "output_distribution": "logistic_mixture",
+        },
+        "epochs": 5,
+        "eval_examples": 100,
+    },
+    # ------------------------------------------------ categorical, MNIST
+    "categorical_mnist": {
+        "description": "Gumbel-softmax categorical VAE (30 latents × 10 "
+        "categories, MLP 512-256 ReLU; τ annealed from 1 to 0.5) on "
+        "dynamically binarised MNIST (Jang et al.'s setting).",
+        "model": "CategoricalVAE",
+        "dataset": "mnist",
+        "model_args": {
+            "num_latents": 30,
+            "num_categories": 10,
+            "hidden_units": [512, 256],
+        },
+        # KL warm-up (BASE) is needed here: with the decoder bias at the data
+        # mean (`adapt`), a full-weight KL from step 0 collapses every
+        # posterior to the uniform prior within the first epoch.
+        "learning_rate": 1e-3,
+        "schedule": "constant",
+        "temperature_schedule": [1.0, 0.5],
+        "epochs": 160,
+        "eval_examples": 200,
+    },
+}
+
+
+def list_recipes():
+    """The recipe names, sorted.
+
+    Returns:
+        A list of str.
+
+    Example:
+
+    >>> "dvaepp_2nl_mnist_static" in list_recipes()
+    True
+    """
+    return sorted(RECIPES)
+
+
+def get(name, **overrides):
+    """The full recipe `name` (`BASE` updated by the recipe), with `overrides`.
+
+    `model_args` overrides are merged into the recipe's model arguments;
+    other keys replace the recipe's value (None included, so
+    `beta_schedule=None` switches a schedule off).
+
+    Args:
+        name: a name of `list_recipes()`, or a recipe dict (completed
+            from `BASE` and checked).
+        **overrides: recipe keys (see the module docstring).
+
+    Returns:
+        A new dict with every key of `BASE`.
+
+    Raises:
+        ValueError: an unknown name, an unknown key or a bad value.
+
+    Example:
+
+    >>> recipe = get("digits_dvaepp", epochs=3, model_args={"num_chains": 7})
+    >>> recipe["epochs"], recipe["model_args"]["num_chains"]
+    (3, 7)
+    """
+    if isinstance(name, dict):
+        return _resolve(name, overrides)
+    if name not in RECIPES:
+        raise ValueError(
+            f"Unknown recipe; expected one of {list_recipes()}. Received: name={name!r}"
+        )
+    return _resolve(RECIPES[name], overrides)
+
+
+def make(**keys):
+    """A recipe from `BASE` and `keys` (for a configuration without a name).
+
+    Args:
+        **keys: recipe keys; `model_args` is merged into BASE's.
+
+    Returns:
+        A new dict with every key of `BASE`.
+
+    Raises:
+        ValueError: an unknown key or a bad value.
+
+    Example:
+
+    >>> make(epochs=5)["learning_rate"]
+    0.003
+    """
+    return _resolve(keys, {})
+
+
+def _resolve(keys, overrides):
+    recipe = copy.deepcopy(BASE)
+    for source in (keys, overrides):
+        unknown = sorted(set(source) - set(BASE))
+        if unknown:
+            raise ValueError(
+                f"Unknown recipe key(s) {unknown}; expected keys of "
+                f"{sorted(BASE)}. Received: {unknown[0]}={source[unknown[0]]!r}"
+            )
+        for key, value in source.items():
+            if key == "model_args":
+                if not isinstance(value, dict):
+                    raise ValueError(
+                        f"`model_args` must be a dict. Received: model_args={value!r}"
+                    )
+                recipe[key].update(copy.deepcopy(value))
+            else:
+                recipe[key] = copy.deepcopy(value)
+    return check(recipe)
+
+
+def check(recipe):
+    """Checks the values of a full recipe; returns it.
+
+    Raises:
+        ValueError: a bad value, naming it.
+    """
+    for key in ("epochs", "batch_size", "eval_samples", "ci_examples", "ci_samples"):
+        check_positive_int(key, recipe[key])
+    for key in ("eval_examples", "full_test_samples", "log_partition_every"):
+        if recipe[key] is not None:
+            check_positive_int(key, recipe[key])
+    if recipe["schedule"] not in SCHEDULES:
+        raise ValueError(
+            f"`schedule` must be one of {SCHEDULES}. "
+            f"Received: schedule={recipe['schedule']!r}"
+        )
+    rate = recipe["learning_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+        raise ValueError(
+            f"`learning_rate` must be a number > 0. Received: learning_rate={rate!r}"
+        )
+    warmup = recipe["kl_warmup"]
+    if (
+        isinstance(warmup, bool)
+        or not isinstance(warmup, (int, float))
+        or not 0 <= warmup <= 1
+    ):
+        raise ValueError(
+            f"`kl_warmup` must be in [0, 1]. Received: kl_warmup={warmup!r}"
+        )
+    for key in ("beta_schedule", "temperature_schedule"):
+        value = recipe[key]
+        if value is not None and (
+            not isinstance(value, (list, tuple)) or len(value) != 2
+        ):
+            raise ValueError(
+                f"`{key}` must be None or (start, end). Received: {key}={value!r}"
+            )
+    if not isinstance(recipe["ais"], dict):
+        raise ValueError(f"`ais` must be a dict. Received: ais={recipe['ais']!r}")
+    return recipe

@@ -1,0 +1,596 @@
+"""One trainer: a recipe (`keras_dvae.recipes`) in, a trained model out.
+
+`train(recipe)` is the whole job: load the data, build the model, `adapt`
+it, compile it with the recipe's optimizer, fit with the recipe's
+schedules (resuming an interrupted run), save the weights, evaluate and
+draw samples. The command line (`keras-dvae train`), the zoo
+(`python -m keras_dvae.zoo.train`), the applications and the benchmarks
+all train through it or through its steps, which are public:
+
+- `load_data(recipe, data_dir)` and `build_model(recipe, data, seed)`;
+- `adapt(model, data, seed)`: the binarisation rule before `adapt`
+  (dynamically binarised data: one Bernoulli draw `datasets.binarize`);
+- `training_batches(data, batch_size, seed)`: the steps rule, whole
+  batches only (`len(x_train) // batch_size` a step each epoch, the rows
+  reshuffled and, for dynamic binarisation, redrawn every epoch);
+- `compile_model(model, recipe, steps)`: Adam (ε = 1e-3) with the
+  reference piecewise learning rate or a constant one;
+- `fit(model, batches, recipe)`: compile, the β/τ/KL-weight schedules,
+  `model.fit`;
+- `evaluate(model, data, recipe)`: the importance-weighted test
+  log-likelihood under the model's own log Z rule
+  (`estimate_log_partition(method="auto")`), on the recipe's test rows.
+
+A run folder holds `config.json` (recipe and model config),
+`model.weights.h5` (model variables only, no optimizer state),
+`metrics.json`, `history.csv`, `samples.png`, and `backup/` while a run is
+unfinished; every file is written under a temporary name and renamed into
+place.
+
+Example:
+
+>>> import tempfile
+>>> from keras_dvae import training
+>>> run = training.train(
+...     "digits_bernoulli", output_dir=tempfile.mkdtemp(), epochs=1,
+...     model_args={"latents_per_group": 4, "structure": [8]},
+...     num_samples=5, examples=10)
+>>> run.steps, run.metrics["test_examples"]
+(14, 10)
+"""
+
+import dataclasses
+import inspect
+import math
+import os
+import time
+
+import keras
+import numpy as np
+
+from keras_dvae import callbacks as dvae_callbacks
+from keras_dvae import datasets, evaluation, models, recipes
+from keras_dvae.utils import files, images
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+SAMPLES_FILE = "samples.png"
+BACKUP_DIR = "backup"
+#: Adam's ε in the reference recipe (REFERENCE §4).
+ADAM_EPSILON = 1e-3
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """What `train` returns.
+
+    Attributes:
+        model: the trained model.
+        recipe: the full recipe it was trained with (overrides applied).
+        name: the recipe's name, or None for an unnamed recipe.
+        data: the `Dataset` it was trained and evaluated on.
+        steps: optimizer steps of the whole run.
+        train_seconds: wall time of `fit` in this call (a resumed run
+            counts only its own part).
+        metrics: the dict written to `metrics.json`.
+        output_dir: the run folder.
+    """
+
+    model: keras.Model
+    recipe: dict
+    name: str | None
+    data: datasets.Dataset
+    steps: int
+    train_seconds: float
+    metrics: dict
+    output_dir: str
+
+
+# ------------------------------------------------------------------ steps
+
+
+def resolve(recipe, **overrides):
+    """A full recipe dict from a recipe name or dict, with `overrides`.
+
+    Args:
+        recipe: a name of `recipes.list_recipes()` or a recipe dict.
+        **overrides: recipe keys.
+
+    Returns:
+        (name or None, full recipe dict).
+    """
+    if isinstance(recipe, str):
+        return recipe, recipes.get(recipe, **overrides)
+    if isinstance(recipe, dict):
+        return None, recipes.get(recipe, **overrides)
+    raise ValueError(
+        f"`recipe` must be a recipe name or dict. Received: recipe={recipe!r}"
+    )
+
+
+def load_data(recipe, data_dir=None):
+    """The recipe's dataset (`datasets.load(recipe["dataset"], data_dir)`).
+
+    Args:
+        recipe: a recipe name or dict.
+        data_dir: where the dataset files are (see `datasets.load`).
+
+    Returns:
+        A `keras_dvae.datasets.Dataset`.
+    """
+    _, recipe = resolve(recipe)
+    return datasets.load(recipe["dataset"], data_dir=data_dir)
+
+
+def build_model(recipe, data, seed=0):
+    """The recipe's model, sized for `data`.
+
+    Models that take `image_shape` get the data's (H, W, C); the others get
+    `input_dim` = the number of pixels and need flat binary data.
+
+    Args:
+        recipe: a recipe name or dict.
+        data: a `Dataset` (its `image_shape`).
+        seed: int, the model's seed.
+
+    Returns:
+        An unfitted model of class `recipe["model"]`.
+
+    Raises:
+        ValueError: an unknown model class, or images such a model cannot take.
+    """
+    _, recipe = resolve(recipe)
+    cls = getattr(models, recipe["model"], None)
+    if not (isinstance(cls, type) and issubclass(cls, keras.Model)):
+        raise ValueError(
+            "`model` must name a model class of keras_dvae.models. "
+            f"Received: model={recipe['model']!r}"
+        )
+    args = dict(recipe["model_args"])
+    if "image_shape" in inspect.signature(cls).parameters:
+        shape = tuple(data.image_shape)
+        args["image_shape"] = list(shape + ((1,) if len(shape) == 2 else ()))
+    elif data.x_train.ndim != 2:
+        raise ValueError(
+            f"{recipe['model']} takes flat binary pixels; {data.name} holds images "
+            f"of shape {data.x_train.shape[1:]}. Received: dataset={data.name!r}"
+        )
+    else:
+        args["input_dim"] = int(np.prod(data.image_shape))
+    return cls(seed=seed, **args)
+
+
+def adapt(model, data, seed=0):
+    """`model.adapt` on the training images, binarised as training sees them.
+
+    Static or 8-bit data as they are; grey levels of a dynamically
+    binarised set as one Bernoulli draw `datasets.binarize(x_train, seed)`.
+
+    Args:
+        model: a model with `adapt(x)`.
+        data: its `Dataset`.
+        seed: int, seeds the draw.
+    """
+    x = data.x_train
+    if data.dynamic_binarization:
+        x = datasets.binarize(x, seed)
+    model.adapt(x)
+
+
+class _WholeBatches(keras.utils.PyDataset):
+    """The first `len(x) // batch_size` batches of an `ArraySequence` each
+    epoch: every step a full batch (a data-parallel step splits it evenly);
+    the rows left out change every epoch, since the order is reshuffled."""
+
+    def __init__(self, sequence):
+        super().__init__()
+        self.sequence = sequence
+        self.batch_size = sequence.batch_size
+        self._length = max(1, len(sequence.x) // sequence.batch_size)
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if not 0 <= index < self._length:
+            raise IndexError(
+                f"Batch index out of range [0, {self._length}). Received: index={index}"
+            )
+        return self.sequence[index]
+
+    def on_epoch_end(self):
+        self.sequence.on_epoch_end()
+
+
+def training_batches(data, batch_size, seed=0):
+    """The training batches of `data`: whole batches, reshuffled every epoch.
+
+    Dynamically binarised sets draw new bits every epoch
+    (`Dataset.train_batches`). An epoch is `len(x_train) // batch_size`
+    steps (at least one).
+
+    Args:
+        data: a `Dataset`.
+        batch_size: int ≥ 1.
+        seed: int, seeds the order (and the bits).
+
+    Returns:
+        A `keras.utils.PyDataset` of 1-tuples `(x,)`.
+    """
+    return _WholeBatches(data.train_batches(batch_size, seed=seed))
+
+
+def compile_model(model, recipe, steps):
+    """Compiles `model` with the recipe's optimizer for a run of `steps`.
+
+    Adam with ε = 1e-3 at `recipe["learning_rate"]`, scaled by the
+    reference piecewise schedule over `steps` (`schedule="reference"`,
+    REFERENCE §4) or constant.
+
+    Args:
+        model: a model.
+        recipe: a recipe name or dict.
+        steps: int ≥ 1, optimizer steps of the whole run.
+    """
+    _, recipe = resolve(recipe)
+    rate = recipe["learning_rate"]
+    if recipe["schedule"] == "reference":
+        rate = dvae_callbacks.reference_learning_rate(steps, rate)
+    model.compile(optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON))
+
+
+def _schedule_callbacks(model, recipe, steps):
+    """Every β/τ/KL-weight schedule of the recipe, as callbacks over `steps`.
+
+    The one place where schedules are made (KL warm-up over
+    `kl_warmup` × steps, linear β, exponential τ), each updated every step.
+    """
+    del model  # The schedules find their variables by name in `fit`.
+    result = []
+    if recipe["kl_warmup"]:
+        warmup = max(1, int(recipe["kl_warmup"] * steps))
+        result.append(dvae_callbacks.KLWarmup(steps=warmup))
+    if recipe["beta_schedule"]:
+        start, end = recipe["beta_schedule"]
+        result.append(dvae_callbacks.BetaAnnealing(start, end, steps))
+    if recipe["temperature_schedule"]:
+        start, end = recipe["temperature_schedule"]
+        result.append(dvae_callbacks.TemperatureAnnealing(start, end, steps))
+    return result
+
+
+def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
+    """Compiles `model` with the recipe and fits it with its schedules.
+
+    Args:
+        model: an adapted, uncompiled model.
+        batches: a `PyDataset` of training batches (`training_batches`).
+        recipe: a recipe name or dict.
+        epochs: passes over `batches`; default `recipe["epochs"]`.
+        callbacks: more Keras callbacks.
+        verbose: `model.fit` verbosity.
+
+    Returns:
+        The Keras `History`.
+    """
+    _, recipe = resolve(recipe)
+    epochs = recipe["epochs"] if epochs is None else epochs
+    steps = len(batches) * epochs
+    compile_model(model, recipe, steps)
+    return model.fit(
+        batches,
+        epochs=epochs,
+        callbacks=[*_schedule_callbacks(model, recipe, steps), *callbacks],
+        verbose=verbose,
+    )
+
+
+def _run_callbacks(model, recipe, output_dir):
+    """log Z updates, the resumable backup and the CSV history of a run."""
+    result = []
+    if recipe["log_partition_every"] and hasattr(model, "estimate_log_partition"):
+        # Before the backup, so a resumed run restores the current estimate.
+        result.append(
+            dvae_callbacks.LogPartitionUpdate(
+                every=recipe["log_partition_every"], method="auto"
+            )
+        )
+    return [
+        *result,
+        # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, BACKUP_DIR)),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, HISTORY_FILE), append=True),
+    ]
+
+
+def _epoch_progress(epochs):
+    """A progress bar over epochs (a Keras Progbar) showing elbo and kl."""
+    bar = keras.utils.Progbar(epochs, unit_name="epoch")
+
+    def update(epoch, logs):
+        values = [(k, float(v)) for k, v in (logs or {}).items() if k in ("elbo", "kl")]
+        bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=update)
+
+
+def save_weights(model, path):
+    """Writes the model's variables (no optimizer state) to `path`, atomically.
+
+    A compiled model's `save_weights` also writes the optimizer's slots;
+    the variables are copied into an uncompiled copy rebuilt from the
+    config, whose file is what `zoo.export` writes and what an uncompiled
+    model loads without `skip_mismatch`.
+
+    Args:
+        model: a built model.
+        path: a `.weights.h5` file.
+    """
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    copy = keras.saving.deserialize_keras_object(config)
+    for source, target in zip(model.variables, copy.variables, strict=True):
+        target.assign(source)
+    with files.atomic_path(path) as tmp:
+        copy.save_weights(tmp)
+
+
+def load_trained(run_dir):
+    """Rebuilds the model a `train` run left in `run_dir`.
+
+    Args:
+        run_dir: a run folder (`config.json`, `model.weights.h5`).
+
+    Returns:
+        (model, saved) where `saved` is the dict of `config.json`: "recipe"
+        (the name or None), "training" (the full recipe), "seed", "model".
+    """
+    import json
+
+    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
+        saved = json.load(f)
+    model = keras.saving.deserialize_keras_object(saved["model"])
+    model.load_weights(os.path.join(run_dir, WEIGHTS_FILE))
+    return model, saved
+
+
+# ------------------------------------------------------------- evaluation
+
+
+def evaluation_rows(num_test, examples=None):
+    """The test rows evaluated: all, or a fixed random subset of `examples`.
+
+    The subset is `np.random.default_rng(0).permutation(num_test)[:examples]`,
+    sorted: the same rows for every seed and backend, and random because
+    several test files are sorted by label.
+
+    Args:
+        num_test: int, rows of the test set.
+        examples: int or None (all rows).
+
+    Returns:
+        int array of row indices, increasing.
+    """
+    if examples is None or examples >= num_test:
+        return np.arange(num_test)
+    return np.sort(np.random.default_rng(0).permutation(num_test)[:examples])
+
+
+def _ll_entry(report, description):
+    return {
+        "mean": report.mean,
+        "standard_error": report.standard_error,
+        "num_samples": report.num_samples,
+        "num_examples": report.num_examples,
+        "examples": description,
+        "log_partition": report.log_partition or {"method": "none (normalised prior)"},
+        "seconds": report.seconds,
+    }
+
+
+def evaluate(model, data, recipe, *, examples=None, num_samples=None, verbose=0):
+    """The test metrics of a trained model under the recipe's settings.
+
+    The importance-weighted log-likelihood (`evaluation.log_likelihood_report`,
+    K = `eval_samples`) on `evaluation_rows(len(x_test), eval_examples)`, with log
+    Z by the model's own rule (`estimate_log_partition(method="auto")`:
+    exact for small RBMs, AIS with `recipe["ais"]` otherwise; reverse AIS as
+    a bracket when `reverse_ais`); optionally K = `full_test_samples` on the
+    whole test set under the same log Z; the discrete-limit ELBO (binary
+    data); bits/dim (8-bit data).
+
+    Args:
+        model: a trained model.
+        data: its `Dataset`.
+        recipe: a recipe name or dict.
+        examples: overrides `recipe["eval_examples"]`.
+        num_samples: overrides `recipe["eval_samples"]`.
+        verbose: progress bars.
+
+    Returns:
+        A dict: "test_ll" (mean, standard_error, num_samples, num_examples,
+        examples, log_partition, seconds, bits_per_dim for 8-bit data),
+        optionally "test_ll_full" (with "mean_on_subset") and
+        "test_elbo_discrete".
+    """
+    _, recipe = resolve(recipe)
+    examples = recipe["eval_examples"] if examples is None else examples
+    num_samples = num_samples or recipe["eval_samples"]
+    rows = evaluation_rows(len(data.x_test), examples)
+    x = data.x_test[rows]
+    report = evaluation.log_likelihood_report(
+        model,
+        x,
+        num_samples=num_samples,
+        log_partition="auto",
+        reverse_ais=recipe["reverse_ais"],
+        ais_kwargs=recipe["ais"] or None,
+        verbose=verbose,
+    )
+    described = (
+        "the whole test set"
+        if len(rows) == len(data.x_test)
+        else f"{len(rows)} random test images "
+        "(np.random.default_rng(0).permutation, first n, sorted)"
+    )
+    metrics = {"test_ll": _ll_entry(report, described)}
+    binary = data.binary or data.dynamic_binarization
+    if not binary:
+        dims = int(np.prod(data.image_shape))
+        metrics["test_ll"]["bits_per_dim"] = -report.mean / (dims * math.log(2))
+    if recipe["full_test_samples"] and len(rows) < len(data.x_test):
+        log_z = report.log_partition["log_z"] if report.log_partition else "auto"
+        full = evaluation.log_likelihood_report(
+            model,
+            data.x_test,
+            num_samples=recipe["full_test_samples"],
+            log_partition=log_z,
+            verbose=verbose,
+        )
+        metrics["test_ll_full"] = {
+            **_ll_entry(full, "the whole test set"),
+            "mean_on_subset": float(full.per_example[rows].mean()),
+        }
+    if binary:
+        if not getattr(model, "compiled", False):
+            model.compile()  # `evaluate` needs it; a loaded model is uncompiled.
+        logs = model.evaluate(x, batch_size=1000, verbose=0, return_dict=True)
+        metrics["test_elbo_discrete"] = float(logs["elbo"])
+    return metrics
+
+
+def summary(metrics):
+    """The flat headline numbers of `evaluate`'s dict (what the CLI prints)."""
+    test_ll = metrics["test_ll"]
+    result = {
+        "test_examples": test_ll["num_examples"],
+        "test_log_likelihood": round(test_ll["mean"], 3),
+        "test_log_likelihood_standard_error": round(test_ll["standard_error"], 3),
+        "num_importance_samples": test_ll["num_samples"],
+    }
+    if "test_elbo_discrete" in metrics:
+        result["test_elbo_discrete"] = round(metrics["test_elbo_discrete"], 3)
+    if "bits_per_dim" in test_ll:
+        result["test_bits_per_dim"] = round(test_ll["bits_per_dim"], 4)
+    result["log_partition"] = test_ll["log_partition"]
+    return result
+
+
+# ---------------------------------------------------------------- the job
+
+
+def train(
+    recipe="digits_dvaepp",
+    *,
+    data_dir=None,
+    output_dir="outputs/digits",
+    epochs=None,
+    seed=0,
+    data=None,
+    callbacks=(),
+    verbose=0,
+    progress=False,
+    evaluate_model=True,
+    examples=None,
+    num_samples=None,
+    **overrides,
+):
+    """Trains a recipe into `output_dir`; rerun the same call to resume.
+
+    Loads the data, builds and adapts the model, compiles it (Adam, ε =
+    1e-3, the recipe's learning-rate schedule), fits it with the recipe's
+    schedules, a log Z update every `log_partition_every` epochs (RBM
+    priors), `keras.callbacks.BackupAndRestore` (an interrupted run resumes
+    from its last finished epoch: weights, optimizer state, PCD chains) and
+    a CSV history; then writes the weights, evaluates (`evaluate`) and
+    draws `samples.png` (rows: prior samples, test images,
+    reconstructions).
+
+    Args:
+        recipe: a recipe name (`recipes.list_recipes()`) or dict.
+        data_dir: where the dataset files are (see `datasets.load`).
+        output_dir: the run folder.
+        epochs: overrides the recipe's epochs.
+        seed: int, seeds the model, the batch order and the binarisation.
+        data: an already loaded `Dataset` (tests), else loaded.
+        callbacks: more Keras callbacks for `fit`.
+        verbose: `model.fit` verbosity.
+        progress: a progress bar over epochs and a line about the run.
+        evaluate_model: evaluate and draw samples after training.
+        examples: test rows evaluated (overrides `eval_examples`).
+        num_samples: K (overrides `eval_samples`).
+        **overrides: recipe keys (`batch_size`, `model_args`, ...).
+
+    Returns:
+        A `TrainingRun`.
+
+    Example:
+
+    >>> import tempfile
+    >>> run = train("digits_categorical", output_dir=tempfile.mkdtemp(),
+    ...             epochs=1, model_args={"num_latents": 2, "hidden_units": [8]},
+    ...             evaluate_model=False)
+    >>> sorted(run.metrics)[:3]
+    ['backend', 'dataset', 'epochs']
+    """
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    name, recipe = resolve(recipe, **overrides)
+    os.makedirs(output_dir, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    data = load_data(recipe, data_dir) if data is None else data
+    model = build_model(recipe, data, seed)
+    adapt(model, data, seed)
+    batches = training_batches(data, recipe["batch_size"], seed)
+    steps = len(batches) * recipe["epochs"]
+    config = keras.saving.serialize_keras_object(model)
+    files.write_json(
+        os.path.join(output_dir, CONFIG_FILE),
+        {"recipe": name, "training": recipe, "seed": seed, "model": config},
+    )
+    resuming = os.path.isdir(os.path.join(output_dir, BACKUP_DIR))
+    if progress or verbose:
+        print(
+            f"{'Resuming' if resuming else 'Training'} {recipe['model']} "
+            f"(recipe {name or 'custom'}) on {data.name}: {len(data.x_train)} "
+            f"train / {len(data.x_test)} test, {recipe['epochs']} epochs × "
+            f"{len(batches)} steps, backend {keras.backend.backend()}"
+        )
+    extra = [*_run_callbacks(model, recipe, output_dir), *callbacks]
+    if progress and not verbose:
+        extra.append(_epoch_progress(recipe["epochs"]))
+    start = time.time()
+    fit(model, batches, recipe, callbacks=extra, verbose=verbose)
+    seconds = time.time() - start
+    save_weights(model, os.path.join(output_dir, WEIGHTS_FILE))
+    metrics = {
+        "recipe": name,
+        "dataset": data.name,
+        "model": recipe["model"],
+        "epochs": recipe["epochs"],
+        "steps": steps,
+        "train_seconds": round(seconds, 1),
+        "backend": keras.backend.backend(),
+        "seed": seed,
+    }
+    if evaluate_model:
+        details = evaluate(
+            model, data, recipe, examples=examples, num_samples=num_samples
+        )
+        metrics.update(summary(details), evaluation=details)
+        images.write_png(
+            images.sample_grid(model, data), os.path.join(output_dir, SAMPLES_FILE)
+        )
+    files.write_json(os.path.join(output_dir, METRICS_FILE), metrics)
+    return TrainingRun(
+        model=model,
+        recipe=recipe,
+        name=name,
+        data=data,
+        steps=steps,
+        train_seconds=seconds,
+        metrics=metrics,
+        output_dir=output_dir,
+    )

@@ -1,0 +1,130 @@
+"""The recipe registry: names, keys, overrides, and one recipe per zoo preset
+that rebuilds the preset's model (class, arguments, config)."""
+
+import json
+import pathlib
+import types
+
+import numpy as np
+import pytest
+
+from keras_dvae import models, recipes, training
+
+ZOO = pathlib.Path(__file__).resolve().parents[1] / "zoo"
+PRESET_FOLDERS = sorted(p.name for p in ZOO.iterdir() if (p / "config.json").is_file())
+
+
+def _json(value):
+    """Tuples and lists compare alike, as they do once written to JSON."""
+    return json.loads(json.dumps(value))
+
+
+def _zoo(name, file):
+    return json.loads((ZOO / name / file).read_text())
+
+
+def test_every_zoo_preset_has_a_recipe_of_its_name():
+    assert len(PRESET_FOLDERS) >= 9
+    missing = sorted(set(PRESET_FOLDERS) - set(recipes.list_recipes()))
+    assert not missing
+
+
+@pytest.mark.parametrize("name", PRESET_FOLDERS)
+def test_recipe_matches_the_presets_config_and_metadata(name):
+    recipe = recipes.get(name)
+    config = _zoo(name, "config.json")
+    metadata = _zoo(name, "metadata.json")
+    assert recipe["model"] == config["class_name"]
+    saved = config["config"]
+    for key, value in recipe["model_args"].items():
+        assert key in saved, f"{name}: {key} not in config.json"
+        assert _json(value) == _json(saved[key]), f"{name}: {key}"
+    # What the preset was trained on, for how long, against which figure.
+    assert recipe["dataset"] == metadata["dataset"]
+    assert recipe["epochs"] == metadata["training"]["epochs"]
+    assert recipe["paper"] == metadata["paper"]
+    assert recipe["description"]
+
+
+def _data_like(name, metadata):
+    shape = (32, 32, 3) if metadata["dataset"] == "cifar10" else (28, 28)
+    return types.SimpleNamespace(
+        name=metadata["dataset"],
+        image_shape=shape,
+        x_train=np.zeros((1, int(np.prod(shape))), "float32"),
+    )
+
+
+@pytest.mark.parametrize("name", PRESET_FOLDERS)
+def test_recipe_rebuilds_the_presets_model(name):
+    # The model `training.build_model` makes from the recipe has the
+    # preset's configuration (every argument both configs hold).
+    import keras
+
+    keras.backend.clear_session()
+    config = _zoo(name, "config.json")["config"]
+    model = training.build_model(name, _data_like(name, _zoo(name, "metadata.json")))
+    rebuilt = _json(model.get_config())
+    shared = sorted((set(rebuilt) & set(config)) - {"name", "trainable", "dtype"})
+    assert len(shared) >= 5
+    for key in shared:
+        assert rebuilt[key] == config[key], f"{name}: {key}"
+
+
+def test_names_of_the_other_configurations():
+    names = set(recipes.list_recipes())
+    assert {"digits_dvaepp", "digits_bernoulli", "digits_categorical"} <= names
+    # DVAE++ Tables 1-2 (one name per configuration, in the zoo's scheme).
+    assert {
+        "bernoulli_joint_1nl_mnist_static",
+        "bernoulli_marginal_1nl_mnist_static",
+        "dvaepp_1nl_mnist_static",
+        "dvae_1nl_mnist_static",
+        "dvaepp_2nl_mnist_static",
+        "dvae_2nl_mnist_static",
+    } <= names
+
+
+@pytest.mark.parametrize("name", recipes.list_recipes())
+def test_every_recipe_is_complete_and_names_a_model(name):
+    recipe = recipes.get(name)
+    assert set(recipe) == set(recipes.BASE)
+    assert isinstance(getattr(models, recipe["model"]), type)
+    assert "\n" not in recipe["description"] and recipe["description"]
+    assert recipe["schedule"] in recipes.SCHEDULES
+
+
+def test_overrides_merge_model_args_and_replace_the_rest():
+    recipe = recipes.get("digits_dvaepp", epochs=3, model_args={"num_chains": 7})
+    assert recipe["epochs"] == 3
+    assert recipe["model_args"]["num_chains"] == 7
+    # The recipe's other model arguments survive a partial override.
+    assert recipe["model_args"]["latents_per_group"] == 32
+    # The registry is not changed by an override.
+    assert recipes.get("digits_dvaepp")["model_args"]["num_chains"] == 100
+    assert (
+        recipes.get("bernoulli_joint_1nl_mnist_static", beta_schedule=None)[
+            "beta_schedule"
+        ]
+        is None
+    )
+    # A recipe dict resolves too (what a run's config.json holds).
+    assert recipes.get(recipes.get("dvaepp_mnist")) == recipes.get("dvaepp_mnist")
+    assert recipes.make(epochs=5)["epochs"] == 5
+
+
+def test_errors_end_with_the_received_value():
+    with pytest.raises(ValueError, match="Received: name='nope'$"):
+        recipes.get("nope")
+    with pytest.raises(ValueError, match="Received: epoch=3$"):
+        recipes.get("digits_dvaepp", epoch=3)
+    with pytest.raises(ValueError, match="Received: schedule='cosine'$"):
+        recipes.get("digits_dvaepp", schedule="cosine")
+    with pytest.raises(ValueError, match="Received: kl_warmup=2$"):
+        recipes.get("digits_dvaepp", kl_warmup=2)
+    with pytest.raises(ValueError, match="Received: epochs=0$"):
+        recipes.get("digits_dvaepp", epochs=0)
+    with pytest.raises(ValueError, match=r"Received: beta_schedule=\[1\]$"):
+        recipes.get("digits_dvaepp", beta_schedule=[1])
+    with pytest.raises(ValueError, match="Received: model='Nope'$"):
+        training.build_model({"model": "Nope"}, None)

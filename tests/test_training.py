@@ -1,0 +1,191 @@
+"""The trainer on the embedded digits data: files, steps, schedules, resume."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_dvae import callbacks, datasets, recipes, training
+
+TINY_RBM = {"num_chains": 10, "gibbs_sweeps": 2, "structure": [16]}
+TINY_BERNOULLI = {"latents_per_group": 4, "structure": [8]}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return datasets.load("digits")
+
+
+def test_train_writes_a_run_folder_that_rebuilds(tmp_path, digits):
+    out = str(tmp_path / "run")
+    run = training.train(
+        "digits_dvaepp",
+        output_dir=out,
+        epochs=2,
+        data=digits,
+        model_args=TINY_RBM,
+        num_samples=10,
+        examples=30,
+    )
+    # Whole batches: len(x_train) // batch_size steps an epoch.
+    assert run.steps == 2 * (len(digits.x_train) // 100) == 28
+    assert int(keras.ops.convert_to_numpy(run.model.optimizer.iterations)) == 28
+    files = sorted(os.listdir(out))
+    # Nothing half-written is left behind (temporary files start with ".").
+    assert files == [
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "model.weights.h5",
+        "samples.png",
+    ]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["recipe"] == "digits_dvaepp" and metrics["steps"] == 28
+    assert metrics["test_examples"] == 30
+    # log Z by the model's own rule: exact for an RBM of 16 + 16 units.
+    assert metrics["log_partition"]["method"] == "exact"
+    assert metrics["test_log_likelihood"] > metrics["test_elbo_discrete"] - 1.0
+    # The weights file holds the model's variables only (no Adam slots), so
+    # an uncompiled rebuild loads it strictly.
+    import h5py
+
+    with h5py.File(os.path.join(out, "model.weights.h5")) as f:
+        assert "optimizer" not in f
+    model, saved = training.load_trained(out)
+    assert saved["recipe"] == "digits_dvaepp"
+    assert saved["training"]["epochs"] == 2
+    assert getattr(model, "optimizer", None) is None
+    for a, b in zip(model.weights, run.model.weights, strict=True):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+
+
+def test_schedule_callbacks_follow_the_recipe():
+    steps = 1000
+    made = training._schedule_callbacks(None, recipes.get("digits_dvaepp"), steps)
+    assert [(c.variable_name, c.steps, c.every) for c in made] == [
+        ("kl_weight", 300, 1)
+    ]
+    recipe = recipes.get("bernoulli_joint_1nl_mnist_static", kl_warmup=0)
+    (beta,) = training._schedule_callbacks(None, recipe, steps)
+    assert (beta.variable_name, beta.start, beta.end, beta.mode) == (
+        "beta",
+        6.0,
+        15.0,
+        "linear",
+    )
+    names = [
+        (c.variable_name, c.mode)
+        for c in training._schedule_callbacks(
+            None, recipes.get("categorical_mnist"), steps
+        )
+    ]
+    assert names == [("kl_weight", "linear"), ("temperature", "exponential")]
+
+
+def test_compile_uses_adam_with_the_recipes_schedule(digits):
+    model = training.build_model(
+        recipes.get("digits_bernoulli", model_args=TINY_BERNOULLI), digits
+    )
+    training.compile_model(model, "digits_bernoulli", steps=1000)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert optimizer.epsilon == 1e-3
+    schedule = optimizer._learning_rate
+    reference = callbacks.reference_learning_rate(1000, 3e-3)
+    assert schedule.get_config() == reference.get_config()
+    training.compile_model(
+        model, recipes.get("digits_bernoulli", schedule="constant"), steps=1000
+    )
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == (
+        pytest.approx(3e-3)
+    )
+
+
+def test_batches_are_whole_and_binarised_when_dynamic(digits):
+    batches = training.training_batches(digits, 100, seed=0)
+    assert len(batches) == len(digits.x_train) // 100
+    assert all(len(batches[i][0]) == 100 for i in range(len(batches)))
+    with pytest.raises(IndexError):
+        batches[len(batches)]
+
+
+def test_evaluate_on_a_subset_with_the_full_test_set(digits):
+    recipe = recipes.get(
+        "digits_bernoulli",
+        model_args=TINY_BERNOULLI,
+        eval_examples=20,
+        eval_samples=5,
+        full_test_samples=3,
+    )
+    model = training.build_model(recipe, digits)
+    training.adapt(model, digits)
+    metrics = training.evaluate(model, digits, recipe)
+    rows = training.evaluation_rows(len(digits.x_test), 20)
+    assert len(rows) == 20 and np.all(np.diff(rows) > 0)
+    again = training.evaluation_rows(len(digits.x_test), 20)
+    np.testing.assert_array_equal(rows, again)
+    assert metrics["test_ll"]["num_examples"] == 20
+    assert metrics["test_ll"]["log_partition"]["method"].startswith("none")
+    full = metrics["test_ll_full"]
+    assert full["num_examples"] == len(digits.x_test) and full["num_samples"] == 3
+    assert np.isfinite(full["mean_on_subset"])
+
+
+def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
+    out = str(tmp_path / "run")
+    kwargs = dict(
+        output_dir=out,
+        epochs=3,
+        data=digits,
+        model_args=TINY_RBM,
+        evaluate_model=False,
+    )
+    saved = {}
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                if hasattr(self.model, "jax_state_sync"):
+                    self.model.jax_state_sync()
+                saved["chains"] = np.array(
+                    keras.ops.convert_to_numpy(self.model.prior.chains_z1)
+                )
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        training.train("digits_dvaepp", callbacks=[Interrupt()], **kwargs)
+    assert os.path.isdir(os.path.join(out, "backup"))
+    assert not os.path.exists(os.path.join(out, "model.weights.h5"))
+    resumed = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            resumed.setdefault("first_epoch", epoch)
+            chains = keras.ops.convert_to_numpy(self.model.prior.chains_z1)
+            resumed.setdefault("chains", np.array(chains))
+
+    run = training.train("digits_dvaepp", callbacks=[Record()], **kwargs)
+    # Epochs 0 and 1 finished before the interruption: the rerun starts at
+    # epoch 2 from the chains saved at the end of epoch 1, and ends at the
+    # step count of an uninterrupted run.
+    assert resumed["first_epoch"] == 2
+    np.testing.assert_array_equal(resumed["chains"], saved["chains"])
+    assert int(keras.ops.convert_to_numpy(run.model.optimizer.iterations)) == 42
+    assert not os.path.exists(os.path.join(out, "backup"))
+    assert os.path.exists(os.path.join(out, "model.weights.h5"))
+
+
+def test_bad_arguments():
+    import types
+
+    with pytest.raises(ValueError, match="Received: recipe=3$"):
+        training.train(3)
+    images = types.SimpleNamespace(
+        name="cifar10", image_shape=(32, 32, 3), x_train=np.zeros((2, 32, 32, 3))
+    )
+    with pytest.raises(ValueError, match="Received: dataset='cifar10'$"):
+        training.build_model("digits_dvaepp", images)
