@@ -2,18 +2,23 @@
 
 Each hashing baseline is fitted on the database (training) set and maps
 rows to 0/1 codes with `encode`. The Gaussian VAE has the same MLP
-encoder and decoder as the discrete models (`keras_dvae.models.base.mlp`),
+encoder and decoder as the discrete models (`keras_dvae.layers.mlp`),
 so thresholding its posterior mean gives codes of the same size from a
 continuous latent.
 """
 
 import keras
 import numpy as np
-from keras import ops
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from keras_dvae.models.base import DiscreteVAE, mlp, resolve_structure
+from keras_dvae.layers import GaussianLatent
+from keras_dvae.layers.mlp import serialize_hidden_units
+from keras_dvae.likelihoods import BernoulliLikelihood
+from keras_dvae.models import DiscreteVAE, assembly
+from keras_dvae.models.vae import check_image_shape
+from keras_dvae.networks import HierarchicalEncoder
+from keras_dvae.priors import NormalPrior
 from keras_dvae.utils import checks
 
 
@@ -151,21 +156,16 @@ class GaussianVAE(DiscreteVAE):
     """A continuous VAE with the discrete models' MLPs and Bernoulli decoder.
 
     q(h|x) = N(μ(x), diag σ²(x)), p(h) = N(0, I), p(x|h) factorial
-    Bernoulli; encoder and decoder are `mlp(structure, ·)` exactly as in
-    `BinaryLatentVAE` (tanh, batch norm), with `latent_dim` units where the
-    binary models have their codes. The ELBO uses the reparameterised
-    sample and the analytic KL, weighted by the `kl_weight` variable (so
-    `callbacks.KLWarmup` applies). It derives from `DiscreteVAE` for the
-    data checks, `adapt` and the metrics; `_log_weights` gives the IWAE
-    bound over the Gaussian h.
-
-    Hash codes are 1[μ(x) > 0], the sign of the posterior mean (the prior
-    is symmetric about 0, so every bit is balanced under p(h)).
+    Bernoulli: the parts of `DVAEPP` with a `GaussianLatent` layer and a
+    `NormalPrior` (tanh MLPs with batch norm, `latent_dim` units where the
+    binary models have their codes). `encode(x)[0]` gives the posterior
+    means; hash codes are 1[μ(x) > 0] (the prior is symmetric about 0, so
+    every bit is balanced under p(h)).
 
     Args:
-        input_dim: int, number of binary pixels.
+        image_shape: (D,) or (H, W, C) of binary pixels.
         latent_dim: int, Gaussian units.
-        structure: "nonlinear", "linear" or a tuple of hidden sizes.
+        hidden_units: "nonlinear", "linear" or a tuple of hidden sizes.
         weight_decay: L2 coefficient λ: λ/2 Σ w² over the kernels.
         seed: int or None.
         **kwargs: base `keras.Model` arguments.
@@ -173,100 +173,37 @@ class GaussianVAE(DiscreteVAE):
 
     def __init__(
         self,
-        input_dim,
+        image_shape=(784,),
         latent_dim=64,
-        structure="nonlinear",
+        hidden_units="nonlinear",
         weight_decay=1e-4,
         seed=None,
         **kwargs,
     ):
-        super().__init__(input_dim=input_dim, seed=seed, **kwargs)
-        self.latent_dim = checks.check_positive_int("latent_dim", latent_dim)
-        self.structure = structure
-        self.hidden_units = resolve_structure(structure)
-        self.weight_decay = float(weight_decay)
-        self.encoder = mlp(self.hidden_units, 2 * latent_dim, "encoder")
-        self.decoder = mlp(self.hidden_units, input_dim, "decoder")
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.build((None, input_dim))
-
-    def build(self, input_shape=None):
-        self.encoder.build((None, self.input_dim))
-        self.decoder.build((None, self.latent_dim))
-        self.built = True
-
-    def posterior(self, x, training=None):
-        """(μ, log σ²) of q(h|x)."""
-        xc = ops.cast(x, self.compute_dtype) - self.input_mean
-        stats = self.encoder(xc, training=training)
-        return stats[:, : self.latent_dim], stats[:, self.latent_dim :]
-
-    def _sample(self, mean, log_var, seed):
-        noise = keras.random.normal(ops.shape(mean), seed=seed, dtype=mean.dtype)
-        return mean + ops.exp(0.5 * log_var) * noise
-
-    def call(self, x, training=None):
-        mean, log_var = self.posterior(x, training=training)
-        h = self._sample(mean, log_var, self.seed_generator)
-        return {
-            "reconstruction_logits": self.decoder(h, training=training),
-            "mean": mean,
-            "log_var": log_var,
-        }
-
-    def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
-        reconstruction = self.bernoulli_nll(x, y_pred["reconstruction_logits"])
-        mean, log_var = y_pred["mean"], y_pred["log_var"]
-        kl = 0.5 * ops.sum(ops.exp(log_var) + mean**2 - 1.0 - log_var, axis=-1)
-        self._track(reconstruction, kl)
-        loss = ops.mean(reconstruction + self.kl_weight * kl)
-        if self.weight_decay:
-            kernels = [
-                layer.kernel
-                for net in (self.encoder, self.decoder)
-                for layer in net.layers
-                if isinstance(layer, keras.layers.Dense)
-            ]
-            loss = loss + 0.5 * self.weight_decay * sum(ops.sum(w * w) for w in kernels)
-        return loss
-
-    def _log_weights(self, x):
-        mean, log_var = self.posterior(x, training=False)
-        h = self._sample(mean, log_var, self._eval_seed)
-        log_norm = 0.5 * np.log(2 * np.pi)
-        log_q = -ops.sum(
-            0.5 * (h - mean) ** 2 / ops.exp(log_var) + 0.5 * log_var + log_norm,
-            axis=-1,
+        image_shape = check_image_shape(image_shape)
+        super().__init__(
+            encoder=HierarchicalEncoder(
+                GaussianLatent(seed=seed, name="latent"),
+                num_latents=latent_dim,
+                hidden_units=hidden_units,
+                name="encoder",
+            ),
+            prior=NormalPrior(latent_dim, seed=seed, name="prior"),
+            decoder=assembly.mlp_decoder(image_shape, hidden_units),
+            likelihood=BernoulliLikelihood(name="likelihood"),
+            image_shape=image_shape,
+            weight_decay=weight_decay,
+            seed=seed,
+            **kwargs,
         )
-        log_p = -ops.sum(0.5 * h**2 + log_norm, axis=-1)
-        log_px = -self.bernoulli_nll(x, self.decoder(h, training=False))
-        return log_px + log_p - log_q
-
-    def encode(self, x, batch_size=10_000):
-        """The posterior means μ(x), NumPy (n, latent_dim), in batches.
-
-        `x` may be binary or grey levels in [0, 1] (the expected binarised
-        input); it is not checked.
-        """
-        x = np.asarray(x, np.float32)
-        means = [
-            ops.convert_to_numpy(self.posterior(x[i : i + batch_size])[0])
-            for i in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(means)
+        self.latent_dim = latent_dim
+        self.hidden_units = hidden_units
 
     def get_config(self):
-        config = super().get_config()
-        structure = self.structure
-        if not isinstance(structure, str):
-            structure = list(self.hidden_units)
-        config.update(
-            {
-                "latent_dim": self.latent_dim,
-                "structure": structure,
-                "weight_decay": self.weight_decay,
-            }
+        return self._constructor_config(
+            image_shape=list(self.image_shape),
+            latent_dim=self.latent_dim,
+            hidden_units=serialize_hidden_units(self.hidden_units),
+            weight_decay=self.weight_decay,
+            seed=self.seed,
         )
-        return config

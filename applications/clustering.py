@@ -34,7 +34,7 @@ def categorical_vae_clusters(task, args, seed):
     """Cluster indices (train, test) of a 1-latent categorical VAE."""
     hidden = QUICK_HIDDEN_UNITS if args.quick else (512, 256)
     model = models.CategoricalVAE(
-        task.input_dim,
+        (task.input_dim,),
         num_latents=1,
         num_categories=args.num_clusters,
         hidden_units=hidden,

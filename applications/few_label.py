@@ -136,8 +136,8 @@ def features(task, args, wanted):
         models[kind] = model
         if kind == "gaussian_vae":
             out["gaussian_vae_mean"] = (
-                model.encode(task.x_train),
-                model.encode(task.x_test),
+                model.encode(task.x_train)[0],
+                model.encode(task.x_test)[0],
             )
             continue
         for output in ("probabilities", "codes"):

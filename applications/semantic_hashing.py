@@ -56,8 +56,8 @@ def hash_codes(method, task, bits, args):
         )
         start = time.perf_counter()
         if method == "gaussian_vae":
-            train_codes = (model.encode(task.x_train) > 0).astype(np.uint8)
-            test_codes = (model.encode(task.x_test) > 0).astype(np.uint8)
+            train_codes = (model.encode(task.x_train)[0] > 0).astype(np.uint8)
+            test_codes = (model.encode(task.x_test)[0] > 0).astype(np.uint8)
         else:
             extractor = model.feature_extractor("codes")
             train_codes, test_codes = (

@@ -37,13 +37,15 @@ def make_hashing_model(kind, input_dim, bits, quick=False, seed=0):
     """
     structure = QUICK_STRUCTURE if quick else STRUCTURE
     if kind == "gaussian_vae":
-        return GaussianVAE(input_dim, latent_dim=bits, structure=structure, seed=seed)
+        return GaussianVAE(
+            (input_dim,), latent_dim=bits, hidden_units=structure, seed=seed
+        )
     cls = {"dvaepp": models.DVAEPP, "dvae": models.DVAE}[kind]
     return cls(
-        input_dim,
-        latents_per_group=bits,
+        (input_dim,),
+        num_latents=bits,
         num_groups=1,
-        structure=structure,
+        hidden_units=structure,
         num_chains=20 if quick else 100,
         gibbs_sweeps=2 if quick else 10,
         seed=seed,

@@ -81,12 +81,12 @@ SCHEDULES = ("reference", "constant")
 _CONV = {
     "model": "ConvDVAEPP",
     "model_args": {
-        "global_latents": 16,
-        "global_groups": 2,
+        "num_latents": 16,
+        "num_groups": 2,
         "local_groups": 4,
         "local_channels": 4,
         "filters": 32,
-        "global_units": 256,
+        "hidden_units": [256],
         "num_chains": 100,
         "gibbs_sweeps": 10,
     },
@@ -120,8 +120,8 @@ RECIPES = {
         "description": "DVAE++ (RBM 16+16, overlapping exponential β=10) on the "
         "embedded 8×8 digits; log Z exact. The README's main job (`make demo`).",
         "model_args": {
-            "latents_per_group": 32,
-            "structure": [128, 128],
+            "num_latents": 32,
+            "hidden_units": [128, 128],
             "num_chains": 100,
             "gibbs_sweeps": 10,
         },
@@ -129,7 +129,7 @@ RECIPES = {
     "digits_bernoulli": {
         "description": "Factorial-prior BernoulliVAE (joint ELBO) on digits.",
         "model": "BernoulliVAE",
-        "model_args": {"latents_per_group": 32, "structure": [128, 128]},
+        "model_args": {"num_latents": 32, "hidden_units": [128, 128]},
     },
     "digits_categorical": {
         "description": "Gumbel-softmax CategoricalVAE, 8 latents × 8 categories, "
@@ -177,7 +177,7 @@ RECIPES = {
     "dvaepp_2nl_mnist_static": _table(
         {"setting": "Table 2 2 nonlinear, RBM (DVAE++) (K=4000)", "test_ll": -84.27},
         description="DVAE++ Table 2: two nonlinear groups, RBM prior 200+200.",
-        model_args={"num_groups": 2, **_LIGHT_PCD},
+        model_args={"num_latents": 400, "num_groups": 2, **_LIGHT_PCD},
         epochs=120,
     ),
     "dvae_2nl_mnist_static": _table(
@@ -185,7 +185,7 @@ RECIPES = {
         description="Rolfe's DVAE (spike-and-exponential β=4), Table 2: two "
         "nonlinear groups, RBM prior 200+200.",
         model="DVAE",
-        model_args={"num_groups": 2, **_LIGHT_PCD},
+        model_args={"num_latents": 400, "num_groups": 2, **_LIGHT_PCD},
         epochs=40,
     ),
     # -------------------------------- DVAE++ Table 3, convolutional presets
@@ -230,7 +230,7 @@ RECIPES = {
         "paper": {"setting": "DVAE++ Table 3, CIFAR-10", "bits_per_dim": 3.38},
         "model_args": {
             **_CONV["model_args"],
-            "output_distribution": "logistic_mixture",
+            "likelihood": "logistic_mixture",
         },
         "epochs": 5,
         "eval_examples": 100,

@@ -19,7 +19,7 @@ all train through it or through its steps, which are public:
   `model.fit`;
 - `evaluate(model, data, recipe)`: the importance-weighted test
   log-likelihood under the model's own log Z rule
-  (`estimate_log_partition(method="auto")`), on the recipe's test rows.
+  (`model.prior.estimate_log_partition(method="auto")`), on the recipe's test rows.
 
 A run folder holds `config.json` (recipe and model config),
 `model.weights.h5` (model variables only, no optimizer state),
@@ -33,7 +33,7 @@ Example:
 >>> from keras_dvae import training
 >>> run = training.train(
 ...     "digits_bernoulli", output_dir=tempfile.mkdtemp(), epochs=1,
-...     model_args={"latents_per_group": 4, "structure": [8]},
+...     model_args={"num_latents": 4, "hidden_units": [8]},
 ...     num_samples=5, examples=10)
 >>> run.steps, run.metrics["test_examples"]
 (14, 10)
@@ -149,16 +149,11 @@ def build_model(recipe, data, seed=0):
             f"Received: model={recipe['model']!r}"
         )
     args = dict(recipe["model_args"])
-    if "image_shape" in inspect.signature(cls).parameters:
-        shape = tuple(data.image_shape)
+    shape = tuple(data.image_shape)
+    if issubclass(cls, models.ConvDVAEPP):
         args["image_shape"] = list(shape + ((1,) if len(shape) == 2 else ()))
-    elif data.x_train.ndim != 2:
-        raise ValueError(
-            f"{recipe['model']} takes flat binary pixels; {data.name} holds images "
-            f"of shape {data.x_train.shape[1:]}. Received: dataset={data.name!r}"
-        )
     else:
-        args["input_dim"] = int(np.prod(data.image_shape))
+        args["image_shape"] = [int(np.prod(shape))]
     return cls(seed=seed, **args)
 
 
@@ -290,7 +285,7 @@ def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
 def _run_callbacks(model, recipe, output_dir):
     """log Z updates, the resumable backup and the CSV history of a run."""
     result = []
-    if recipe["log_partition_every"] and hasattr(model, "estimate_log_partition"):
+    if recipe["log_partition_every"] and model.prior.has_log_partition:
         # Before the backup, so a resumed run restores the current estimate.
         result.append(
             dvae_callbacks.LogPartitionUpdate(

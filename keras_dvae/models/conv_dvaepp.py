@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.layers import GaussianLatent
 from keras_dvae.layers.mlp import serialize_hidden_units
 from keras_dvae.likelihoods import LIKELIHOODS
@@ -9,7 +10,6 @@ from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 from keras_dvae.networks import ConvTrunk, HierarchicalEncoder, TopDownDecoder
 from keras_dvae.priors import BernoulliPrior, NormalPrior
-from keras_dvae import smoothing as smoothing_lib
 
 PRIORS = ("rbm", "bernoulli", "normal")
 

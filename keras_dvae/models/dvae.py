@@ -113,4 +113,3 @@ class DVAE(DiscreteVAE):
             weight_decay=self.weight_decay,
             seed=self.seed,
         )
-

@@ -252,20 +252,24 @@ class DiscreteVAE(keras.Model):
         array = data_lib.collect(x, self.image_shape, batch_size, "x")
         if len(array) == 0:
             raise ValueError("`x` is empty: adapt needs at least one example.")
-        data_lib.check_numeric(array, "x")
+        self._check_range(array, "x")
         mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
-        if np.any(mean < 0) or np.any(mean > 1):
-            raise ValueError(
-                "`x` must hold values in the likelihood's range (0..1, or 0..255 "
-                "for 8-bit images). Received: x with values in "
-                f"[{array.min()}, {array.max()}]"
-            )
         self.encoder.input_mean.assign(mean.astype("float32"))
         bias = self.likelihood.initial_bias(mean)
         target = getattr(self.decoder, "output_bias", None)
         if bias is not None and target is not None:
             target.assign(np.reshape(bias, tuple(target.shape)))
         return self
+
+    def _check_range(self, array, name):
+        data_lib.check_numeric(array, name)
+        unit = np.asarray(array, "float64") * self.likelihood.scale
+        if unit.size and (unit.min() < 0 or unit.max() > 1):
+            raise ValueError(
+                f"`{name}` must hold values in the likelihood's range (0..1, or "
+                f"0..255 for 8-bit images). Received: {name} with values in "
+                f"[{array.min()}, {array.max()}]"
+            )
 
     def fit(self, x=None, *args, **kwargs):
         self.check_data(x)
@@ -287,8 +291,10 @@ class DiscreteVAE(keras.Model):
     # ---------------------------------------------------------- inference
 
     def _batches(self, x, batch_size, name="x"):
+        # Encoding takes grey levels too (a binarised set's expectation):
+        # only scoring (fit, evaluate, log_likelihood) needs exact pixels.
         array = data_lib.collect(x, self.image_shape, batch_size, name)
-        self.check_data(array, name)
+        self._check_range(array, name)
         step = checks.check_positive_int("batch_size", batch_size or 1000)
         for start in range(0, len(array), step):
             yield array[start : start + step]
@@ -504,13 +510,16 @@ class DiscreteVAE(keras.Model):
         Stored outside Keras's attribute tracking: the wrapper holds the
         model, so a tracked attribute would make the model its own layer.
         Reusing it keeps the compiled predict function (about 1 s per
-        `log_likelihood` call on JAX otherwise).
+        `log_likelihood` call on JAX otherwise). It sits in a plain holder:
+        Keras's saving walks every attribute that is a layer or a list, and
+        would recurse from the wrapper back into this model for ever
+        (`load_weights` after `log_likelihood`).
         """
-        model = self.__dict__.get("_log_weights_cache")
-        if model is None:
-            model = _LogWeights(self)
-            object.__setattr__(self, "_log_weights_cache", model)
-        return model
+        holder = self.__dict__.get("_log_weights_cache")
+        if holder is None:
+            holder = _Holder(_LogWeights(self))
+            object.__setattr__(self, "_log_weights_cache", holder)
+        return holder.model
 
     # ------------------------------------------------------------- presets
 
@@ -588,6 +597,13 @@ def _logsumexp(a):
     m = np.max(a, axis=1)
     safe = np.where(np.isfinite(m), m, 0.0)
     return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
+
+
+class _Holder:
+    """A plain object around a model, invisible to Keras's saving walk."""
+
+    def __init__(self, model):
+        self.model = model
 
 
 class _LogWeights(keras.Model):

@@ -205,12 +205,9 @@ def ci_check(model, config, data, repeats=3):
         "mean": float(np.mean(means)),
         "tolerance": round(max(floor, 5 * float(np.std(means, ddof=1))), 3),
     }
-    if getattr(model, "log_partition_info", None):
-        check["log_partition"] = (
-            "exact"
-            if model.log_partition_info["method"] == "exact"
-            else model.log_partition_info["log_z"]
-        )
+    info = model.prior.log_partition_info if model.prior.has_log_partition else None
+    if info:
+        check["log_partition"] = "exact" if info["method"] == "exact" else info["log_z"]
     return check
 
 

@@ -233,7 +233,9 @@ def test_bad_data_raises_before_any_step():
             (lambda m=model: m.evaluate(half, verbose=0), "must be binary"),
             (lambda m=model: m.log_likelihood(nan, num_samples=2), "NaN"),
             (lambda m=model: m.log_likelihood(good, num_samples=0), "num_samples"),
-            (lambda m=model: m.encode(half), "must be binary"),
+            # encode takes grey levels (a binarised set's expectation), not
+            # values outside the pixels' range.
+            (lambda m=model: m.encode(good * 2), "range"),
             (lambda m=model: m.adapt(good[:, :4]), "shape"),
         ]
         for call, message in cases:

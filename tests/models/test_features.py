@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_dvae.models import DVAE, DVAEPP, BernoulliVAE, CategoricalVAE, ConvDVAEPP
-from keras_dvae.models.features import EncoderFeatures, GlobalCodeFeatures
+from keras_dvae.networks import EncoderFeatures
 from tests.helpers import to_numpy
 from tests.models.test_conv_dvaepp import TINY
 
@@ -22,10 +22,10 @@ def data(seed=0, dim=INPUT_DIM):
 def binary_vae(cls=DVAEPP):
     kwargs = {"num_chains": 8, "gibbs_sweeps": 1} if cls is not BernoulliVAE else {}
     return cls(
-        input_dim=INPUT_DIM,
-        latents_per_group=4,
+        image_shape=(INPUT_DIM,),
+        num_latents=8,
         num_groups=2,
-        structure=(8,),
+        hidden_units=(8,),
         seed=0,
         **kwargs,
     )
@@ -33,22 +33,19 @@ def binary_vae(cls=DVAEPP):
 
 def categorical_vae():
     return CategoricalVAE(
-        input_dim=INPUT_DIM, num_latents=2, num_categories=3, hidden_units=(8,)
+        image_shape=(INPUT_DIM,), num_latents=2, num_categories=3, hidden_units=(8,)
     )
 
 
 def conv_vae(**kwargs):
     """A tiny convolutional DVAE++ on 8×8 images (64 inputs)."""
-    args = {**TINY, "global_latents": 6, "local_groups": 1, "filters": 4, "seed": 0}
+    args = {**TINY, "num_latents": 6, "local_groups": 1, "filters": 4, "seed": 0}
     return ConvDVAEPP(**{**args, **kwargs})
 
 
 def first_kernel(vae):
-    if hasattr(vae, "global_encoders"):
-        encoder = vae.global_encoders[0]
-    else:
-        encoder = vae.encoders[0] if hasattr(vae, "encoders") else vae.encoder
-    return to_numpy(encoder.layers[0].kernel).copy()
+    """The first kernel of the encoder's first group network."""
+    return to_numpy(vae.encoder.networks[0].layers[0].kernel).copy()
 
 
 @pytest.mark.parametrize("cls", [DVAEPP, DVAE, BernoulliVAE])
@@ -75,11 +72,15 @@ def test_categorical_features_equal_encode():
     vae.adapt(x)
     codes, probs = vae.encode(x)
     onehot = vae.feature_extractor("codes").predict(x, verbose=0)
-    assert onehot.shape == (N, 6)
-    np.testing.assert_array_equal(onehot.reshape(N, 2, 3).argmax(-1), codes)
+    assert onehot.shape == codes.shape == (N, 6)
+    np.testing.assert_array_equal(onehot, codes)
     np.testing.assert_array_equal(onehot.sum(axis=-1), np.full(N, 2.0))
+    # The codes are the one-hot argmax of each latent's probabilities.
+    np.testing.assert_array_equal(
+        onehot.reshape(N, 2, 3).argmax(-1), probs.reshape(N, 2, 3).argmax(-1)
+    )
     features = vae.feature_extractor().predict(x, verbose=0)
-    np.testing.assert_allclose(features, probs.reshape(N, 6), atol=1e-6)
+    np.testing.assert_allclose(features, probs, atol=1e-6)
 
 
 @pytest.mark.parametrize("make", [binary_vae, categorical_vae, conv_vae])
@@ -122,7 +123,7 @@ def test_codes_have_no_gradient_and_probabilities_do():
 
 
 @pytest.mark.parametrize(
-    "make, layer", [(binary_vae, EncoderFeatures), (conv_vae, GlobalCodeFeatures)]
+    "make, layer", [(binary_vae, EncoderFeatures), (conv_vae, EncoderFeatures)]
 )
 def test_keras_file_round_trip(tmp_path, make, layer):
     vae = make()
@@ -146,12 +147,12 @@ def test_functional_use_and_bad_arguments():
     features = vae.feature_extractor("codes", name="codes")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(features))
     assert model.predict(x, verbose=0).shape == (N, 1)
-    with pytest.raises(ValueError, match="output_type="):
+    with pytest.raises(ValueError, match="output='samples'"):
         vae.feature_extractor("samples")
-    with pytest.raises(ValueError, match="num_categories="):
-        EncoderFeatures([vae.encoder], num_categories=1)
-    with pytest.raises(ValueError, match="single encoder"):
-        EncoderFeatures([vae.encoder, vae.encoder], num_categories=3)
+    with pytest.raises(ValueError, match="output_type='samples'"):
+        EncoderFeatures(vae.encoder, output_type="samples")
+    with pytest.raises(ValueError, match="must be a HierarchicalEncoder"):
+        EncoderFeatures([vae.encoder])
 
 
 # ----------------------------------------------- convolutional DVAE++
@@ -172,7 +173,7 @@ def test_conv_features_equal_encode():
 
 
 def test_conv_features_need_binary_global_latents():
-    with pytest.raises(ValueError, match="global_prior='normal'"):
-        conv_vae(global_prior="normal").feature_extractor()
+    with pytest.raises(ValueError, match="continuous"):
+        conv_vae(prior="normal").feature_extractor()
     with pytest.raises(ValueError, match="output='nope'"):
         conv_vae().feature_extractor("nope")

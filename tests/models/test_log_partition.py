@@ -235,7 +235,8 @@ def test_from_config_and_keras_file_keep_the_chains_and_log_z(tmp_path):
     restored.set_weights(model.get_weights())
     for name in ("chains_z1", "chains_z2"):
         np.testing.assert_array_equal(
-            to_numpy(getattr(restored.prior, name)), to_numpy(getattr(model.prior, name))
+            to_numpy(getattr(restored.prior, name)),
+            to_numpy(getattr(model.prior, name)),
         )
     assert to_numpy(restored.prior.log_partition) == np.float32(log_z)
     np.testing.assert_allclose(
