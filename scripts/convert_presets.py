@@ -103,7 +103,7 @@ def convert(name, dump_dir):
     for variable in model.weights:
         key = canonical(variable.path, model.name)
         if not groups.get(key):
-            if key.endswith("log_partition"):
+            if key.endswith("log_partition") or key == "training_step":
                 continue  # set from metadata below
             raise ValueError(f"{name}: no old variable for {variable.path} ({key})")
         value = groups[key].pop(0)
@@ -115,6 +115,9 @@ def convert(name, dump_dir):
         raise ValueError(f"{name}: old variables left unused: {left}")
     with open(folder / "metadata.json") as f:
         metadata = json.load(f)
+    iterations = metadata.get("training", {}).get("iterations")
+    if iterations:
+        model.training_step.assign(float(iterations))
     if model.prior.has_log_partition and metadata.get("log_partition"):
         model.prior.set_log_partition(metadata["log_partition"]["log_z"])
     weights = folder / "model.weights.h5"

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dvae import schedules as schedules_lib
 from keras_dvae.distributions.kl import kl_divergence
 from keras_dvae.models import data as data_lib
 from keras_dvae.networks.features import OUTPUTS as FEATURE_OUTPUTS
@@ -141,6 +142,12 @@ class DiscreteVAE(keras.Model):
         self.kl_weight = self.add_weight(
             name="kl_weight", shape=(), initializer="ones", trainable=False
         )
+        # Advanced by every training `call`; drives `schedules`. Saved with
+        # the weights, so a resumed run or a preset continues its schedules.
+        self.training_step = self.add_weight(
+            name="training_step", shape=(), initializer="zeros", trainable=False
+        )
+        object.__setattr__(self, "_schedules", {})  # not tracked state
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -164,7 +171,96 @@ class DiscreteVAE(keras.Model):
     def _unit(self, x):
         return ops.cast(self._flat(x), self.compute_dtype) * self.likelihood.scale
 
+    def compile(self, optimizer="adam", schedules=None, **kwargs):
+        """`keras.Model.compile`, plus in-graph `schedules`.
+
+        Args:
+            optimizer: as for Keras.
+            schedules: None or a dict mapping "kl_weight", "beta" (every
+                smoothing β of the latent layers) or "temperature" (every
+                Gumbel-softmax τ) to a `keras_dvae.schedules.Schedule` (or
+                its config, or a constant). Each is evaluated at the model's
+                `training_step` inside every training step and assigned to
+                its variables there.
+            **kwargs: passed to `keras.Model.compile`.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from keras_dvae import models, schedules
+        >>> model = models.BernoulliVAE(image_shape=(16,), num_latents=4,
+        ...                             hidden_units=(8,))
+        >>> model.compile("adam", schedules={
+        ...     "kl_weight": schedules.Linear(0.0, 1.0, steps=100),
+        ...     "beta": schedules.Linear(6.0, 15.0, steps=100)})
+        >>> x = (np.random.rand(40, 16) > 0.5).astype("float32")
+        >>> _ = model.fit(x, epochs=1, batch_size=20, verbose=0)
+        >>> round(float(model.kl_weight.numpy()), 4)   # step index 1 of 2
+        0.01
+        """
+        object.__setattr__(self, "_schedules", self._check_schedules(schedules or {}))
+        super().compile(optimizer=optimizer, **kwargs)
+
+    @property
+    def schedules(self):
+        """The compiled schedules, {target name: `Schedule`}."""
+        return {name: schedule for name, (schedule, _) in self._schedules.items()}
+
+    def _check_schedules(self, schedules):
+        if not isinstance(schedules, dict):
+            raise ValueError(
+                "`schedules` must be a dict of target name to schedule. "
+                f"Received: schedules={schedules!r}"
+            )
+        result = {}
+        for name, schedule in schedules.items():
+            targets = self._schedule_targets(name)
+            schedule = schedules_lib.get(schedule)
+            ends = [float(schedule(0)), float(schedule(1e12))]
+            if name != "kl_weight" and min(ends) <= 0:
+                raise ValueError(
+                    f"The {name} schedule must stay > 0 (a β or τ of 0 divides "
+                    f"by zero). Received: schedules[{name!r}]={schedule!r}"
+                )
+            if name == "kl_weight" and min(ends) < 0:
+                raise ValueError(
+                    "The kl_weight schedule must stay >= 0. "
+                    f"Received: schedules['kl_weight']={schedule!r}"
+                )
+            result[name] = (schedule, targets)
+        return result
+
+    def _schedule_targets(self, name):
+        if name not in schedules_lib.TARGETS:
+            raise ValueError(
+                f"Schedules drive one of {schedules_lib.TARGETS}. "
+                f"Received: schedules key {name!r}"
+            )
+        if name == "kl_weight":
+            return [self.kl_weight]
+        targets = [
+            v
+            for v in self.non_trainable_variables
+            if v.name == name and len(v.shape) == 0
+        ]
+        if not targets:
+            raise ValueError(
+                f"This {type(self).__name__} has no {name!r} variable to schedule "
+                f"(its latent layers have none). Received: schedules key {name!r}"
+            )
+        return targets
+
+    def _apply_schedules(self):
+        step = ops.convert_to_tensor(self.training_step)
+        for schedule, targets in self._schedules.values():
+            value = schedule(step)
+            for variable in targets:
+                variable.assign(ops.cast(value, variable.dtype))
+        self.training_step.assign(step + 1.0)
+
     def call(self, x, training=None):
+        if training:
+            self._apply_schedules()
         hard = self.score_function is not None
         posterior, context = self.encoder.run(
             self._unit(x), training=training, discrete=True if hard else None

@@ -99,6 +99,8 @@ class HierarchicalEncoder(keras.layers.Layer):
         return self.latent.num_values(self.num_latents)
 
     def build(self, input_shape):
+        if self.built:
+            return
         input_dim = int(input_shape[-1])
         self.input_mean = self.add_weight(
             name="input_mean", shape=(input_dim,), initializer="zeros", trainable=False
@@ -112,7 +114,11 @@ class HierarchicalEncoder(keras.layers.Layer):
         for network in self.networks:
             network.build((None, width))
             width += per_group
-        self.latent.build((None, self.latent.num_params(self.num_latents // self.num_groups)))
+        if not self.latent.built:
+            # A deserialised latent layer comes built (its build_config):
+            # building it again would add its variables twice.
+            units = self.num_latents // self.num_groups
+            self.latent.build((None, self.latent.num_params(units)))
         self.built = True
 
     def run(self, x, training=None, discrete=None, mode=False):

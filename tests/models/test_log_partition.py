@@ -149,7 +149,7 @@ def test_validation_inside_fit_uses_the_current_log_z():
     x, x_val = _binary(rng, 40, 6), _binary(rng, 16, 6)
     model = ref.linear_rbm_model(DVAEPP, 6, 4, 1, scale=0.5, seed=5)
     initial = _exact_log_z(model)
-    model.compile(optimizer=keras.optimizers.Adam(0.3))
+    model.compile(optimizer=keras.optimizers.Adam(0.5))
     check = _CheckValidation(x_val)
     history = model.fit(
         x,
@@ -160,8 +160,9 @@ def test_validation_inside_fit_uses_the_current_log_z():
         callbacks=[check],
     )
     assert len(check.log_z) == 3
-    # log Z moved in every epoch: a stale value would have failed the check.
-    assert np.all(np.abs(np.diff([initial, *check.log_z])) > 0.05), check.log_z
+    # log Z moved in every epoch by far more than the check's tolerance
+    # (~2e-4): a stale value would have failed it.
+    assert np.all(np.abs(np.diff([initial, *check.log_z])) > 5e-3), check.log_z
     _assert_not_stale(model)
     after = model.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)
     np.testing.assert_allclose(history.history["val_kl"][-1], after["kl"], rtol=1e-5)
