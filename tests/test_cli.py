@@ -6,7 +6,7 @@ import numpy as np
 
 from keras_dvae import cli, recipes, zoo
 
-TINY = json.dumps({"num_chains": 10, "gibbs_sweeps": 2, "structure": [16]})
+TINY = json.dumps({"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]})
 
 
 def test_train_evaluate_sample(tmp_path, capsys):
@@ -44,7 +44,7 @@ def test_train_evaluate_sample(tmp_path, capsys):
 
 def test_train_takes_the_recipe_as_argument_or_flag(tmp_path):
     common = ["--epochs", "1", "--num-samples", "2", "--examples", "5"]
-    common += ["--model-args", json.dumps({"latents_per_group": 4, "structure": [8]})]
+    common += ["--model-args", json.dumps({"num_latents": 4, "hidden_units": [8]})]
     for how in (["digits_bernoulli"], ["--recipe", "digits_bernoulli"]):
         out = tmp_path / how[-1] / str(len(how))
         assert cli.main(["train", *how, *common, "--output-dir", str(out)]) == 0

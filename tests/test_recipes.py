@@ -99,7 +99,7 @@ def test_overrides_merge_model_args_and_replace_the_rest():
     assert recipe["epochs"] == 3
     assert recipe["model_args"]["num_chains"] == 7
     # The recipe's other model arguments survive a partial override.
-    assert recipe["model_args"]["latents_per_group"] == 32
+    assert recipe["model_args"]["num_latents"] == 32
     # The registry is not changed by an override.
     assert recipes.get("digits_dvaepp")["model_args"]["num_chains"] == 100
     assert (

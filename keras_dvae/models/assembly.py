@@ -36,6 +36,9 @@ def smoothing_family(smoothing, default, overlapping, model):
 
 def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed, trunk=None):
     """A hierarchical encoder over smoothed binary units."""
+    if seed is not None:
+        # Before any seed generator sees it (JAX raises OverflowError).
+        checks.check_positive_int("seed", seed, minimum=0)
     return HierarchicalEncoder(
         SmoothedBernoulli(smoothing, seed=seed, name="latent"),
         num_latents=num_latents,

@@ -201,6 +201,13 @@ class DiscreteVAE(keras.Model):
         object.__setattr__(self, "_schedules", self._check_schedules(schedules or {}))
         super().compile(optimizer=optimizer, **kwargs)
 
+    def compile_from_config(self, config):
+        # Keras skips (with a warning) models that override `compile`; ours
+        # takes Keras's arguments plus `schedules`, so restore as Keras does.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def schedules(self):
         """The compiled schedules, {target name: `Schedule`}."""

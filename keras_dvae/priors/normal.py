@@ -37,6 +37,7 @@ class NormalPrior(Prior):
         self.built = True
 
     def log_prob(self, z):
+        z = ops.cast(ops.convert_to_tensor(z), self.compute_dtype)
         zeros = ops.zeros_like(z)
         return normal_log_prob(z, zeros, zeros)
 

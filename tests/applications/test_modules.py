@@ -35,8 +35,6 @@ def test_few_label(tmp_path, cache_dir):
         ["--quick", "--dataset", "digits", "--bits", "8", "--labels", "20", "50"]
         + ["--draws", "1", "--features", "pixels", "pca", "dvaepp_codes"]
         + ["dvaepp_finetuned", "--cache-dir", cache_dir, "--out", str(out)]
-        # Fine-tuning's path, not its accuracy, is under test: 2 steps, not 30.
-        + ["--finetune-steps", "2"]
     )
     assert result["training"]["dvaepp"]["cached"]
     for name, dims in (("pixels", 64), ("pca", 8), ("dvaepp_codes", 8)):
