@@ -15,8 +15,8 @@ all train through it or through its steps, which are public:
   reshuffled and, for dynamic binarisation, redrawn every epoch);
 - `compile_model(model, recipe, steps)`: Adam (ε = 1e-3) with the
   reference piecewise learning rate or a constant one;
-- `fit(model, batches, recipe)`: compile, the β/τ/KL-weight schedules,
-  `model.fit`;
+- `fit(model, batches, recipe)`: compile (with the in-graph β/τ/KL-weight
+  schedules of `recipe_schedules`), `model.fit`;
 - `evaluate(model, data, recipe)`: the importance-weighted test
   log-likelihood under the model's own log Z rule
   (`model.prior.estimate_log_partition(method="auto")`), on the recipe's test rows.
@@ -40,7 +40,6 @@ Example:
 """
 
 import dataclasses
-import inspect
 import math
 import os
 import time
@@ -49,7 +48,7 @@ import keras
 import numpy as np
 
 from keras_dvae import callbacks as dvae_callbacks
-from keras_dvae import datasets, evaluation, models, recipes
+from keras_dvae import datasets, evaluation, models, recipes, schedules
 from keras_dvae.utils import files, images
 
 CONFIG_FILE = "config.json"
@@ -218,11 +217,12 @@ def training_batches(data, batch_size, seed=0):
 
 
 def compile_model(model, recipe, steps):
-    """Compiles `model` with the recipe's optimizer for a run of `steps`.
+    """Compiles `model` with the recipe's optimizer and schedules for `steps`.
 
     Adam with ε = 1e-3 at `recipe["learning_rate"]`, scaled by the
     reference piecewise schedule over `steps` (`schedule="reference"`,
-    REFERENCE §4) or constant.
+    REFERENCE §4) or constant; the β/τ/KL-weight schedules of
+    `recipe_schedules`, evaluated inside the compiled step.
 
     Args:
         model: a model.
@@ -233,26 +233,33 @@ def compile_model(model, recipe, steps):
     rate = recipe["learning_rate"]
     if recipe["schedule"] == "reference":
         rate = dvae_callbacks.reference_learning_rate(steps, rate)
-    model.compile(optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON))
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON),
+        schedules=recipe_schedules(recipe, steps),
+    )
 
 
-def _schedule_callbacks(model, recipe, steps):
-    """Every β/τ/KL-weight schedule of the recipe, as callbacks over `steps`.
+def recipe_schedules(recipe, steps):
+    """Every β/τ/KL-weight schedule of the recipe over a run of `steps`.
 
-    The one place where schedules are made (KL warm-up over
-    `kl_warmup` × steps, linear β, exponential τ), each updated every step.
+    The one place where schedules are made: a linear KL warm-up over
+    `kl_warmup` × steps, a linear β ramp and a geometric τ decay over the
+    whole run (`keras_dvae.schedules`), for `DiscreteVAE.compile`.
+
+    Returns:
+        A dict {"kl_weight" | "beta" | "temperature": Schedule}.
     """
-    del model  # The schedules find their variables by name in `fit`.
-    result = []
+    _, recipe = resolve(recipe)
+    result = {}
     if recipe["kl_warmup"]:
         warmup = max(1, int(recipe["kl_warmup"] * steps))
-        result.append(dvae_callbacks.KLWarmup(steps=warmup))
+        result["kl_weight"] = schedules.Linear(0.0, 1.0, warmup)
     if recipe["beta_schedule"]:
         start, end = recipe["beta_schedule"]
-        result.append(dvae_callbacks.BetaAnnealing(start, end, steps))
+        result["beta"] = schedules.Linear(start, end, steps)
     if recipe["temperature_schedule"]:
         start, end = recipe["temperature_schedule"]
-        result.append(dvae_callbacks.TemperatureAnnealing(start, end, steps))
+        result["temperature"] = schedules.Geometric(start, end, steps)
     return result
 
 
@@ -277,7 +284,7 @@ def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
     return model.fit(
         batches,
         epochs=epochs,
-        callbacks=[*_schedule_callbacks(model, recipe, steps), *callbacks],
+        callbacks=list(callbacks),
         verbose=verbose,
     )
 

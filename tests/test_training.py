@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dvae import callbacks, datasets, recipes, training
+from keras_dvae import callbacks, datasets, recipes, schedules, training
 
 TINY_RBM = {"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]}
 TINY_BERNOULLI = {"num_latents": 4, "hidden_units": [8]}
@@ -63,27 +63,47 @@ def test_train_writes_a_run_folder_that_rebuilds(tmp_path, digits):
         )
 
 
-def test_schedule_callbacks_follow_the_recipe():
+def test_recipe_schedules_follow_the_recipe():
     steps = 1000
-    made = training._schedule_callbacks(None, recipes.get("digits_dvaepp"), steps)
-    assert [(c.variable_name, c.steps, c.every) for c in made] == [
-        ("kl_weight", 300, 1)
-    ]
+    made = training.recipe_schedules(recipes.get("digits_dvaepp"), steps)
+    assert list(made) == ["kl_weight"]
+    assert isinstance(made["kl_weight"], schedules.Linear)
+    assert made["kl_weight"].get_config() == {"start": 0.0, "end": 1.0, "steps": 300}
     recipe = recipes.get("bernoulli_joint_1nl_mnist_static", kl_warmup=0)
-    (beta,) = training._schedule_callbacks(None, recipe, steps)
-    assert (beta.variable_name, beta.start, beta.end, beta.mode) == (
-        "beta",
-        6.0,
-        15.0,
-        "linear",
+    (beta,) = training.recipe_schedules(recipe, steps).values()
+    assert beta.get_config() == {"start": 6.0, "end": 15.0, "steps": 1000}
+    made = training.recipe_schedules(recipes.get("categorical_mnist"), steps)
+    assert list(made) == ["kl_weight", "temperature"]
+    assert isinstance(made["temperature"], schedules.Geometric)
+    # Values along the run: the closed forms of the recipe's ramps.
+    assert float(made["kl_weight"](150)) == pytest.approx(0.5)
+    assert float(made["temperature"](500)) == pytest.approx(np.sqrt(0.5))
+
+
+def test_schedules_run_inside_fit_and_resume_at_the_saved_step(digits):
+    model = training.build_model(
+        recipes.get("digits_bernoulli", model_args=TINY_BERNOULLI), digits
     )
-    names = [
-        (c.variable_name, c.mode)
-        for c in training._schedule_callbacks(
-            None, recipes.get("categorical_mnist"), steps
-        )
-    ]
-    assert names == [("kl_weight", "linear"), ("temperature", "exponential")]
+    recipe = recipes.get("digits_bernoulli", beta_schedule=[5.0, 9.0])
+    batches = training.training_batches(digits, 100, seed=0)
+    steps = 3 * len(batches)
+    training.compile_model(model, recipe, steps)
+    model.fit(batches, epochs=1, verbose=0)
+    done = len(batches)
+    assert float(keras.ops.convert_to_numpy(model.training_step)) == done
+    # The value assigned in the last step, at step index done − 1.
+    beta = float(keras.ops.convert_to_numpy(model.encoder.latent.sharpness))
+    assert beta == pytest.approx(5.0 + 4.0 * (done - 1) / steps, rel=1e-5)
+    warm = float(keras.ops.convert_to_numpy(model.kl_weight))
+    assert warm == pytest.approx(min(1.0, (done - 1) / int(0.3 * steps)), rel=1e-5)
+    # A fresh model given these weights continues at the same step.
+    copy = training.build_model(
+        recipes.get("digits_bernoulli", model_args=TINY_BERNOULLI), digits
+    )
+    copy.set_weights(model.get_weights())
+    training.compile_model(copy, recipe, steps)
+    copy.fit(batches, epochs=1, verbose=0)
+    assert float(keras.ops.convert_to_numpy(copy.training_step)) == 2 * done
 
 
 def test_compile_uses_adam_with_the_recipes_schedule(digits):
