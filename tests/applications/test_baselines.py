@@ -55,12 +55,13 @@ def test_kmeans_returns_a_fitted_model():
 
 def test_gaussian_vae_trains_and_encodes():
     x = app_data.load("digits").x_train[:200]
-    vae = baselines.GaussianVAE(64, latent_dim=4, structure=(16,), seed=0)
+    vae = baselines.GaussianVAE((64,), latent_dim=4, hidden_units=(16,), seed=0)
     vae.adapt(x)
     vae.compile(optimizer="adam")
     history = vae.fit(x, epochs=2, batch_size=50, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    means = vae.encode(x, batch_size=64)
+    means, spread = vae.encode(x, batch_size=64)
+    assert spread.shape == (200, 4) and np.all(spread > 0)
     assert means.shape == (200, 4)
     log_likelihood = vae.log_likelihood(x[:5], num_samples=20)
     assert np.all(np.isfinite(log_likelihood)) and np.all(log_likelihood < 0)

@@ -69,7 +69,7 @@ def test_semantic_hashing_with_a_preset(tmp_path):
     from keras_dvae import datasets, models, zoo
 
     data = datasets.load("digits")
-    model = models.BernoulliVAE(input_dim=64, latents_per_group=12, seed=0)
+    model = models.BernoulliVAE(image_shape=(64,), num_latents=12, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(data.x_train, epochs=2, batch_size=100, verbose=0)
     zoo.export(model, tmp_path / "tiny", {"dataset": "digits", "metrics": {}})
@@ -92,7 +92,7 @@ def test_semantic_hashing_with_a_preset(tmp_path):
 def test_semantic_hashing_preset_of_another_size(tmp_path):
     from keras_dvae import models, zoo
 
-    model = models.BernoulliVAE(input_dim=784, latents_per_group=8, seed=0)
+    model = models.BernoulliVAE(image_shape=(784,), num_latents=8, seed=0)
     zoo.export(model, tmp_path / "wide", {"dataset": "mnist", "metrics": {}})
     with pytest.raises(ValueError, match="784 values an image"):
         semantic_hashing.main(

@@ -94,9 +94,10 @@ def test_load(name, loaded):
         assert type(model).__name__ == metadata["class"]
     if "log_partition" in metadata:
         # The recorded log Z is restored: log_likelihood runs no AIS.
-        assert model.log_partition_info["log_z"] == metadata["log_partition"]["log_z"]
+        info = model.prior.log_partition_info
+        assert info["log_z"] == metadata["log_partition"]["log_z"]
         assert np.isclose(
-            float(keras.ops.convert_to_numpy(model.log_partition)),
+            float(keras.ops.convert_to_numpy(model.prior.log_partition)),
             metadata["log_partition"]["log_z"],
         )
 
@@ -105,7 +106,11 @@ def test_load(name, loaded):
 def test_from_preset(name):
     cls = getattr(models, zoo.get_metadata(name).get("class", ""), DiscreteVAE)
     model = cls.from_preset(name)
-    assert isinstance(model, cls) or cls.__name__ in type(model).preset_families
+    assert isinstance(model, cls)
+    assert name in cls.presets() and name in DiscreteVAE.presets()
+    fresh = cls.from_preset(name, load_weights=False)
+    assert type(fresh) is type(model)
+    assert fresh.get_config() == model.get_config()
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -167,24 +172,25 @@ def test_environment_folder_comes_first(tmp_path, monkeypatch):
     assert zoo.preset_dir(str(renamed)) == renamed  # a path is used as is
 
 
-def test_from_preset_checks_the_class(monkeypatch):
-    model = models.BernoulliVAE(input_dim=16, latents_per_group=4, structure=(8,))
-    monkeypatch.setattr(zoo, "load", lambda name, verify=True: model)
-    assert models.BernoulliVAE.from_preset("x") is model
-    assert DiscreteVAE.from_preset("x") is model
+def test_from_preset_checks_the_class_before_building(monkeypatch):
+    import keras_dvae.zoo.loading as loading
+
+    built = []
+    real = keras.saving.deserialize_keras_object
+    monkeypatch.setattr(
+        loading.keras.saving,
+        "deserialize_keras_object",
+        lambda config: built.append(config) or real(config),
+    )
+    name = next(n for n in PRESETS if zoo.get_metadata(n)["class"] == "BernoulliVAE")
+    assert isinstance(models.BernoulliVAE.from_preset(name), models.BernoulliVAE)
+    built.clear()
     with pytest.raises(ValueError, match="holds a BernoulliVAE, not a DVAEPP"):
-        models.DVAEPP.from_preset("x")
-
-
-def test_from_preset_accepts_a_preset_family(monkeypatch):
-    class Variant(models.BernoulliVAE):
-        preset_families = ("DVAEPP",)
-
-    model = Variant(input_dim=16, latents_per_group=4, structure=(8,))
-    monkeypatch.setattr(zoo, "load", lambda name, verify=True: model)
-    assert models.DVAEPP.from_preset("x") is model
-    with pytest.raises(ValueError, match="not a DVAE"):
-        models.DVAE.from_preset("x")
+        models.DVAEPP.from_preset(name)
+    assert built == []  # refused from config.json alone
+    # A subclass's presets are its parent's too, never the other way.
+    assert set(models.DVAEPP.presets()) <= set(DiscreteVAE.presets())
+    assert not set(models.DVAEPP.presets()) & set(models.BernoulliVAE.presets())
 
 
 # -------------------------------------------------------------- corruption
@@ -249,7 +255,7 @@ def test_missing_weights_fail(tmp_path):
 
 
 def _tiny_trained(cls=models.BernoulliVAE, **kwargs):
-    model = cls(input_dim=16, latents_per_group=4, structure=(8,), seed=1, **kwargs)
+    model = cls(image_shape=(16,), num_latents=4, hidden_units=(8,), seed=1, **kwargs)
     x = (np.random.default_rng(0).random((20, 16)) < 0.5).astype("float32")
     model.compile(optimizer="adam")
     model.fit(x, epochs=1, batch_size=10, verbose=0)
@@ -287,7 +293,7 @@ def test_export_round_trip(tmp_path):
 
 def test_export_keeps_a_written_card_and_records_log_z(tmp_path):
     model, _ = _tiny_trained(models.DVAEPP, num_chains=4, gibbs_sweeps=1)
-    info = model.estimate_log_partition("exact")
+    info = model.prior.estimate_log_partition("exact")
     folder = tmp_path / "rbm"
     folder.mkdir()
     (folder / "README.md").write_text("hand-written")
@@ -295,13 +301,13 @@ def test_export_keeps_a_written_card_and_records_log_z(tmp_path):
     assert (folder / "README.md").read_text() == "hand-written"
     assert metadata["log_partition"]["log_z"] == info["log_z"]
     loaded = zoo.load(folder)
-    assert loaded.log_partition_info["method"] == "exact"
+    assert loaded.prior.log_partition_info["method"] == "exact"
     zoo.write_model_card(folder)
     assert "DVAEPP" in (folder / "README.md").read_text()
 
 
 def test_export_rejects_bad_arguments(tmp_path):
-    model = models.BernoulliVAE(input_dim=16, latents_per_group=4, structure=(8,))
+    model = models.BernoulliVAE(image_shape=(16,), num_latents=4, hidden_units=(8,))
     with pytest.raises(ValueError, match="must be a dict"):
         zoo.export(model, tmp_path / "a", [("dataset", "digits")])
     with pytest.raises(ValueError, match="uint8 image"):
