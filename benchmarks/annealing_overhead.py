@@ -27,7 +27,9 @@ CASES = {
 
 def main(repeats=3, epochs=3):
     x = (np.random.default_rng(0).random((5000, 784)) < 0.13).astype("float32")
-    model = models.BernoulliVAE(image_shape=(784,), num_groups=1, elbo="marginal", seed=0)
+    model = models.BernoulliVAE(
+        image_shape=(784,), num_groups=1, elbo="marginal", seed=0
+    )
     model.compile(optimizer="adam")
     model.fit(x, epochs=1, batch_size=100, verbose=0)
     steps = epochs * len(x) // 100

@@ -63,7 +63,10 @@ def measure(name, steps_per_epoch, epochs, batch_size=100, schedules=False):
     x = np.random.default_rng(0).random((steps_per_epoch * batch_size, 784)) < 0.13
     x = x.astype("float32")
     model = cls(
-        image_shape=(784,), num_latents=200 * kwargs.get("num_groups", 1), seed=0, **kwargs
+        image_shape=(784,),
+        num_latents=200 * kwargs.get("num_groups", 1),
+        seed=0,
+        **kwargs,
     )
     model.adapt(x)
     model.compile(optimizer=keras.optimizers.Adam(3e-3, epsilon=1e-3))

@@ -51,7 +51,9 @@ class Schedule:
 
 def _finite(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"`{name}` must be a finite number. Received: {name}={value!r}")
+        raise ValueError(
+            f"`{name}` must be a finite number. Received: {name}={value!r}"
+        )
     if not math.isfinite(value):
         raise ValueError(f"`{name}` must be a finite number. Received: {name}={value}")
     return float(value)

@@ -96,7 +96,9 @@ class BinaryPosterior(Posterior):
         group (all of them with one group) keep ν = μ, which has lower
         variance. Discrete samples are their own posterior.
         """
-        groups = list(zip(self.split(self.params), self.split(self.samples)))
+        groups = list(
+            zip(self.split(self.params), self.split(self.samples), strict=True)
+        )
         parts = []
         for g, (logits, sample) in enumerate(groups):
             if g == len(groups) - 1:
@@ -106,9 +108,7 @@ class BinaryPosterior(Posterior):
                 # (spike-and-exponential) z = 1[ζ > 0] is a function of ζ.
                 parts.append(ops.cast(sample > 0, logits.dtype))
             else:
-                parts.append(
-                    ops.sigmoid(self.family.posterior_logits(sample, logits))
-                )
+                parts.append(ops.sigmoid(self.family.posterior_logits(sample, logits)))
         return ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
 
@@ -120,7 +120,9 @@ class CategoricalPosterior(Posterior):
         self.num_categories = num_categories
 
     def _blocks(self, t):
-        return ops.reshape(t, (-1, t.shape[-1] // self.num_categories, self.num_categories))
+        return ops.reshape(
+            t, (-1, t.shape[-1] // self.num_categories, self.num_categories)
+        )
 
     @property
     def distribution(self):

@@ -45,7 +45,8 @@ class ScoreFunction(keras.layers.Layer):
         super().__init__(**kwargs)
         if baseline not in BASELINES:
             raise ValueError(
-                f"`baseline` must be one of {BASELINES}. Received: baseline={baseline!r}"
+                f"`baseline` must be one of {BASELINES}. "
+                f"Received: baseline={baseline!r}"
             )
         self.baseline = baseline
         self.moving_baseline = None

@@ -9,4 +9,9 @@ LIKELIHOODS = {
     "logistic_mixture": LogisticMixtureLikelihood,
 }
 
-__all__ = ["BernoulliLikelihood", "LIKELIHOODS", "Likelihood", "LogisticMixtureLikelihood"]
+__all__ = [
+    "BernoulliLikelihood",
+    "LIKELIHOODS",
+    "Likelihood",
+    "LogisticMixtureLikelihood",
+]

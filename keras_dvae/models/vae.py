@@ -61,7 +61,7 @@ class DiscreteVAE(keras.Model):
 
     A training step (`call` then `compute_loss`):
 
-        x ─ encoder ─▶ posterior (params, ζ) ─ decoder ─▶ output ─ likelihood ─▶ −log p(x|ζ)
+        x ─ encoder ─▶ posterior (params, ζ) ─ decoder ─▶ output ─ likelihood ─▶ nll
                               └──────── kl_divergence(posterior, prior) ─────────▶ KL
 
     and loss = mean(−log p(x|ζ) + kl_weight · (KL + decoder KL))
@@ -430,7 +430,7 @@ class DiscreteVAE(keras.Model):
         return np.concatenate(codes), np.concatenate(spread)
 
     def decode(self, z, batch_size=None):
-        """Images for codes `z` (n, encoder.num_values); decoder latents from their prior.
+        """Images for codes `z` (n, encoder.num_values), decoder latents from p.
 
         Returns:
             Flat NumPy images (n, prod(image_shape)) in [0, 1].
@@ -467,7 +467,7 @@ class DiscreteVAE(keras.Model):
         return np.concatenate(images)
 
     def generate(self, num_samples, batch_size=None):
-        """Images from the model: z ~ p(z) (an RBM by fresh Gibbs chains), then decode."""
+        """Images from the model: z ~ p(z) (an RBM: fresh Gibbs chains), decoded."""
         num_samples = checks.check_positive_int("num_samples", num_samples)
         return self.decode(self.prior.sample(num_samples), batch_size=batch_size)
 
@@ -509,7 +509,8 @@ class DiscreteVAE(keras.Model):
         """
         if output not in FEATURE_OUTPUTS:
             raise ValueError(
-                f"`output` must be one of {FEATURE_OUTPUTS}. Received: output={output!r}"
+                f"`output` must be one of {FEATURE_OUTPUTS}. "
+                f"Received: output={output!r}"
             )
         inputs = keras.Input(shape=(self.input_dim,), name="x")
         layer = EncoderFeatures(

@@ -51,7 +51,12 @@ class EncoderFeatures(keras.layers.Layer):
     """
 
     def __init__(
-        self, encoder, output_type="probabilities", image_shape=None, scale=1.0, **kwargs
+        self,
+        encoder,
+        output_type="probabilities",
+        image_shape=None,
+        scale=1.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         if output_type not in OUTPUTS:
@@ -101,7 +106,9 @@ class EncoderFeatures(keras.layers.Layer):
             {
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "output_type": self.output_type,
-                "image_shape": None if self.image_shape is None else list(self.image_shape),
+                "image_shape": None
+                if self.image_shape is None
+                else list(self.image_shape),
                 "scale": self.scale,
             }
         )

@@ -9,8 +9,8 @@ from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_ga
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
 from keras_dvae.networks.conv_trunk import padded_size
-from keras_dvae.utils.numerics import flatten
 from keras_dvae.utils import checks
+from keras_dvae.utils.numerics import flatten
 
 LOCAL_LATENTS = ("normal", "bernoulli")
 
@@ -139,7 +139,9 @@ class TopDownDecoder(keras.layers.Layer):
     def output_bias(self):
         return self.pixel_bias if self.output_bias_enabled else None
 
-    def run(self, latents, context=None, training=None, discrete=None, local_values=None):
+    def run(
+        self, latents, context=None, training=None, discrete=None, local_values=None
+    ):
         """Decodes global codes.
 
         Args:
