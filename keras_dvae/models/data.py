@@ -6,20 +6,20 @@ import numpy as np
 
 
 def as_rows(array, image_shape, name):
-    """`array` as (n, prod(image_shape)), accepting (n, *image_shape) too."""
+    """`array` as (n, prod(image_shape)), from any (n, ...) of that many values.
+
+    Flat rows, images of the model's own shape, or images of another shape
+    with as many pixels (e.g. (n, 28, 28) for an MLP over 784 pixels).
+    """
     width = math.prod(image_shape)
-    if array.ndim == 1 + len(image_shape) and tuple(array.shape[1:]) == tuple(
-        image_shape
-    ):
+    if array.ndim >= 2 and math.prod(array.shape[1:]) == width:
         return array.reshape(len(array), width)
-    if array.ndim == 2 and array.shape[1] == width:
-        return array
     shapes = f"(num_examples, {width})"
     if len(image_shape) > 1:
         shapes += f" or (num_examples, {', '.join(map(str, image_shape))})"
     raise ValueError(
-        f"`{name}` must have shape {shapes} for this model. Received: {name} "
-        f"with shape {array.shape}"
+        f"`{name}` must have shape {shapes} (or any shape with {width} values "
+        f"per example) for this model. Received: {name} with shape {array.shape}"
     )
 
 

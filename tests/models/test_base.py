@@ -219,7 +219,10 @@ def test_bad_data_raises_before_any_step():
         cases = [
             (lambda m=model: m.fit(half, verbose=0), "must be binary"),
             (lambda m=model: m.fit(good[:, :5], verbose=0), r"shape \(10, 5\)"),
-            (lambda m=model: m.fit(good[:, :, None], verbose=0), "must have shape"),
+            (
+                lambda m=model: m.fit(np.stack([good, good], -1), verbose=0),
+                "must have shape",
+            ),
             (lambda m=model: m.fit(nan, verbose=0), "NaN"),
             (lambda m=model: m.fit(good.astype(str), verbose=0), "numeric"),
             (
@@ -265,6 +268,8 @@ def test_adapt_centres_inputs_and_sets_the_output_bias():
     _, probs = model.encode(x)
     kernel, bias = ref.linear(model.encoder.networks[0])
     np.testing.assert_allclose(probs, ref.expit((x - mean) @ kernel + bias), rtol=1e-5)
+    # Any shape with as many values per example is the same data.
+    np.testing.assert_array_equal(model.encode(x.reshape(4, 2, 2))[1], probs)
 
 
 def test_encode_reconstruct_and_generate():
