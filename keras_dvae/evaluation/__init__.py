@@ -2,7 +2,7 @@
 
 >>> import numpy as np
 >>> from keras_dvae import evaluation, models
->>> model = models.BernoulliVAE(input_dim=16, latents_per_group=4, structure=(8,))
+>>> model = models.BernoulliVAE(image_shape=(16,), num_latents=4, hidden_units=(8,))
 >>> x = (np.random.rand(20, 16) > 0.5).astype("float32")
 >>> report = evaluation.log_likelihood_report(model, x, num_samples=50)
 >>> bool(report.mean < 0)
