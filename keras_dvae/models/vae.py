@@ -660,11 +660,22 @@ class DiscreteVAE(keras.Model):
 
         return loading.load(name, verify=verify, load_weights=load_weights, cls=cls)
 
-    def save_to_preset(self, directory, **metadata):
-        """Writes this model as a preset folder (`keras_dvae.zoo.export`)."""
+    def save_to_preset(self, directory, metadata=None, samples=None):
+        """Writes this model as a preset folder (see `keras_dvae.zoo.export`).
+
+        Args:
+            directory: the folder; its name is the preset's name.
+            metadata: dict for metadata.json ("dataset", "metrics",
+                "training", "ci_check", ...; the class, versions, log Z
+                and weights' sha256 are added).
+            samples: optional uint8 picture for samples.png.
+
+        Returns:
+            The written metadata dict.
+        """
         from keras_dvae.zoo import exporting
 
-        return exporting.export(self, directory, **metadata)
+        return exporting.export(self, directory, dict(metadata or {}), samples)
 
     # ------------------------------------------------------------- config
 

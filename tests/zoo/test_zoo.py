@@ -323,3 +323,21 @@ def test_model_card_from_metadata(name):
     assert f'from_preset("{name}")' in card
     check = metadata["ci_check"]
     assert f"K = {check['num_samples']}" in card
+
+
+def test_save_to_preset_round_trip(tmp_path):
+    model = models.DVAEPP(
+        image_shape=(16,), num_latents=4, hidden_units=(8,), num_chains=3, seed=2
+    )
+    model.prior.W.assign(np.full((2, 2), 0.7, "float32"))
+    log_z = model.prior.estimate_log_partition("exact")["log_z"]
+    metadata = model.save_to_preset(tmp_path / "mine", {"dataset": "digits"})
+    assert metadata["log_partition"]["log_z"] == log_z
+    loaded = models.DVAEPP.from_preset(str(tmp_path / "mine"))
+    assert loaded.prior.log_partition_info["log_z"] == log_z
+    for a, b in zip(model.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+    with pytest.raises(ValueError, match="not a BernoulliVAE"):
+        models.BernoulliVAE.from_preset(str(tmp_path / "mine"))
