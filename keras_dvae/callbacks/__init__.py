@@ -1,19 +1,10 @@
-"""Training callbacks and schedules: β/τ annealing, KL warm-up, learning rate."""
+"""Training callbacks: log Z refresh; the reference learning rate.
 
-from keras_dvae.callbacks.annealing import (
-    BetaAnnealing,
-    KLWarmup,
-    ParameterAnnealing,
-    TemperatureAnnealing,
-)
+β, τ and KL-weight schedules are not callbacks: they run inside the
+compiled step (`keras_dvae.schedules`, `DiscreteVAE.compile(schedules=...)`).
+"""
+
 from keras_dvae.callbacks.learning_rate import reference_learning_rate
 from keras_dvae.callbacks.log_partition import LogPartitionUpdate
 
-__all__ = [
-    "BetaAnnealing",
-    "KLWarmup",
-    "LogPartitionUpdate",
-    "ParameterAnnealing",
-    "TemperatureAnnealing",
-    "reference_learning_rate",
-]
+__all__ = ["LogPartitionUpdate", "reference_learning_rate"]

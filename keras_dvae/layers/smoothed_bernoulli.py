@@ -19,8 +19,9 @@ class SmoothedBernoulli(keras.layers.Layer):
 
     The sharpness of the smoothing (β, or τ for the concrete family) lives
     in a non-trainable variable named after it ("beta" or "temperature"),
-    so that `keras_dvae.callbacks.ParameterAnnealing` can anneal it during
-    `fit` and checkpoints and `.keras` files keep its current value.
+    so that a schedule (`DiscreteVAE.compile(schedules={"beta": ...})`) can
+    anneal it during `fit` and checkpoints and `.keras` files keep its
+    current value.
 
     Args:
         smoothing: a family name, config dict or `keras_dvae.smoothing.Smoothing`

@@ -36,7 +36,7 @@ class CategoricalVAE(DiscreteVAE):
     - "gumbel_softmax": the decoder sees the Gumbel-softmax relaxation
       y = softmax((logits + g)/τ) in training (reparameterised; Jang et al.
       2017, Maddison et al. 2017). τ is the `GumbelSoftmax` layer's
-      "temperature" variable, annealed by `callbacks.TemperatureAnnealing`.
+      "temperature" variable, annealed by a `schedules` entry "temperature".
     - "straight_through": the decoder sees the hard one-hot argmax of y in
       the forward pass, with the relaxed gradient (Jang et al. §2.2).
     - "score_function": the decoder sees a hard z ~ q(z|x) and the encoder

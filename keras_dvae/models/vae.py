@@ -201,6 +201,15 @@ class DiscreteVAE(keras.Model):
         object.__setattr__(self, "_schedules", self._check_schedules(schedules or {}))
         super().compile(optimizer=optimizer, **kwargs)
 
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config is not None and self._schedules:
+            config["schedules"] = {
+                name: schedules_lib.serialize(schedule)
+                for name, schedule in self.schedules.items()
+            }
+        return config
+
     def compile_from_config(self, config):
         # Keras skips (with a warning) models that override `compile`; ours
         # takes Keras's arguments plus `schedules`, so restore as Keras does.

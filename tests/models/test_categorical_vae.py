@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from keras_dvae.callbacks import TemperatureAnnealing
 from keras_dvae.models import CategoricalVAE
+from keras_dvae.schedules import Geometric
 from tests.helpers import BACKEND, grad, to_numpy
 
 # Two latents with three categories: 9 codes, enumerated exactly.
@@ -107,12 +107,12 @@ CONFIGS = [
 def test_fit_then_likelihood_elbo_and_kl_match_enumeration(config):
     x = make_data()
     model = make(**config)
-    model.compile(optimizer=keras.optimizers.Adam(5e-2))
     relaxed = config["estimator"] != "score_function"
-    callbacks = [TemperatureAnnealing(1.0, 0.5, steps=20)] if relaxed else []
-    history = model.fit(
-        x, epochs=10, batch_size=32, verbose=0, shuffle=False, callbacks=callbacks
-    ).history
+    model.compile(
+        optimizer=keras.optimizers.Adam(5e-2),
+        schedules={"temperature": Geometric(1.0, 0.5, steps=20)} if relaxed else None,
+    )
+    history = model.fit(x, epochs=10, batch_size=32, verbose=0, shuffle=False).history
     # Trains: 30 steps from a random init raise the ELBO (the negated loss,
     # but for the baseline network's squared error) by about a nat.
     assert history["elbo"][-1] > history["elbo"][0] + 0.5, history["elbo"]
