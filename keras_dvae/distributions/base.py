@@ -114,10 +114,11 @@ class Distribution:
 
     def _check_value(self, value, unit_interval=False):
         reference = self._shape_source()
-        value = ops.cast(ops.convert_to_tensor(value), reference.dtype)
+        # Checked as given: host data is validated, backend tensors pass.
         checks.check_finite("value", value)
         if unit_interval:
             checks.check_in_unit_interval("value", value)
+        value = ops.cast(ops.convert_to_tensor(value), reference.dtype)
         checks.check_broadcastable("value", value, "logits", reference)
         return value
 
@@ -153,6 +154,7 @@ def float_parameter(name, x, min_rank=0):
     Integer inputs become `keras.config.floatx()`; float inputs keep their
     dtype.
     """
+    checks.check_finite(name, x)  # host data only (see `checks`)
     x = ops.convert_to_tensor(x)
     if "float" not in str(ops.dtype(x)):
         x = ops.cast(x, keras.config.floatx())
@@ -161,7 +163,6 @@ def float_parameter(name, x, min_rank=0):
             f"`{name}` must have rank >= {min_rank} (the last axis is the "
             f"event axis). Received: {name}.shape={tuple(ops.shape(x))}"
         )
-    checks.check_finite(name, x)
     return x
 
 

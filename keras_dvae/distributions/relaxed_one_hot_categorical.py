@@ -107,8 +107,8 @@ class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
         Returns:
             The log-density of y, reduced over the last axis.
         """
-        log_value = ops.cast(ops.convert_to_tensor(log_value), self.logits.dtype)
         checks.check_finite("log_value", log_value)
+        log_value = ops.cast(ops.convert_to_tensor(log_value), self.logits.dtype)
         checks.check_broadcastable("log_value", log_value, "logits", self.logits)
         return self._log_prob_log(log_value)
 

@@ -271,18 +271,18 @@ class Smoothing:
         return zeta - ops.where(in_atom, 0.0, correction)
 
     def _check_logits(self, logits):
+        checks.check_finite("logits", logits)  # host data only (see `checks`)
         logits = ops.convert_to_tensor(logits)
         if not _is_float(logits):
             logits = ops.cast(logits, keras.config.floatx())
-        checks.check_finite("logits", logits)
         return logits
 
     def _check(self, name, x, logits, unit_interval=False):
         logits = self._check_logits(logits)
-        x = ops.cast(ops.convert_to_tensor(x), logits.dtype)
         checks.check_finite(name, x)
         if unit_interval:
             checks.check_in_unit_interval(name, x)
+        x = ops.cast(ops.convert_to_tensor(x), logits.dtype)
         checks.check_broadcastable(name, x, "logits", logits)
         return x, logits
 
