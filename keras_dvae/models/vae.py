@@ -368,7 +368,7 @@ class DiscreteVAE(keras.Model):
         mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
         self.encoder.input_mean.assign(mean.astype("float32"))
         bias = self.likelihood.initial_bias(mean)
-        target = getattr(self.decoder, "output_bias", None)
+        target = self.decoder.output_bias
         if bias is not None and target is not None:
             target.assign(np.reshape(bias, tuple(target.shape)))
         return self

@@ -84,8 +84,8 @@ def export(model, directory, metadata, samples=None, model_card=True):
         "keras_dvae_version": __version__,
         "keras_version": keras.__version__,
     }
-    prior = getattr(model, "prior", None)
-    info = prior.log_partition_info if getattr(prior, "has_log_partition", 0) else None
+    prior = model.prior
+    info = prior.log_partition_info if prior.has_log_partition else None
     if info and "log_partition" not in metadata:
         metadata["log_partition"] = dict(info)
     metadata["weights_sha256"] = sha256(weights)
