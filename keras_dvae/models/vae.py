@@ -15,6 +15,22 @@ from keras_dvae.networks.features import EncoderFeatures
 from keras_dvae.utils import checks
 from keras_dvae.utils.warnings import KerasDVAEWarning
 
+# The preset store: `keras_dvae.zoo` registers its loading and exporting
+# functions here when it is imported (which `import keras_dvae` does), so that
+# models never import the zoo that sits above them.
+_PRESET_STORE = {}
+
+
+def register_preset_store(presets_of, load, export):
+    """Called by `keras_dvae.zoo`: the functions behind `from_preset` & co."""
+    _PRESET_STORE.update(presets_of=presets_of, load=load, export=export)
+
+
+def _preset_store(name):
+    if name not in _PRESET_STORE:
+        raise RuntimeError("No preset store: import keras_dvae.zoo first.")
+    return _PRESET_STORE[name]
+
 
 def _part(obj):
     return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
@@ -171,11 +187,14 @@ class DiscreteVAE(keras.Model):
     def _unit(self, x):
         return ops.cast(self._flat(x), self.compute_dtype) * self.likelihood.scale
 
-    def compile(self, optimizer="adam", schedules=None, **kwargs):
-        """`keras.Model.compile`, plus in-graph `schedules`.
+    def compile(self, optimizer="auto", schedules=None, **kwargs):
+        """`keras.Model.compile`, with the reference optimizer and in-graph `schedules`.
 
         Args:
-            optimizer: as for Keras.
+            optimizer: as for Keras, or "auto": Adam with learning rate 3e-3
+                and ε = 1e-3, the reference recipe's optimizer (REFERENCE
+                §4; its piecewise learning-rate decay needs the run's length:
+                `keras_dvae.training.compile_model` adds it).
             schedules: None or a dict mapping "kl_weight", "beta" (every
                 smoothing β of the latent layers) or "temperature" (every
                 Gumbel-softmax τ) to a `keras_dvae.schedules.Schedule` (or
@@ -199,6 +218,8 @@ class DiscreteVAE(keras.Model):
         0.01
         """
         object.__setattr__(self, "_schedules", self._check_schedules(schedules or {}))
+        if isinstance(optimizer, str) and optimizer == "auto":
+            optimizer = keras.optimizers.Adam(learning_rate=3e-3, epsilon=1e-3)
         super().compile(optimizer=optimizer, **kwargs)
 
     def get_compile_config(self):
@@ -639,9 +660,7 @@ class DiscreteVAE(keras.Model):
     @classmethod
     def presets(cls):
         """Names of the pretrained presets (`keras_dvae.zoo`) of this class."""
-        from keras_dvae.zoo import loading  # zoo sits above models
-
-        return loading.presets_of(cls)
+        return _preset_store("presets_of")(cls)
 
     @classmethod
     def from_preset(cls, name, load_weights=True, verify=True):
@@ -665,9 +684,8 @@ class DiscreteVAE(keras.Model):
         >>> from keras_dvae import models
         >>> model = models.DVAEPP.from_preset("dvaepp_2nl_mnist_static")
         """
-        from keras_dvae.zoo import loading
-
-        return loading.load(name, verify=verify, load_weights=load_weights, cls=cls)
+        load = _preset_store("load")
+        return load(name, verify=verify, load_weights=load_weights, cls=cls)
 
     def save_to_preset(self, directory, metadata=None, samples=None):
         """Writes this model as a preset folder (see `keras_dvae.zoo.export`).
@@ -682,9 +700,7 @@ class DiscreteVAE(keras.Model):
         Returns:
             The written metadata dict.
         """
-        from keras_dvae.zoo import exporting
-
-        return exporting.export(self, directory, dict(metadata or {}), samples)
+        return _preset_store("export")(self, directory, dict(metadata or {}), samples)
 
     # ------------------------------------------------------------- config
 

@@ -20,6 +20,7 @@ True
 'mnist_static'
 """
 
+from keras_dvae.models import vae as _vae
 from keras_dvae.zoo.exporting import export, model_card, write_model_card
 from keras_dvae.zoo.loading import (
     ENV_VAR,
@@ -32,6 +33,11 @@ from keras_dvae.zoo.loading import (
     search_dirs,
     sha256,
 )
+from keras_dvae.zoo.loading import presets_of as _presets_of
+
+# `Model.from_preset`, `presets` and `save_to_preset` reach the zoo through
+# this registration (models sit below the zoo and never import it).
+_vae.register_preset_store(_presets_of, load, export)
 
 __all__ = [
     "ENV_VAR",

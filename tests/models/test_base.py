@@ -382,3 +382,11 @@ def test_weight_decay_adds_half_lambda_sum_of_squares():
     ):
         extra = -0.5 * decay * old if id(a) in kernel_ids else np.zeros_like(old)
         np.testing.assert_allclose(to_numpy(b) - to_numpy(a), extra, atol=1e-5)
+
+
+def test_auto_compile_is_the_reference_optimizer():
+    model = BernoulliVAE((4,), num_latents=2, hidden_units=(), seed=0)
+    model.compile()
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.optimizer.epsilon == 1e-3
+    assert float(to_numpy(model.optimizer.learning_rate)) == pytest.approx(3e-3)

@@ -1,0 +1,68 @@
+"""The folders' dependency order of ARCHITECTURE.md, checked on the source."""
+
+import ast
+import pathlib
+
+import pytest
+
+from keras_dvae import models, zoo
+
+pytestmark = pytest.mark.backend_independent
+
+ROOT = pathlib.Path(__file__).resolve().parents[1] / "keras_dvae"
+#: ARCHITECTURE.md's order: each folder imports only from folders before it.
+ORDER = [
+    "version",
+    "utils",
+    "smoothing",
+    "distributions",
+    "layers",
+    "priors",
+    "likelihoods",
+    "networks",
+    "schedules",
+    "models",
+    "callbacks",
+    "evaluation",
+    "datasets",
+    "recipes",
+    "training",
+    "zoo",
+    "_zoo_presets",
+    "cli",
+]
+
+
+def _imports(path):
+    """The keras_dvae folders a module imports (at any depth of the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "keras_dvae" and len(parts) > 1 and parts[1] in ORDER:
+                found.add(parts[1])
+    return found
+
+
+def test_no_folder_imports_one_above_it():
+    violations = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        if relative.parts == ("__init__.py",):
+            continue  # the package's own __init__ exports everything
+        folder = relative.parts[0].removesuffix(".py")
+        assert folder in ORDER, f"{relative}: add its folder to ORDER"
+        for target in _imports(path):
+            if ORDER.index(target) > ORDER.index(folder):
+                violations.append(f"{relative} imports keras_dvae.{target}")
+    assert not violations, violations
+
+
+def test_presets_reach_the_zoo_through_its_registration():
+    assert models.DVAEPP.presets() == zoo.loading.presets_of(models.DVAEPP)
