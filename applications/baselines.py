@@ -13,10 +13,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
 from keras_dvae.layers import GaussianLatent
-from keras_dvae.layers.mlp import serialize_hidden_units
-from keras_dvae.likelihoods import BernoulliLikelihood
 from keras_dvae.models import DiscreteVAE, assembly
-from keras_dvae.models.vae import check_image_shape
 from keras_dvae.networks import HierarchicalEncoder
 from keras_dvae.priors import NormalPrior
 from keras_dvae.utils import checks
@@ -180,7 +177,6 @@ class GaussianVAE(DiscreteVAE):
         seed=None,
         **kwargs,
     ):
-        image_shape = check_image_shape(image_shape)
         super().__init__(
             encoder=HierarchicalEncoder(
                 GaussianLatent(seed=seed, name="latent"),
@@ -189,21 +185,9 @@ class GaussianVAE(DiscreteVAE):
                 name="encoder",
             ),
             prior=NormalPrior(latent_dim, seed=seed, name="prior"),
-            decoder=assembly.mlp_decoder(image_shape, hidden_units),
-            likelihood=BernoulliLikelihood(name="likelihood"),
+            **assembly.bernoulli_mlp_output(image_shape, hidden_units),
             image_shape=image_shape,
             weight_decay=weight_decay,
             seed=seed,
             **kwargs,
-        )
-        self.latent_dim = latent_dim
-        self.hidden_units = hidden_units
-
-    def get_config(self):
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            latent_dim=self.latent_dim,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            weight_decay=self.weight_decay,
-            seed=self.seed,
         )

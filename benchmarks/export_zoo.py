@@ -3,7 +3,7 @@
 For a run of `keras-dvae train NAME` or `benchmarks/reproduce_dvaepp.py`
 (a folder written by `keras_dvae.training.train`), without evaluating
 again: the metrics are the run's `metrics.json`, log Z the one the run
-measured. `keras_dvae.zoo.train.export_preset` writes the folder
+measured. `keras_dvae.zoo.exporting.export_preset` writes the folder
 (`zoo.export`: config, model-only weights, metadata, samples; the model
 card; `train.sh` with the command that rebuilds it) and a `ci_check`.
 
@@ -23,39 +23,22 @@ slots. Keras ignores those (loading walks the model, not the file), so the
 flag only hid real mismatches, e.g. a config that rebuilds other shapes.
 """
 
-import json
-import os
 import sys
 
 from keras_dvae import evaluation, training
-from keras_dvae.zoo import train as zoo_train
+from keras_dvae.zoo import exporting
 
 
 def main(run_dir, zoo_dir, data_dir=None):
-    model, saved = training.load_trained(run_dir)
-    with open(os.path.join(run_dir, training.METRICS_FILE)) as f:
-        results = json.load(f)
-    recipe = saved["training"]
-    data = training.load_data(recipe, data_dir)
-    metrics = results["evaluation"]
-    info = metrics["test_ll"]["log_partition"]
+    run = training.load_run(run_dir, data_dir)
+    info = run.metrics["evaluation"]["test_ll"]["log_partition"]
     if info.get("method") == "ais":
         # The run's AIS log Z, not a new estimate, for the ci_check (an
         # exact one is enumerated again, cheaply).
         evaluation.log_likelihood_report(
-            model, data.x_test[:2], num_samples=1, log_partition=info["log_z"]
+            run.model, run.data.x_test[:2], num_samples=1, log_partition=info["log_z"]
         )
-    written = zoo_train.export_preset(
-        model,
-        recipe,
-        data,
-        saved["recipe"],
-        zoo_dir,
-        metrics=metrics,
-        steps=results["steps"],
-        seconds=results["train_seconds"],
-        seed=saved["seed"],
-    )
+    written = exporting.export_preset(run, zoo_dir)
     print(f"Wrote {zoo_dir} (weights sha256 {written['weights_sha256']})")
 
 

@@ -35,9 +35,8 @@ def train(args):
     }
     if args.model_args:
         overrides["model_args"] = json.loads(args.model_args)
-    name = args.recipe_option or args.recipe
     run = training.train(
-        name,
+        args.recipe_option or args.recipe,
         data_dir=args.data_dir,
         output_dir=args.output_dir,
         epochs=args.epochs,
@@ -54,33 +53,23 @@ def train(args):
     return 0
 
 
-def load_trained(model_dir):
-    """Rebuilds a model written by `keras-dvae train` (`training.load_trained`)."""
-    from keras_dvae import training
-
-    return training.load_trained(model_dir)
-
-
 def evaluate(args):
     from keras_dvae import training
     from keras_dvae.utils import files
 
-    model, saved = load_trained(args.model_dir)
-    recipe = saved["training"]
-    if args.dataset:
-        recipe = {**recipe, "dataset": args.dataset}
-    data = training.load_data(recipe, args.data_dir)
+    overrides = {"dataset": args.dataset} if args.dataset else {}
+    run = training.load_run(args.model_dir, args.data_dir, **overrides)
     details = training.evaluate(
-        model,
-        data,
-        recipe,
+        run.model,
+        run.data,
+        run.recipe,
         examples=args.examples,
         num_samples=args.num_samples,
         verbose=1,
     )
     metrics = training.summary(details)
     path = os.path.join(args.model_dir, "evaluation.json")
-    files.write_json(path, {"dataset": data.name, **metrics, "evaluation": details})
+    files.write_json(path, {"dataset": run.data.name, **metrics, "evaluation": details})
     _print_metrics(metrics)
     print(f"Wrote {path}")
     return 0
@@ -90,25 +79,26 @@ def sample(args):
     from keras_dvae import training
     from keras_dvae.utils import images
 
-    model, saved = load_trained(args.model_dir)
-    data = training.load_data(saved["training"], args.data_dir)
+    run = training.load_run(args.model_dir, args.data_dir)
     path = args.output or os.path.join(args.model_dir, training.SAMPLES_FILE)
-    images.write_png(images.sample_grid(model, data, n=args.num), path)
+    images.write_png(images.sample_grid(run.model, run.data, n=args.num), path)
     print(f"Wrote {path} (rows: prior samples, test images, reconstructions)")
     return 0
+
+
+def _row(name, model, dataset, rest):
+    print(f"{name:36s} {model:13s} {dataset:23s} {rest}")
 
 
 def list_recipes(args):
     from keras_dvae import recipes, zoo
 
     pretrained = set(zoo.list_presets())
-    print(f"{'recipe':36s} {'model':13s} {'dataset':23s} epochs  pretrained")
+    _row("recipe", "model", "dataset", "epochs  pretrained")
     for name in recipes.list_recipes():
         recipe = recipes.get(name)
-        print(
-            f"{name:36s} {recipe['model']:13s} {recipe['dataset']:23s} "
-            f"{recipe['epochs']:6d}  {'yes' if name in pretrained else '-'}"
-        )
+        mark = "yes" if name in pretrained else "-"
+        _row(name, recipe["model"], recipe["dataset"], f"{recipe['epochs']:6d}  {mark}")
     return 0
 
 
@@ -117,10 +107,8 @@ def list_presets(args):
 
     for name in zoo.list_presets():
         meta = zoo.get_metadata(name)
-        print(
-            f"{name:36s} {meta.get('class', '?'):13s} {meta.get('dataset', '?'):23s} "
-            f"{meta.get('description', '')[:60]}"
-        )
+        description = meta.get("description", "")[:60]
+        _row(name, meta.get("class", "?"), meta.get("dataset", "?"), description)
     return 0
 
 
@@ -152,27 +140,24 @@ def main(argv=None):
     t.add_argument("--data-dir", help="directory holding the dataset files")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--verbose", action="store_true", help="a line per epoch")
-    t.set_defaults(run=train)
     e = sub.add_parser("evaluate", help="log-likelihood of a trained model")
     e.add_argument("--model-dir", default="outputs/digits")
     e.add_argument("--dataset")
     e.add_argument("--num-samples", type=int, default=4000)
     e.add_argument("--examples", type=int)
     e.add_argument("--data-dir")
-    e.set_defaults(run=evaluate)
     s = sub.add_parser("sample", help="PNG of prior samples and reconstructions")
     s.add_argument("--model-dir", default="outputs/digits")
     s.add_argument("--num", type=int, default=16)
     s.add_argument("--output")
     s.add_argument("--data-dir")
     s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    s.set_defaults(run=sample)
-    r = sub.add_parser("recipes", help="list the training recipes")
-    r.set_defaults(run=list_recipes)
-    p = sub.add_parser("presets", help="list the pretrained presets (zoo)")
-    p.set_defaults(run=list_presets)
+    sub.add_parser("recipes", help="list the training recipes")
+    sub.add_parser("presets", help="list the pretrained presets (zoo)")
     args = parser.parse_args(argv)
-    return args.run(args)
+    commands = {"train": train, "evaluate": evaluate, "sample": sample}
+    commands.update(recipes=list_recipes, presets=list_presets)
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -50,12 +50,11 @@ class Schedule:
 
 
 def _finite(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value)):
         raise ValueError(
             f"`{name}` must be a finite number. Received: {name}={value!r}"
         )
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number. Received: {name}={value}")
     return float(value)
 
 

@@ -3,23 +3,10 @@
 `train(recipe)` is the whole job: load the data, build the model, `adapt`
 it, compile it with the recipe's optimizer, fit with the recipe's
 schedules (resuming an interrupted run), save the weights, evaluate and
-draw samples. The command line (`keras-dvae train`), the zoo
-(`python -m keras_dvae.zoo.train`), the applications and the benchmarks
-all train through it or through its steps, which are public:
-
-- `load_data(recipe, data_dir)` and `build_model(recipe, data, seed)`;
-- `adapt(model, data, seed)`: the binarisation rule before `adapt`
-  (dynamically binarised data: one Bernoulli draw `datasets.binarize`);
-- `training_batches(data, batch_size, seed)`: the steps rule, whole
-  batches only (`len(x_train) // batch_size` a step each epoch, the rows
-  reshuffled and, for dynamic binarisation, redrawn every epoch);
-- `compile_model(model, recipe, steps)`: Adam (ε = 1e-3) with the
-  reference piecewise learning rate or a constant one;
-- `fit(model, batches, recipe)`: compile (with the in-graph β/τ/KL-weight
-  schedules of `recipe_schedules`), `model.fit`;
-- `evaluate(model, data, recipe)`: the importance-weighted test
-  log-likelihood under the model's own log Z rule
-  (`model.prior.estimate_log_partition(method="auto")`), on the recipe's test rows.
+draw samples. The command line, the zoo, the applications and the
+benchmarks all train through it or through its public steps (`load_data`,
+`build_model`, `adapt`, `training_batches`, `compile_model`, `fit`,
+`evaluate`).
 
 A run folder holds `config.json` (recipe and model config),
 `model.weights.h5` (model variables only, no optimizer state),
@@ -40,6 +27,7 @@ Example:
 """
 
 import dataclasses
+import json
 import math
 import os
 import time
@@ -68,38 +56,24 @@ class TrainingRun:
     Attributes:
         model: the trained model.
         recipe: the full recipe it was trained with (overrides applied).
-        name: the recipe's name, or None for an unnamed recipe.
         data: the `Dataset` it was trained and evaluated on.
         steps: optimizer steps of the whole run.
-        train_seconds: wall time of `fit` in this call (a resumed run
-            counts only its own part).
-        metrics: the dict written to `metrics.json`.
-        output_dir: the run folder.
+        metrics: the dict written to `metrics.json` (with the recipe's name
+            and the wall time of `fit` in this call, "train_seconds").
     """
 
     model: keras.Model
     recipe: dict
-    name: str | None
     data: datasets.Dataset
     steps: int
-    train_seconds: float
     metrics: dict
-    output_dir: str
 
 
 # ------------------------------------------------------------------ steps
 
 
 def resolve(recipe, **overrides):
-    """A full recipe dict from a recipe name or dict, with `overrides`.
-
-    Args:
-        recipe: a name of `recipes.list_recipes()` or a recipe dict.
-        **overrides: recipe keys.
-
-    Returns:
-        (name or None, full recipe dict).
-    """
+    """(name or None, full recipe dict) of a recipe name or dict, with `overrides`."""
     if isinstance(recipe, str):
         return recipe, recipes.get(recipe, **overrides)
     if isinstance(recipe, dict):
@@ -110,32 +84,16 @@ def resolve(recipe, **overrides):
 
 
 def load_data(recipe, data_dir=None):
-    """The recipe's dataset (`datasets.load(recipe["dataset"], data_dir)`).
-
-    Args:
-        recipe: a recipe name or dict.
-        data_dir: where the dataset files are (see `datasets.load`).
-
-    Returns:
-        A `keras_dvae.datasets.Dataset`.
-    """
+    """The `Dataset` of a recipe (name or dict); `data_dir` as `datasets.load`."""
     _, recipe = resolve(recipe)
     return datasets.load(recipe["dataset"], data_dir=data_dir)
 
 
 def build_model(recipe, data, seed=0):
-    """The recipe's model, sized for `data`.
+    """The recipe's unfitted model, sized for the `Dataset` `data`.
 
     Models that take `image_shape` get the data's (H, W, C); the others get
     `input_dim` = the number of pixels and need flat binary data.
-
-    Args:
-        recipe: a recipe name or dict.
-        data: a `Dataset` (its `image_shape`).
-        seed: int, the model's seed.
-
-    Returns:
-        An unfitted model of class `recipe["model"]`.
 
     Raises:
         ValueError: an unknown model class, or images such a model cannot take.
@@ -161,11 +119,6 @@ def adapt(model, data, seed=0):
 
     Static or 8-bit data as they are; grey levels of a dynamically
     binarised set as one Bernoulli draw `datasets.binarize(x_train, seed)`.
-
-    Args:
-        model: a model with `adapt(x)`.
-        data: its `Dataset`.
-        seed: int, seeds the draw.
     """
     x = data.x_train
     if data.dynamic_binarization:
@@ -199,20 +152,9 @@ class _WholeBatches(keras.utils.PyDataset):
 
 
 def training_batches(data, batch_size, seed=0):
-    """The training batches of `data`: whole batches, reshuffled every epoch.
-
-    Dynamically binarised sets draw new bits every epoch
-    (`Dataset.train_batches`). An epoch is `len(x_train) // batch_size`
-    steps (at least one).
-
-    Args:
-        data: a `Dataset`.
-        batch_size: int ≥ 1.
-        seed: int, seeds the order (and the bits).
-
-    Returns:
-        A `keras.utils.PyDataset` of 1-tuples `(x,)`.
-    """
+    """A `PyDataset` of `(x,)`: `len(x_train) // batch_size` (≥ 1) whole
+    batches an epoch, reshuffled (and, for dynamically binarised sets,
+    redrawn: `Dataset.train_batches`) every epoch; `seed` seeds both."""
     return _WholeBatches(data.train_batches(batch_size, seed=seed))
 
 
@@ -221,13 +163,7 @@ def compile_model(model, recipe, steps):
 
     Adam with ε = 1e-3 at `recipe["learning_rate"]`, scaled by the
     reference piecewise schedule over `steps` (`schedule="reference"`,
-    REFERENCE §4) or constant; the β/τ/KL-weight schedules of
-    `recipe_schedules`, evaluated inside the compiled step.
-
-    Args:
-        model: a model.
-        recipe: a recipe name or dict.
-        steps: int ≥ 1, optimizer steps of the whole run.
+    REFERENCE §4) or constant; the schedules of `recipe_schedules`.
     """
     _, recipe = resolve(recipe)
     rate = recipe["learning_rate"]
@@ -242,9 +178,8 @@ def compile_model(model, recipe, steps):
 def recipe_schedules(recipe, steps):
     """Every β/τ/KL-weight schedule of the recipe over a run of `steps`.
 
-    The one place where schedules are made: a linear KL warm-up over
-    `kl_warmup` × steps, a linear β ramp and a geometric τ decay over the
-    whole run (`keras_dvae.schedules`), for `DiscreteVAE.compile`.
+    A linear KL warm-up over `kl_warmup` × steps, a linear β ramp and a
+    geometric τ decay over the whole run, for `DiscreteVAE.compile`.
 
     Returns:
         A dict {"kl_weight" | "beta" | "temperature": Schedule}.
@@ -264,93 +199,82 @@ def recipe_schedules(recipe, steps):
 
 
 def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
-    """Compiles `model` with the recipe and fits it with its schedules.
-
-    Args:
-        model: an adapted, uncompiled model.
-        batches: a `PyDataset` of training batches (`training_batches`).
-        recipe: a recipe name or dict.
-        epochs: passes over `batches`; default `recipe["epochs"]`.
-        callbacks: more Keras callbacks.
-        verbose: `model.fit` verbosity.
-
-    Returns:
-        The Keras `History`.
-    """
+    """`compile_model` for `len(batches) × epochs` steps (default
+    `recipe["epochs"]`), then `model.fit`; returns the Keras `History`."""
     _, recipe = resolve(recipe)
     epochs = recipe["epochs"] if epochs is None else epochs
-    steps = len(batches) * epochs
-    compile_model(model, recipe, steps)
-    return model.fit(
-        batches,
-        epochs=epochs,
-        callbacks=list(callbacks),
-        verbose=verbose,
+    compile_model(model, recipe, len(batches) * epochs)
+    return model.fit(batches, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
+
+
+def epochs_for_budget(recipe, data, seed, seconds, margin=0.85, steps=200, skip=40):
+    """Epochs that fit in `seconds` of training (the schedules are fixed in
+    steps, so a wall-clock budget becomes an epoch count), at the speed of
+    `steps` steps of a throw-away copy of the model, the first `skip`
+    (compilation) not timed.
+
+    Returns:
+        (epochs, probed steps per second).
+    """
+
+    class StepTimer(keras.callbacks.Callback):
+        done = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.done += 1
+            if self.done == skip:
+                self.start = time.perf_counter()
+            elif self.done == steps:
+                self.rate = (steps - skip) / (time.perf_counter() - self.start)
+                self.model.stop_training = True
+
+    model = build_model(recipe, data, seed)
+    model.compile(optimizer=keras.optimizers.Adam(recipe["learning_rate"]))
+    timer = StepTimer()
+    batches = training_batches(data, recipe["batch_size"], seed=seed + 1)
+    model.fit(
+        batches, epochs=math.ceil(steps / len(batches)), callbacks=[timer], verbose=0
     )
-
-
-def _run_callbacks(model, recipe, output_dir):
-    """log Z updates, the resumable backup and the CSV history of a run."""
-    result = []
-    if recipe["log_partition_every"] and model.prior.has_log_partition:
-        # Before the backup, so a resumed run restores the current estimate.
-        result.append(
-            dvae_callbacks.LogPartitionUpdate(
-                every=recipe["log_partition_every"], method="auto"
-            )
-        )
-    return [
-        *result,
-        # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
-        keras.callbacks.BackupAndRestore(os.path.join(output_dir, BACKUP_DIR)),
-        keras.callbacks.CSVLogger(os.path.join(output_dir, HISTORY_FILE), append=True),
-    ]
-
-
-def _epoch_progress(epochs):
-    """A progress bar over epochs (a Keras Progbar) showing elbo and kl."""
-    bar = keras.utils.Progbar(epochs, unit_name="epoch")
-
-    def update(epoch, logs):
-        values = [(k, float(v)) for k, v in (logs or {}).items() if k in ("elbo", "kl")]
-        bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
-
-    return keras.callbacks.LambdaCallback(on_epoch_end=update)
+    return max(1, int(margin * seconds * timer.rate // len(batches))), timer.rate
 
 
 def save_weights(model, path):
     """Writes the model's variables (no optimizer state) to `path`, atomically.
 
-    A compiled model's `save_weights` also writes the optimizer's slots;
-    the variables are copied into an uncompiled copy rebuilt from the
-    config, whose file is what `zoo.export` writes and what an uncompiled
-    model loads without `skip_mismatch`.
+    A compiled model's `save_weights` also writes the optimizer's slots, so
+    the variables are copied into an uncompiled copy rebuilt from the JSON
+    config, which also checks that the config round-trips.
 
-    Args:
-        model: a built model.
-        path: a `.weights.h5` file.
+    Returns:
+        The model's config without its compile config.
+
+    Raises:
+        ValueError: the config does not rebuild the same variables.
     """
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
-    copy = keras.saving.deserialize_keras_object(config)
-    for source, target in zip(model.variables, copy.variables, strict=True):
-        target.assign(source)
+    copy = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))
+    source, target = model.variables, copy.variables
+    if [tuple(v.shape) for v in source] != [tuple(v.shape) for v in target]:
+        raise ValueError(
+            f"The config of this {type(model).__name__} does not rebuild the "
+            f"same variables ({len(source)} in the model, {len(target)} "
+            "rebuilt): check that `get_config` returns every constructor argument."
+        )
+    for a, b in zip(source, target, strict=True):
+        b.assign(a)
     with files.atomic_path(path) as tmp:
         copy.save_weights(tmp)
+    return config
 
 
 def load_trained(run_dir):
     """Rebuilds the model a `train` run left in `run_dir`.
 
-    Args:
-        run_dir: a run folder (`config.json`, `model.weights.h5`).
-
     Returns:
         (model, saved) where `saved` is the dict of `config.json`: "recipe"
         (the name or None), "training" (the full recipe), "seed", "model".
     """
-    import json
-
     with open(os.path.join(run_dir, CONFIG_FILE)) as f:
         saved = json.load(f)
     model = keras.saving.deserialize_keras_object(saved["model"])
@@ -358,64 +282,56 @@ def load_trained(run_dir):
     return model, saved
 
 
+def load_run(run_dir, data_dir=None, **overrides):
+    """The `TrainingRun` of a finished `train` in `run_dir`, with its recipe
+    (`overrides` applied, e.g. another "dataset") and data (`load_data`)."""
+    model, saved = load_trained(run_dir)
+    _, recipe = resolve(saved["training"], **overrides)
+    with open(os.path.join(run_dir, METRICS_FILE)) as f:
+        metrics = json.load(f)
+    data = load_data(recipe, data_dir)
+    return TrainingRun(model, recipe, data, metrics["steps"], metrics)
+
+
 # ------------------------------------------------------------- evaluation
 
 
 def evaluation_rows(num_test, examples=None):
-    """The test rows evaluated: all, or a fixed random subset of `examples`.
+    """The test rows evaluated, increasing: all, or a fixed random subset.
 
     The subset is `np.random.default_rng(0).permutation(num_test)[:examples]`,
     sorted: the same rows for every seed and backend, and random because
     several test files are sorted by label.
-
-    Args:
-        num_test: int, rows of the test set.
-        examples: int or None (all rows).
-
-    Returns:
-        int array of row indices, increasing.
     """
     if examples is None or examples >= num_test:
         return np.arange(num_test)
     return np.sort(np.random.default_rng(0).permutation(num_test)[:examples])
 
 
+def bits_per_dim(log_likelihood, image_shape):
+    """Nats per image as bits per dimension (8-bit data)."""
+    return -log_likelihood / (int(np.prod(image_shape)) * math.log(2))
+
+
 def _ll_entry(report, description):
     return {
-        "mean": report.mean,
-        "standard_error": report.standard_error,
-        "num_samples": report.num_samples,
-        "num_examples": report.num_examples,
+        **report.as_dict(),
         "examples": description,
         "log_partition": report.log_partition or {"method": "none (normalised prior)"},
-        "seconds": report.seconds,
     }
 
 
 def evaluate(model, data, recipe, *, examples=None, num_samples=None, verbose=0):
-    """The test metrics of a trained model under the recipe's settings.
+    """The test metrics of a trained model on its `Dataset` `data`.
 
-    The importance-weighted log-likelihood (`evaluation.log_likelihood_report`,
-    K = `eval_samples`) on `evaluation_rows(len(x_test), eval_examples)`, with log
-    Z by the model's own rule (`estimate_log_partition(method="auto")`:
-    exact for small RBMs, AIS with `recipe["ais"]` otherwise; reverse AIS as
-    a bracket when `reverse_ais`); optionally K = `full_test_samples` on the
-    whole test set under the same log Z; the discrete-limit ELBO (binary
-    data); bits/dim (8-bit data).
-
-    Args:
-        model: a trained model.
-        data: its `Dataset`.
-        recipe: a recipe name or dict.
-        examples: overrides `recipe["eval_examples"]`.
-        num_samples: overrides `recipe["eval_samples"]`.
-        verbose: progress bars.
-
-    Returns:
-        A dict: "test_ll" (mean, standard_error, num_samples, num_examples,
-        examples, log_partition, seconds, bits_per_dim for 8-bit data),
-        optionally "test_ll_full" (with "mean_on_subset") and
-        "test_elbo_discrete".
+    "test_ll": the importance-weighted log-likelihood
+    (`evaluation.log_likelihood_report`) at K = `num_samples` (default
+    `eval_samples`) on `evaluation_rows(len(x_test), examples)` (default
+    `eval_examples`), with log Z by the model's own rule (exact for small
+    RBMs, AIS with `recipe["ais"]` otherwise, reverse AIS as a bracket when
+    `reverse_ais`) and bits/dim for 8-bit data; "test_ll_full": K =
+    `full_test_samples` on the whole test set under the same log Z, when
+    set; "test_elbo_discrete": the discrete-limit ELBO of binary data.
     """
     _, recipe = resolve(recipe)
     examples = recipe["eval_examples"] if examples is None else examples
@@ -440,8 +356,7 @@ def evaluate(model, data, recipe, *, examples=None, num_samples=None, verbose=0)
     metrics = {"test_ll": _ll_entry(report, described)}
     binary = data.binary or data.dynamic_binarization
     if not binary:
-        dims = int(np.prod(data.image_shape))
-        metrics["test_ll"]["bits_per_dim"] = -report.mean / (dims * math.log(2))
+        metrics["test_ll"]["bits_per_dim"] = bits_per_dim(report.mean, data.image_shape)
     if recipe["full_test_samples"] and len(rows) < len(data.x_test):
         log_z = report.log_partition["log_z"] if report.log_partition else "auto"
         full = evaluation.log_likelihood_report(
@@ -483,6 +398,31 @@ def summary(metrics):
 # ---------------------------------------------------------------- the job
 
 
+def _run_callbacks(model, recipe, output_dir):
+    """log Z updates, the resumable backup and the CSV history of a run."""
+    result = [
+        # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
+        keras.callbacks.BackupAndRestore(os.path.join(output_dir, BACKUP_DIR)),
+        keras.callbacks.CSVLogger(os.path.join(output_dir, HISTORY_FILE), append=True),
+    ]
+    every = recipe["log_partition_every"]
+    if every and model.prior.has_log_partition:
+        # Before the backup, so a resumed run restores the current estimate.
+        result.insert(0, dvae_callbacks.LogPartitionUpdate(every, method="auto"))
+    return result
+
+
+def _epoch_progress(epochs):
+    """A progress bar over epochs (a Keras Progbar) showing elbo and kl."""
+    bar = keras.utils.Progbar(epochs, unit_name="epoch")
+
+    def update(epoch, logs):
+        values = [(k, float(v)) for k, v in (logs or {}).items() if k in ("elbo", "kl")]
+        bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=update)
+
+
 def train(
     recipe="digits_dvaepp",
     *,
@@ -497,33 +437,32 @@ def train(
     evaluate_model=True,
     examples=None,
     num_samples=None,
+    time_budget=None,
     **overrides,
 ):
     """Trains a recipe into `output_dir`; rerun the same call to resume.
 
-    Loads the data, builds and adapts the model, compiles it (Adam, ε =
-    1e-3, the recipe's learning-rate schedule), fits it with the recipe's
-    schedules, a log Z update every `log_partition_every` epochs (RBM
+    Fits (`fit`) with a log Z update every `log_partition_every` epochs (RBM
     priors), `keras.callbacks.BackupAndRestore` (an interrupted run resumes
     from its last finished epoch: weights, optimizer state, PCD chains) and
     a CSV history; then writes the weights, evaluates (`evaluate`) and
-    draws `samples.png` (rows: prior samples, test images,
-    reconstructions).
+    draws `samples.png` (rows: prior samples, test images, reconstructions).
 
     Args:
         recipe: a recipe name (`recipes.list_recipes()`) or dict.
         data_dir: where the dataset files are (see `datasets.load`).
         output_dir: the run folder.
-        epochs: overrides the recipe's epochs.
+        epochs, **overrides: recipe keys (`batch_size`, `model_args`, ...).
         seed: int, seeds the model, the batch order and the binarisation.
         data: an already loaded `Dataset` (tests), else loaded.
         callbacks: more Keras callbacks for `fit`.
         verbose: `model.fit` verbosity.
         progress: a progress bar over epochs and a line about the run.
         evaluate_model: evaluate and draw samples after training.
-        examples: test rows evaluated (overrides `eval_examples`).
-        num_samples: K (overrides `eval_samples`).
-        **overrides: recipe keys (`batch_size`, `model_args`, ...).
+        examples, num_samples: see `evaluate`.
+        time_budget: seconds of training: the epochs come from
+            `epochs_for_budget` instead, and the metrics record it with
+            "probed_steps_per_second".
 
     Returns:
         A `TrainingRun`.
@@ -541,8 +480,19 @@ def train(
         overrides["epochs"] = epochs
     name, recipe = resolve(recipe, **overrides)
     os.makedirs(output_dir, exist_ok=True)
-    keras.utils.set_random_seed(seed)
     data = load_data(recipe, data_dir) if data is None else data
+    probed = {}
+    if time_budget is not None:
+        keras.utils.set_random_seed(seed)
+        epochs, rate = epochs_for_budget(recipe, data, seed, time_budget)
+        if progress or verbose:
+            print(f"probe: {rate:.1f} steps/s; {time_budget:.0f} s -> {epochs} epochs")
+        recipe = recipes.get(recipe, epochs=epochs)
+        probed = {"time_budget": time_budget, "probed_steps_per_second": rate}
+        # Forget the probe's model: the run gets the layer names (and the
+        # random state) it would have had without the probe.
+        keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
     model = build_model(recipe, data, seed)
     adapt(model, data, seed)
     batches = training_batches(data, recipe["batch_size"], seed)
@@ -576,6 +526,7 @@ def train(
         "train_seconds": round(seconds, 1),
         "backend": keras.backend.backend(),
         "seed": seed,
+        **probed,
     }
     if evaluate_model:
         details = evaluate(
@@ -586,13 +537,4 @@ def train(
             images.sample_grid(model, data), os.path.join(output_dir, SAMPLES_FILE)
         )
     files.write_json(os.path.join(output_dir, METRICS_FILE), metrics)
-    return TrainingRun(
-        model=model,
-        recipe=recipe,
-        name=name,
-        data=data,
-        steps=steps,
-        train_seconds=seconds,
-        metrics=metrics,
-        output_dir=output_dir,
-    )
+    return TrainingRun(model, recipe, data, steps, metrics)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from keras_dvae import cli, recipes, zoo
+from keras_dvae import cli, recipes, training, zoo
 
 TINY = json.dumps({"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]})
 
@@ -21,7 +21,7 @@ def test_train_evaluate_sample(tmp_path, capsys):
     assert (tmp_path / "run" / "samples.png").stat().st_size > 0
     # A finished run leaves no backup; weights and config rebuild the model.
     assert not (tmp_path / "run" / "backup").exists()
-    model, saved = cli.load_trained(out)
+    model, saved = training.load_trained(out)
     assert saved["recipe"] == "digits_dvaepp"
     assert model.num_chains == 10
     assert "Training DVAEPP (recipe digits_dvaepp) on digits" in capsys.readouterr().out

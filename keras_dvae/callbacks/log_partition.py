@@ -8,14 +8,11 @@ from keras_dvae.utils import checks
 class LogPartitionUpdate(keras.callbacks.Callback):
     """Re-estimates log Z of the model's RBM prior every `every` epochs.
 
-    RBM-prior models (`DVAEPP`, `DVAE`, `ConvDVAEPP`) report their `elbo`
-    and `kl` metrics with the log Z held in the prior's `log_partition`
-    variable, which `fit` does not update (its gradient comes from the PCD
-    chains, its value needs enumeration or AIS). This callback calls
-    `model.prior.estimate_log_partition(method, **kwargs)` at the end of every
-    `every`-th epoch, so the next epoch's metrics are normalised with the
-    estimate for the previous epoch's end. Cheap with exact enumeration
-    (RBMs up to ~20 units a side); with AIS it costs seconds to minutes.
+    `fit` trains the RBM through its PCD chains but never updates the log Z
+    that its `elbo` and `kl` metrics use; this callback calls
+    `model.prior.estimate_log_partition(method, **kwargs)` at the end of
+    every `every`-th epoch. Cheap with exact enumeration (RBMs up to ~20
+    units a side); with AIS it costs seconds to minutes.
 
     Args:
         every: int ≥ 1, epochs between estimates.

@@ -4,10 +4,14 @@ import dataclasses
 
 import numpy as np
 
-from keras_dvae.datasets.sequences import ArraySequence, BinarizedSequence
+from keras_dvae.datasets.sequences import ArraySequence, BinarizedSequence, binarize
+
+SPLITS = ("train", "valid", "test")
+#: `class_names` of the digit sets.
+DIGITS = tuple(str(d) for d in range(10))
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
 class Dataset:
     """The splits of one dataset, as returned by `keras_dvae.datasets.load`.
 
@@ -38,36 +42,55 @@ class Dataset:
 
     name: str
     x_train: np.ndarray
-    x_valid: np.ndarray | None
-    x_test: np.ndarray | None
-    y_train: np.ndarray | None
-    y_valid: np.ndarray | None
-    y_test: np.ndarray | None
+    x_valid: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    y_train: np.ndarray | None = None
+    y_valid: np.ndarray | None = None
+    y_test: np.ndarray | None = None
     image_shape: tuple
-    binary: bool
-    dynamic_binarization: bool
-    lossy: bool
+    binary: bool = False
+    dynamic_binarization: bool = False
+    lossy: bool = False
     notes: str
     class_names: tuple | None = None
 
     @classmethod
     def from_splits(cls, name, x, y=None, **facts):
-        """A `Dataset` from dicts keyed "train", "valid", "test" (missing: None).
+        """A `Dataset` from dicts of arrays `x` and `y` (or None) keyed by split.
+
+        Missing splits are `None`; `**facts` are the other fields.
+        """
+        return cls(
+            name=name,
+            **{f"x_{split}": value for split, value in x.items()},
+            **{f"y_{split}": value for split, value in (y or {}).items()},
+            **facts,
+        )
+
+    @classmethod
+    def dynamic(cls, name, grey, labels, rows, seed, **facts):
+        """A dynamically binarised `Dataset` of the rows `rows[split]`.
+
+        `x_train` keeps the grey levels; `x_valid` and `x_test` are binarised
+        once, with `np.random.default_rng([seed, 1])` and `([seed, 2])`, so
+        that their likelihoods are reproducible. An empty split is `None`.
 
         Args:
             name: the dataset's name.
-            x: dict of image arrays.
-            y: dict of label arrays, or None.
-            **facts: the remaining fields (`image_shape`, `binary`, ...).
+            grey: float32 grey levels in [0, 1] of all the rows.
+            labels: the labels of all the rows.
+            rows: dict of the indices (or slices) of "train", "valid", "test".
+            seed: seed of the one-off binarisation.
+            **facts: the remaining fields (`image_shape`, `notes`, ...).
         """
-        y = y or {}
-        splits = ("train", "valid", "test")
-        return cls(
-            name=name,
-            **{f"x_{split}": x.get(split) for split in splits},
-            **{f"y_{split}": y.get(split) for split in splits},
-            **facts,
-        )
+        x = {split: grey[index] for split, index in rows.items()}
+        y = {split: labels[index] for split, index in rows.items()}
+        for k, split in ((1, "valid"), (2, "test")):
+            if len(x[split]):
+                x[split] = binarize(x[split], [seed, k])
+            else:
+                x[split] = y[split] = None
+        return cls.from_splits(name, x, y, dynamic_binarization=True, **facts)
 
     def train_batches(self, batch_size, seed=None, shuffle=True):
         """Training batches for `model.fit`, as a `keras.utils.PyDataset`.
@@ -90,12 +113,7 @@ class Dataset:
 
     def __repr__(self):
         shapes = ", ".join(
-            f"{split}={None if x is None else x.shape}"
-            for split, x in (
-                ("x_train", self.x_train),
-                ("x_valid", self.x_valid),
-                ("x_test", self.x_test),
-            )
+            f"x_{s}={getattr(getattr(self, f'x_{s}'), 'shape', None)}" for s in SPLITS
         )
         return (
             f"Dataset(name={self.name!r}, {shapes}, image_shape={self.image_shape}, "

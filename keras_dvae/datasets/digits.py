@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_dvae.datasets.base import Dataset
+from keras_dvae.datasets.base import DIGITS, Dataset
 
 
 def load_digits(test_size=300, threshold=0.5, seed=0):
@@ -32,18 +32,11 @@ def load_digits(test_size=300, threshold=0.5, seed=0):
 def load(
     data_dir=None, *, download=True, verify=None, test_size=300, threshold=0.5, seed=0
 ):
-    """`load_digits` as a `Dataset` (8×8, statically binarised, embedded).
+    """`load_digits` as a `Dataset` (no validation split).
 
-    The data ships with scikit-learn, so `data_dir`, `download` and
-    `verify` are accepted for a uniform signature and ignored. There is no
-    validation split (`x_valid` is `None`).
-
-    Args:
-        data_dir, download, verify: ignored.
-        test_size, threshold, seed: see `load_digits`.
-
-    Returns:
-        A `Dataset` with `binary=True` and `image_shape=(8, 8)`.
+    The data ships with scikit-learn: `data_dir`, `download` and `verify`
+    are accepted for a uniform signature and ignored. `test_size`,
+    `threshold` and `seed` are those of `load_digits`.
     """
     del data_dir, download, verify
     (x_train, y_train), (x_test, y_test) = load_digits(test_size, threshold, seed)
@@ -58,15 +51,11 @@ def load(
     return Dataset(
         name="digits",
         x_train=x_train,
-        x_valid=None,
         x_test=x_test,
         y_train=y_train,
-        y_valid=None,
         y_test=y_test,
         image_shape=(8, 8),
         binary=True,
-        dynamic_binarization=False,
-        lossy=False,
         notes=notes,
-        class_names=tuple(str(d) for d in range(10)),
+        class_names=DIGITS,
     )

@@ -24,16 +24,18 @@ import pathlib
 import keras
 import numpy as np
 
+from keras_dvae.utils.files import atomic_path
+
 ENV_VAR = "KERAS_DVAE_DATA"
 
 # Size in bytes and sha256 of each offline copy (shared/data/README.md and
 # its SHA256SUMS). `mnist.npz` has a second entry: the file Keras downloads
 # (Keras publishes its sha256; its size is the one `get_file` reports).
 KNOWN_FILES = {
-    "mnist_static.npz": (
-        (2_327_083, "bd592ef145ff12868ce21089cb9ff1a128b435276382606c0c9d9ac1cf2986e2"),
-    ),
-    "mnist.npz": (
+    "mnist_static.npz": [
+        (2_327_083, "bd592ef145ff12868ce21089cb9ff1a128b435276382606c0c9d9ac1cf2986e2")
+    ],
+    "mnist.npz": [
         (
             11_490_519,
             "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
@@ -42,55 +44,34 @@ KNOWN_FILES = {
             11_490_434,
             "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
         ),
-    ),
-    "caltech101_silhouettes.npz": (
-        (405_222, "0f060916ce985fd9be887505913c287302314753554ba3fc5598ff11c16351a9"),
-    ),
-    "omniglot_raw.npz": (
-        (5_317_821, "313df08b1d59b9bf83a8092e48fdd5aefe8afe576f6b354c4a663393dfc9867f"),
-    ),
-    "cifar10_jpeg_train_0.npz": (
-        (
-            27_567_505,
-            "a1f581201ecf982b21a2095c9b08c3c31299aea868122df56d9c909a23b3b86e",
-        ),
-    ),
-    "cifar10_jpeg_train_1.npz": (
-        (
-            28_263_731,
-            "9f8ac698f207388fb4815f3997928e95d9f48081506b4d6a2443e55d216df6e6",
-        ),
-    ),
-    "cifar10_jpeg_train_2.npz": (
-        (
-            28_836_912,
-            "d3c5d6fb3ff1daad61f256a22a5f054a84662dc8bfa4d11aa3021ff47bc138b6",
-        ),
-    ),
-    "cifar10_jpeg_train_3.npz": (
-        (
-            29_000_180,
-            "ef726c35619ace960da74c18dacecc198bbe2dc36118aee2da4349f415d4d862",
-        ),
-    ),
-    "cifar10_jpeg_train_4.npz": (
-        (
-            28_425_904,
-            "371fa440813025bfcfcd183d12e190d1a75d8b7afba85a74d3e9f8847f5220f2",
-        ),
-    ),
-    "cifar10_jpeg_test.npz": (
-        (
-            28_408_439,
-            "71a0fd60be7423382553b17928767cde090b13d9a047fadec7f38838dbb6b208",
-        ),
-    ),
-    "cifar10_lossless_first4000.npz": (
-        (
-            11_340_286,
-            "c3b8e79f8cd64693a121ad31ca41ff65846c4e81be871eb33ab85baaa7bba54c",
-        ),
-    ),
+    ],
+    "caltech101_silhouettes.npz": [
+        (405_222, "0f060916ce985fd9be887505913c287302314753554ba3fc5598ff11c16351a9")
+    ],
+    "omniglot_raw.npz": [
+        (5_317_821, "313df08b1d59b9bf83a8092e48fdd5aefe8afe576f6b354c4a663393dfc9867f")
+    ],
+    "cifar10_jpeg_train_0.npz": [
+        (27_567_505, "a1f581201ecf982b21a2095c9b08c3c31299aea868122df56d9c909a23b3b86e")
+    ],
+    "cifar10_jpeg_train_1.npz": [
+        (28_263_731, "9f8ac698f207388fb4815f3997928e95d9f48081506b4d6a2443e55d216df6e6")
+    ],
+    "cifar10_jpeg_train_2.npz": [
+        (28_836_912, "d3c5d6fb3ff1daad61f256a22a5f054a84662dc8bfa4d11aa3021ff47bc138b6")
+    ],
+    "cifar10_jpeg_train_3.npz": [
+        (29_000_180, "ef726c35619ace960da74c18dacecc198bbe2dc36118aee2da4349f415d4d862")
+    ],
+    "cifar10_jpeg_train_4.npz": [
+        (28_425_904, "371fa440813025bfcfcd183d12e190d1a75d8b7afba85a74d3e9f8847f5220f2")
+    ],
+    "cifar10_jpeg_test.npz": [
+        (28_408_439, "71a0fd60be7423382553b17928767cde090b13d9a047fadec7f38838dbb6b208")
+    ],
+    "cifar10_lossless_first4000.npz": [
+        (11_340_286, "c3b8e79f8cd64693a121ad31ca41ff65846c4e81be871eb33ab85baaa7bba54c")
+    ],
 }
 
 
@@ -151,14 +132,6 @@ def find(fname, data_dir=None):
     return None
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check(path, verify=None):
     """Checks an offline copy against its documented size or checksum.
 
@@ -171,30 +144,26 @@ def check(path, verify=None):
     Raises:
         ValueError: the file differs from every documented version.
     """
+    if not (verify is None or isinstance(verify, bool)):
+        raise ValueError(
+            f"`verify` must be None, True or False. Received: verify={verify!r}"
+        )
     path = pathlib.Path(path)
     known = KNOWN_FILES.get(path.name)
     if verify is False or known is None:
         return
     if verify is None:
-        size = path.stat().st_size
-        if size not in [s for s, _ in known]:
-            raise ValueError(
-                f"{path} has {size} bytes; the documented file "
-                f"{path.name!r} has {' or '.join(str(s) for s, _ in known)}. "
-                "It is truncated or another version: replace it, or pass "
-                "verify=False to load it anyway."
-            )
-    elif verify is True:
-        digest = sha256(path)
-        if digest not in [h for _, h in known]:
-            raise ValueError(
-                f"sha256 of {path} is {digest}; the documented file "
-                f"{path.name!r} has {' or '.join(h for _, h in known)}. "
-                "Replace it, or pass verify=False to load it anyway."
-            )
+        what, actual = "size in bytes", path.stat().st_size
+        documented = [size for size, _ in known]
     else:
+        # The documented files are small enough (< 30 MB) to hash in one read.
+        what, actual = "sha256", hashlib.sha256(path.read_bytes()).hexdigest()
+        documented = [digest for _, digest in known]
+    if actual not in documented:
         raise ValueError(
-            f"`verify` must be None, True or False. Received: verify={verify!r}"
+            f"The {what} of {path} is {actual}; the documented file {path.name!r} "
+            f"has {' or '.join(map(str, documented))}. It is truncated or another "
+            "version: replace it, or pass verify=False to load it anyway."
         )
 
 
@@ -224,20 +193,6 @@ def _download(remote):
     return pathlib.Path(path)
 
 
-def _write_converted(convert, sources, fname):
-    out = cache_dir() / fname
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written under a temporary name and renamed, so an interrupted
-    # conversion never leaves a truncated file that later loads would find.
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npz")
-    try:
-        convert(sources, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
-
-
 def fetch(
     dataset,
     offline,
@@ -246,7 +201,6 @@ def fetch(
     verify=None,
     remotes=(),
     convert=None,
-    converted=None,
     hint="",
 ):
     """Finds (or downloads and converts) the files of one dataset.
@@ -259,8 +213,8 @@ def fetch(
         verify: see `check`; applies to the offline copy.
         remotes: `Remote` canonical source files, all needed.
         convert: `convert(source_paths, out_path)` writes an `.npz` in the
-            offline layout; `None` when the sources are read directly.
-        converted: file name of the converted copy in the cache.
+            offline layout, cached as `<offline stem>_converted.npz`; `None`
+            when the sources are read directly.
         hint: extra sentence for the error message.
 
     Returns:
@@ -277,7 +231,8 @@ def fetch(
         for path in found.values():
             check(path, verify)
         return Found("offline", found)
-    if converted is not None:
+    if convert is not None:
+        converted = f"{pathlib.Path(offline[0]).stem}_converted.npz"
         path = find(converted, data_dir)
         if path is not None:
             return Found("converted", {converted: path})
@@ -297,9 +252,12 @@ def fetch(
     if remotes and all(sources.values()):
         if convert is None:
             return Found("source", sources)
-        return Found(
-            "converted", {converted: _write_converted(convert, sources, converted)}
-        )
+        path = cache_dir() / converted
+        # Atomic: an interrupted conversion leaves no truncated file behind
+        # for later loads to find.
+        with atomic_path(path) as tmp:
+            convert(sources, tmp)
+        return Found("converted", {converted: path})
 
     raise FileNotFoundError(
         _missing_message(
@@ -315,7 +273,6 @@ def _missing_message(
     missing = [name for name, path in found.items() if path is None]
     if missing:
         lines.append(f"Needed (offline copy): {', '.join(missing)}.")
-    origins = {r.fname: r.origin for r in remotes}
     missing_sources = [
         name for name, path in sources.items() if path is None and name not in found
     ]
@@ -324,14 +281,14 @@ def _missing_message(
             f"{'Or' if missing else 'Needed'} (canonical source files): "
             f"{', '.join(missing_sources)}."
         )
-    if origins:
+    if remotes:
         lines.append("Canonical origins:")
-        lines += [f"  - {name}: {url}" for name, url in origins.items()]
+        lines += [f"  - {r.fname}: {r.origin}" for r in remotes]
     lines.append("Directories searched, in this order:")
-    for label, directory in search_dirs(data_dir):
-        lines.append(
-            f"  - {label}: {directory if directory is not None else '(not set)'}"
-        )
+    lines += [
+        f"  - {label}: {'(not set)' if directory is None else directory}"
+        for label, directory in search_dirs(data_dir)
+    ]
     if tried:
         lines.append(f"Download tried from {', '.join(tried)}; it failed: {failure}")
     elif sources and not download:

@@ -3,8 +3,7 @@
 import numpy as np
 
 from keras_dvae.datasets import files
-from keras_dvae.datasets.base import Dataset
-from keras_dvae.datasets.sequences import binarize
+from keras_dvae.datasets.base import DIGITS, SPLITS, Dataset
 from keras_dvae.utils import checks
 
 STATIC_FILE = "mnist_static.npz"
@@ -33,21 +32,15 @@ def load_static(data_dir=None, *, download=True, verify=None):
     """Statically binarised MNIST (Salakhutdinov & Murray 2008), 28×28.
 
     The fixed binarisation of the DBN/NADE/IWAE/DVAE literature, split
-    50,000 / 10,000 / 10,000 (train / valid / test) as in Larochelle's
-    files, rows in the files' order. x is float32 `(n, 784)` in {0, 1},
-    row-major, ink = 1.
-
-    Labels are not in the source: the offline copy carries labels recovered
-    by matching each image to raw MNIST (about 0.5% of rows tie with a
-    near-duplicate), good for plots and conditional experiments but derived
-    data. A copy converted from Larochelle's `.amat` files has no labels
-    (`y_*` are `None`).
+    50,000 / 10,000 / 10,000 as in Larochelle's files, in the files' order.
+    The offline copy's labels are DERIVED (matched to raw MNIST; about 0.5%
+    of rows tie with a near-duplicate); a copy converted from Larochelle's
+    `.amat` files has none (`y_*` are `None`).
 
     Args:
-        data_dir: directory searched first for `mnist_static.npz` (or the
-            three `binarized_mnist_{train,valid,test}.amat` files).
-        download: download the `.amat` files when nothing is found.
-        verify: see `keras_dvae.datasets.load`.
+        data_dir, download, verify: see `keras_dvae.datasets.load`; the
+            files are `mnist_static.npz`, or the three
+            `binarized_mnist_{train,valid,test}.amat` to convert.
 
     Returns:
         A `Dataset` with `binary=True`.
@@ -65,16 +58,15 @@ def load_static(data_dir=None, *, download=True, verify=None):
         verify,
         remotes=STATIC_REMOTES,
         convert=_convert_amat,
-        converted="mnist_static_converted.npz",
     )
     with np.load(found.path) as z:
         x = {
             s: files.unpack_bits(z[f"x_{s}"], z[f"shape_{s}"]).astype("float32")
-            for s in ("train", "valid", "test")
+            for s in SPLITS
         }
         y = {
             s: z[f"y_{s}_matched"].astype("int64") if f"y_{s}_matched" in z else None
-            for s in ("train", "valid", "test")
+            for s in SPLITS
         }
     labels = (
         "Labels y_* are DERIVED (matched to raw MNIST; ~0.5% ties), not from "
@@ -94,10 +86,8 @@ def load_static(data_dir=None, *, download=True, verify=None):
         y,
         image_shape=IMAGE_SHAPE,
         binary=True,
-        dynamic_binarization=False,
-        lossy=False,
         notes=notes,
-        class_names=tuple(str(d) for d in range(10)),
+        class_names=DIGITS,
     )
 
 
@@ -106,26 +96,15 @@ def load_dynamic(
 ):
     """Raw MNIST grey levels for dynamic binarisation, 28×28.
 
-    `x_train` holds the grey levels x/255 (float32 in [0, 1]) of the first
-    `60,000 − validation_size` training images, to be binarised afresh
-    every epoch with `Dataset.train_batches` (a `BinarizedSequence`).
-    `x_valid` (the last `validation_size` training images, the standard
-    50,000 / 10,000 split) and `x_test` (the 10,000 test images) are
-    binarised ONCE, so that validation and test log-likelihoods are
-    reproducible:
-
-        x_valid = rng_valid.random(shape, dtype=float32) < grey_valid
-        x_test = rng_test.random(shape, dtype=float32) < grey_test
-
-    with `rng_valid = np.random.default_rng([seed, 1])` and `rng_test =
-    np.random.default_rng([seed, 2])` (float32 0/1 arrays). Images are
-    flattened row-major to `(n, 784)`, ink = 1; labels are the MNIST labels.
+    `x_train` holds the grey levels x/255 of the first `60,000 −
+    validation_size` training images; `x_valid` (the last `validation_size`
+    training images: the standard 50,000 / 10,000 split) and `x_test` are
+    binarised once (see `Dataset.dynamic`). Labels are the MNIST labels.
 
     Args:
-        data_dir: directory searched first for `mnist.npz` (the offline
-            copy, or the file `keras.datasets.mnist` downloads).
-        download: download Keras's `mnist.npz` when it is not found.
-        verify: see `keras_dvae.datasets.load`.
+        data_dir, download, verify: see `keras_dvae.datasets.load`; the file
+            is `mnist.npz` (the offline copy, or Keras's, which is
+            downloaded when missing).
         validation_size: training images held out as `x_valid`, 0..59,999;
             0 gives `x_valid = None` and 60,000 training images.
         seed: seed of the one-off binarisation of `x_valid` and `x_test`.
@@ -143,22 +122,16 @@ def load_dynamic(
     found = files.fetch(
         "mnist", (RAW_FILE,), data_dir, download, verify, remotes=(RAW_REMOTE,)
     )
-    path = found.path
-    with np.load(path) as z:
-        x_all, y_all = z["x_train"], z["y_train"].astype("int64")
-        x_test, y_test = z["x_test"], z["y_test"].astype("int64")
-    if validation_size >= len(x_all):
+    with np.load(found.path) as z:
+        x = np.concatenate([z["x_train"], z["x_test"]])
+        y = np.concatenate([z["y_train"], z["y_test"]]).astype("int64")
+        n_all = len(z["y_train"])
+    if validation_size >= n_all:
         raise ValueError(
-            f"`validation_size` must be < {len(x_all)}. "
+            f"`validation_size` must be < {n_all}. "
             f"Received: validation_size={validation_size}"
         )
-    grey = x_all.reshape(len(x_all), -1).astype("float32") / 255.0
-    n_train = len(grey) - validation_size
-    x_valid = y_valid = None
-    if validation_size:
-        x_valid = binarize(grey[n_train:], np.random.default_rng([seed, 1]))
-        y_valid = y_all[n_train:]
-    grey_test = x_test.reshape(len(x_test), -1).astype("float32") / 255.0
+    n_train = n_all - validation_size
     notes = (
         "Raw MNIST (LeCun et al. 1998), grey levels x/255 for DYNAMIC "
         f"binarization: x_train = the first {n_train} of the 60,000 training "
@@ -167,22 +140,21 @@ def load_dynamic(
         "images and x_test = the 10,000 test images, each binarized ONCE as "
         "(np.random.default_rng([seed, k]).random(shape, dtype=float32) < grey) "
         f"with seed={seed}, k=1 for valid and k=2 for test. 28x28 row-major, "
-        f"ink = 1. Loaded from {path} ({found.kind} copy)."
+        f"ink = 1. Loaded from {found.path} ({found.kind} copy)."
     )
-    return Dataset(
-        name="mnist",
-        x_train=grey[:n_train],
-        x_valid=x_valid,
-        x_test=binarize(grey_test, np.random.default_rng([seed, 2])),
-        y_train=y_all[:n_train],
-        y_valid=y_valid,
-        y_test=y_test,
+    return Dataset.dynamic(
+        "mnist",
+        x.reshape(len(x), -1).astype("float32") / 255.0,
+        y,
+        {
+            "train": slice(n_train),
+            "valid": slice(n_train, n_all),
+            "test": slice(n_all, None),
+        },
+        seed,
         image_shape=IMAGE_SHAPE,
-        binary=False,
-        dynamic_binarization=True,
-        lossy=False,
         notes=notes,
-        class_names=tuple(str(d) for d in range(10)),
+        class_names=DIGITS,
     )
 
 
@@ -206,7 +178,7 @@ def _read_amat(path):
 
 def _convert_amat(sources, out):
     arrays = {}
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         x = _read_amat(sources[f"binarized_mnist_{split}.amat"])
         arrays[f"x_{split}"] = np.packbits(x, axis=-1)
         arrays[f"shape_{split}"] = np.array(x.shape, dtype=np.int64)

@@ -1,10 +1,8 @@
 """Omniglot (Lake et al. 2015) at 28×28, resized from the 105×105 originals.
 
-The IWAE `chardata.mat` (24,345 train / 8,070 test, resized and split by
-Burda et al.) is not available offline, so this module builds its own 28×28
-version from the original drawings, with a documented resize and split.
-Numbers measured on it are NOT directly comparable with results on the IWAE
-`chardata` split.
+The IWAE `chardata.mat` is not available offline, so this module builds its
+own 28×28 version from the original drawings, with a documented resize and
+split (see `load`).
 """
 
 import functools
@@ -17,7 +15,6 @@ import numpy as np
 
 from keras_dvae.datasets import files
 from keras_dvae.datasets.base import Dataset
-from keras_dvae.datasets.sequences import binarize
 from keras_dvae.utils import checks
 
 RAW_FILE = "omniglot_raw.npz"
@@ -54,14 +51,8 @@ def resize_area(images, size):
     Each output pixel is the mean of the source area it covers, with
     fractional weights for partly covered pixels (as OpenCV's INTER_AREA;
     unlike PIL's `Image.BOX`, which weights whole pixels by their centres).
-    Binary ink images become grey levels in [0, 1] with the same mean ink.
-
-    Args:
-        images: array `(n, h, h)`.
-        size: output side.
-
-    Returns:
-        float32 `(n, size, size)`.
+    Binary ink images become float32 grey levels in [0, 1] with the same
+    mean ink.
     """
     images = np.asarray(images, dtype="float32")
     weights = area_weights(images.shape[-1], size)
@@ -90,14 +81,8 @@ def _resized(path, size, mtime_ns):
                 ink = ink.reshape(-1, SOURCE_SIZE, SOURCE_SIZE)
                 small = resize_area(ink, IMAGE_SHAPE[0])
                 grey[start : start + len(chunk)] = small.reshape(len(chunk), -1)
-            parts[part] = {
-                "x": grey,
-                **{
-                    key: z[f"{key}_{part}"]
-                    for key in ("alphabet", "character", "drawer", "label")
-                },
-                "alphabet_names": z[f"alphabet_names_{part}"],
-            }
+            keys = ("alphabet", "alphabet_names", "character", "drawer", "label")
+            parts[part] = {"x": grey, **{key: z[f"{key}_{part}"] for key in keys}}
     return parts
 
 
@@ -105,32 +90,23 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
     """Omniglot 28×28 grey levels for dynamic binarisation.
 
     Made from the 32,460 original 105×105 binary drawings (1,623
-    characters × 20 drawers, background and evaluation sets together):
-
-    * Resize: area averaging (`resize_area`) of the ink = 1 images from
-      105×105 to 28×28, giving grey levels in [0, 1]; flattened row-major.
-    * Split, per character: drawings 1-15 train, 16-20 test, giving 24,345
-      train (the size of the IWAE training set) and 8,115 test images.
-      `validation_size` training images, chosen by
-      `np.random.default_rng([seed, 0])` without replacement, are held out
-      as `x_valid` (1,345 by default, giving 23,000 train as in VampPrior).
-      This is NOT the IWAE `chardata` split (24,345 / 8,070, its own
-      resize), so numbers are not directly comparable with published ones.
-    * `x_train` is grey (binarise every epoch with
-      `Dataset.train_batches`); `x_valid` and `x_test` are binarised once,
-      with `np.random.default_rng([seed, 1])` and `([seed, 2])`.
-    * Labels: character classes 0..1622 (background 0..963, evaluation
-      964..1622), named "Alphabet/characterNN" in `class_names`. Rows are in
-      path order (alphabet, character, drawing): grouped by class.
-
-    The resized arrays are kept in memory for the next call (a few seconds
-    to make on 2 cores); nothing is written to disk.
+    characters × 20 drawers, background and evaluation sets together),
+    resized by area averaging (`resize_area`) to grey levels in [0, 1].
+    Per character, drawings 1-15 train (24,345, the size of the IWAE
+    training set) and 16-20 test (8,115); `validation_size` training images
+    chosen by `np.random.default_rng([seed, 0])` are held out as `x_valid`
+    (1,345 by default, leaving 23,000 as in VampPrior). This is NOT the
+    IWAE `chardata` split or resize, so numbers are not directly comparable
+    with published ones. `x_valid` and `x_test` are binarised once (see
+    `Dataset.dynamic`). Labels are the characters 0..1622 (background
+    first), named "Alphabet/characterNN" in `class_names`; rows are in path
+    order (alphabet, character, drawing). The resized arrays are cached in
+    memory for the next call.
 
     Args:
-        data_dir: directory searched first for `omniglot_raw.npz` (or the
-            two `images_{background,evaluation}.zip` of Lake's repository).
-        download: download the two zip archives when nothing is found.
-        verify: see `keras_dvae.datasets.load`.
+        data_dir, download, verify: see `keras_dvae.datasets.load`; the files
+            are `omniglot_raw.npz`, or Lake's two
+            `images_{background,evaluation}.zip` to convert.
         validation_size: training images held out as `x_valid`, ≥ 0.
         seed: seed of the validation choice and of the one-off binarisation.
 
@@ -154,7 +130,6 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
         verify,
         remotes=REMOTES,
         convert=_convert_zips,
-        converted="omniglot_raw_converted.npz",
     )
     stat = found.path.stat()
     parts = _resized(str(found.path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -175,7 +150,6 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
     grey, drawer, label = (np.concatenate(a) for a in (grey, drawer, label))
 
     train = np.flatnonzero(drawer <= TRAIN_DRAWINGS)
-    test = np.flatnonzero(drawer > TRAIN_DRAWINGS)
     if validation_size >= len(train):
         raise ValueError(
             f"`validation_size` must be < {len(train)}. "
@@ -184,11 +158,6 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
     held = np.zeros(len(train), bool)
     rng = np.random.default_rng([seed, 0])
     held[rng.choice(len(train), validation_size, replace=False)] = True
-    valid, train = train[held], train[~held]
-    x_valid = y_valid = None
-    if validation_size:
-        x_valid = binarize(grey[valid], np.random.default_rng([seed, 1]))
-        y_valid = label[valid]
     notes = (
         "Omniglot (Lake et al. 2015), all 1,623 characters x 20 drawings, resized "
         "from the original 105x105 binary images to 28x28 by AREA AVERAGING "
@@ -196,24 +165,23 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
         "row-major, ink = 1, for DYNAMIC binarization (Dataset.train_batches). "
         "Split per character: drawings 1-15 train (24,345), 16-20 test (8,115); "
         f"{validation_size} train images chosen by np.random.default_rng([{seed}, 0]) "
-        f"held out as valid, leaving {len(train)} train. x_valid / x_test "
-        f"binarized ONCE with np.random.default_rng([{seed}, 1]) / ([{seed}, 2]). "
-        "NOT the IWAE chardata split or resize (24,345 / 8,070): numbers are not "
-        "directly comparable with published Omniglot results. Rows grouped by "
-        f"character. Loaded from {found.path} ({found.kind} copy)."
+        f"held out as valid, leaving {len(train) - validation_size} train. x_valid / "
+        f"x_test binarized ONCE with np.random.default_rng([{seed}, 1]) / "
+        f"([{seed}, 2]). NOT the IWAE chardata split or resize (24,345 / 8,070): "
+        "numbers are not directly comparable with published Omniglot results. Rows "
+        f"grouped by character. Loaded from {found.path} ({found.kind} copy)."
     )
-    return Dataset(
-        name="omniglot",
-        x_train=grey[train],
-        x_valid=x_valid,
-        x_test=binarize(grey[test], np.random.default_rng([seed, 2])),
-        y_train=label[train],
-        y_valid=y_valid,
-        y_test=label[test],
+    return Dataset.dynamic(
+        "omniglot",
+        grey,
+        label,
+        {
+            "train": train[~held],
+            "valid": train[held],
+            "test": np.flatnonzero(drawer > TRAIN_DRAWINGS),
+        },
+        seed,
         image_shape=IMAGE_SHAPE,
-        binary=False,
-        dynamic_binarization=True,
-        lossy=False,
         notes=notes,
         class_names=tuple(class_names),
     )
@@ -241,13 +209,12 @@ def _convert_zips(sources, out):
             )
             if not matches:
                 raise ValueError(f"{path} holds no images_{part}/... PNG files.")
-            # The PNGs are mode "1" with white background = 1; ink = 1 here.
-            ink = np.stack(
-                [
-                    1 - np.asarray(_open_png(Image, archive, m.string), np.uint8)
-                    for m in matches
-                ]
-            )
+            ink = []
+            for m in matches:
+                with Image.open(io.BytesIO(archive.read(m.string))) as image:
+                    # Mode "1" with white background = 1; ink = 1 here.
+                    ink.append(1 - np.asarray(image.convert("1"), np.uint8))
+            ink = np.stack(ink)
         alphabet_names = sorted({m["alphabet"] for m in matches})
         alphabet = {name: i for i, name in enumerate(alphabet_names)}
         pairs = sorted({(m["alphabet"], int(m["character"])) for m in matches})
@@ -265,8 +232,3 @@ def _convert_zips(sources, out):
             [label[m["alphabet"], int(m["character"])] for m in matches], np.int16
         )
     np.savez_compressed(out, **arrays)
-
-
-def _open_png(image_module, archive, name):
-    with image_module.open(io.BytesIO(archive.read(name))) as image:
-        return image.convert("1")

@@ -39,8 +39,7 @@ def load(name, data_dir=None, *, download=True, verify=None, **options):
 
     Files are looked for in `data_dir`, then `$KERAS_DVAE_DATA`, then
     `~/.keras/keras_dvae/datasets`; when absent, the canonical source is
-    downloaded into that cache (checksum verified where one is known) and
-    converted. See `keras_dvae.datasets.files`.
+    downloaded into that cache and converted (`keras_dvae.datasets.files`).
 
     Args:
         name: one of `NAMES`.

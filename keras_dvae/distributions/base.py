@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_dvae.utils import checks
+from keras_dvae.utils.numerics import to_float
 
 
 class Distribution:
@@ -16,9 +17,10 @@ class Distribution:
     event axes only, so a posterior over (batch, num_latents, K) gives
     per-latent values of shape (batch, num_latents) and models sum.
 
-    Subclasses implement the hooks `_sample`, `_log_prob` and whichever of
-    `_entropy`, `_mean`, `_mode` they support; the others raise
-    `NotImplementedError` naming the class.
+    Subclasses implement the hooks `_sample` and `_log_prob` (which receive
+    checked arguments) and override whichever of `entropy`, `mean`, `mode`,
+    `cdf` and `icdf` they support; the others raise `NotImplementedError`
+    naming the class.
     """
 
     #: Number of trailing axes that form one event.
@@ -43,21 +45,17 @@ class Distribution:
         """Log-probability (mass or density) of `value`, reduced over the event."""
         return self._log_prob(self._check_value(value))
 
-    def prob(self, value):
-        """exp(`log_prob`)."""
-        return ops.exp(self.log_prob(value))
-
     def entropy(self):
         """Entropy in nats, one value per batch element."""
-        return self._entropy()
+        raise _not_implemented(self, "entropy")
 
     def mean(self):
         """The mean, with the shape of a sample."""
-        return self._mean()
+        raise _not_implemented(self, "mean")
 
     def mode(self):
         """The most probable value, with the shape of a sample."""
-        return self._mode()
+        raise _not_implemented(self, "mode")
 
     def cdf(self, value):
         """The cumulative distribution function (where one is defined)."""
@@ -83,7 +81,7 @@ class Distribution:
 
     def get_config(self):
         """Constructor arguments as Python numbers and nested lists."""
-        raise _not_implemented(self, "get_config")
+        return {"logits": to_python(self.logits)}
 
     @classmethod
     def from_config(cls, config):
@@ -97,15 +95,6 @@ class Distribution:
     def _log_prob(self, value):
         raise _not_implemented(self, "log_prob")
 
-    def _entropy(self):
-        raise _not_implemented(self, "entropy")
-
-    def _mean(self):
-        raise _not_implemented(self, "mean")
-
-    def _mode(self):
-        raise _not_implemented(self, "mode")
-
     def _shape_source(self):
         """The parameter tensor whose shape is batch_shape + event_shape."""
         return self.logits
@@ -113,14 +102,7 @@ class Distribution:
     # ------------------------------------------------------------- helpers
 
     def _check_value(self, value, unit_interval=False):
-        reference = self._shape_source()
-        # Checked as given: host data is validated, backend tensors pass.
-        checks.check_finite("value", value)
-        if unit_interval:
-            checks.check_in_unit_interval("value", value)
-        value = ops.cast(ops.convert_to_tensor(value), reference.dtype)
-        checks.check_broadcastable("value", value, "logits", reference)
-        return value
+        return checks.check_value("value", value, self._shape_source(), unit_interval)
 
 
 def sample_gumbel(shape, dtype=None, seed=None):
@@ -155,9 +137,7 @@ def float_parameter(name, x, min_rank=0):
     dtype.
     """
     checks.check_finite(name, x)  # host data only (see `checks`)
-    x = ops.convert_to_tensor(x)
-    if "float" not in str(ops.dtype(x)):
-        x = ops.cast(x, keras.config.floatx())
+    x = to_float(x)
     if len(ops.shape(x)) < min_rank:
         raise ValueError(
             f"`{name}` must have rank >= {min_rank} (the last axis is the "
@@ -200,8 +180,17 @@ def _not_implemented(distribution, method):
     )
 
 
-class CategoricalLogits:
-    """Shared accessors of distributions parameterised by logits over K categories."""
+class CategoricalLogits(Distribution):
+    """A distribution over one-hot vectors, parameterised by logits over K categories.
+
+    Raises:
+        ValueError: if `logits` is a scalar or holds NaN or Inf.
+    """
+
+    event_ndims = 1
+
+    def __init__(self, logits):
+        self.logits = float_parameter("logits", logits, min_rank=1)
 
     @property
     def num_categories(self):
@@ -212,3 +201,8 @@ class CategoricalLogits:
     def probs(self):
         """softmax(logits) along the last axis."""
         return ops.softmax(self.logits, axis=-1)
+
+    def _noisy_logits(self, sample_shape, seed):
+        """logits + g, g ~ Gumbel(0, 1) of shape `sample_shape + logits.shape`."""
+        shape = tuple(sample_shape) + tuple(ops.shape(self.logits))
+        return self.logits + sample_gumbel(shape, self.logits.dtype, seed=seed)

@@ -7,14 +7,12 @@ from keras_dvae.distributions.base import (
     CategoricalLogits,
     Distribution,
     float_parameter,
-    sample_gumbel,
-    to_python,
 )
-from keras_dvae.utils.numerics import log_sigmoid
+from keras_dvae.utils.numerics import log_sigmoid, to_float
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class Categorical(CategoricalLogits, Distribution):
+class Categorical(CategoricalLogits):
     """Independent K-way categorical latents, as one-hot vectors.
 
     `logits` has shape `batch_shape + (K,)`; every leading axis indexes an
@@ -38,9 +36,6 @@ class Categorical(CategoricalLogits, Distribution):
         logits: float tensor of shape `batch_shape + (K,)`, unnormalised
             log-probabilities.
 
-    Raises:
-        ValueError: if `logits` is a scalar or holds NaN or Inf.
-
     Example:
 
     >>> import numpy as np
@@ -53,35 +48,25 @@ class Categorical(CategoricalLogits, Distribution):
         Maddison, Tarlow, Minka, "A* Sampling", NeurIPS 2014.
     """
 
-    event_ndims = 1
-
-    def __init__(self, logits):
-        self.logits = float_parameter("logits", logits, min_rank=1)
-
     @property
     def log_probs(self):
         """log_softmax(logits) along the last axis."""
         return ops.log_softmax(self.logits, axis=-1)
 
     def _sample(self, sample_shape, seed):
-        shape = sample_shape + tuple(ops.shape(self.logits))
-        noise = sample_gumbel(shape, self.logits.dtype, seed=seed)
-        return _one_hot_argmax(self.logits + noise)
+        return _one_hot_argmax(self._noisy_logits(sample_shape, seed))
 
     def _log_prob(self, value):
         return ops.sum(value * self.log_probs, axis=-1)
 
-    def _entropy(self):
+    def entropy(self):
         return -ops.sum(self.probs * self.log_probs, axis=-1)
 
-    def _mean(self):
+    def mean(self):
         return self.probs
 
-    def _mode(self):
+    def mode(self):
         return _one_hot_argmax(self.logits)
-
-    def get_config(self):
-        return {"logits": to_python(self.logits)}
 
     def __repr__(self):
         return f"Categorical(batch_shape={self.batch_shape}, K={self.num_categories})"
@@ -135,17 +120,14 @@ class Bernoulli(Distribution):
             -self.logits
         )
 
-    def _entropy(self):
+    def entropy(self):
         return bernoulli_entropy(self.logits)
 
-    def _mean(self):
+    def mean(self):
         return self.probs
 
-    def _mode(self):
+    def mode(self):
         return ops.cast(self.logits > 0, self.logits.dtype)
-
-    def get_config(self):
-        return {"logits": to_python(self.logits)}
 
     def __repr__(self):
         return f"Bernoulli(batch_shape={self.batch_shape})"
@@ -167,14 +149,8 @@ def bernoulli_entropy(logits):
     since log q = -softplus(-l), log(1 - q) = -softplus(l) and
     1 - q = σ(-l). The second form is finite for every finite l, tends to 0
     as |l| → ∞, and keeps its relative precision there (1 - q is not
-    computed by subtraction).
-
-    Args:
-        logits: log-odds l of q(z=1), any shape.
-
-    Returns:
-        The entropies, with the shape of `logits`. Sum over the last axis for
-        a factorial posterior.
+    computed by subtraction). The result has the shape of the log-odds
+    `logits`: sum over the last axis for a factorial posterior.
 
     Example:
 
@@ -184,9 +160,7 @@ def bernoulli_entropy(logits):
     >>> bool(np.allclose(ops.convert_to_numpy(h), 3 * np.log(2)))
     True
     """
-    logits = ops.convert_to_tensor(logits)
-    if "float" not in str(logits.dtype):
-        logits = ops.cast(logits, keras.config.floatx())
+    logits = to_float(logits)
     return ops.sigmoid(logits) * ops.softplus(-logits) + ops.sigmoid(
         -logits
     ) * ops.softplus(logits)

@@ -154,12 +154,8 @@ class NormalPosterior(Posterior):
     def moments(self):
         """(means, log-variances), each (n, D), concatenated over groups."""
         pairs = [split_gaussian(p) for p in self.split(self.params)]
-        if len(pairs) == 1:
-            return pairs[0]
-        return (
-            ops.concatenate([m for m, _ in pairs], axis=-1),
-            ops.concatenate([v for _, v in pairs], axis=-1),
-        )
+        means, log_vars = zip(*pairs, strict=True)
+        return ops.concatenate(means, axis=-1), ops.concatenate(log_vars, axis=-1)
 
     def log_prob(self):
         mean, log_var = self.moments

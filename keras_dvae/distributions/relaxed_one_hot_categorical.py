@@ -6,18 +6,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dvae.distributions.base import (
-    CategoricalLogits,
-    Distribution,
-    float_parameter,
-    sample_gumbel,
-    to_python,
-)
+from keras_dvae.distributions.base import CategoricalLogits, to_python
 from keras_dvae.utils import checks
+from keras_dvae.utils.numerics import as_dtype
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
+class RelaxedOneHotCategorical(CategoricalLogits):
     """Gumbel-softmax: a continuous relaxation of one-hot categorical latents.
 
     A sample is a point y in the interior of the probability simplex,
@@ -37,23 +32,17 @@ class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
         p(y) = Γ(K) τ^{K−1} (Σ_k π_k y_k^{−τ})^{−K} Π_k π_k y_k^{−τ−1},
         π = softmax(l).
 
-    In log space, with x = log y (the ExpConcrete variable) and
-    a = l − τ x, it is
+    It is evaluated in log space, with x = log y (the ExpConcrete variable),
 
-        log p(y) = log Γ(K) + (K−1) log τ + Σ_k log_softmax(a)_k − Σ_k x_k,
+        log p(y) = log Γ(K) + (K−1) log τ + Σ_k log_softmax(l − τ x)_k − Σ_k x_k,
 
-    since Σ_k log π_k − K log Σ_k π_k e^{−τ x_k} = Σ_k log_softmax(a)_k:
-    the normaliser of π cancels, and log_softmax keeps every term bounded.
-    This is the density TensorFlow Probability's
-    `RelaxedOneHotCategorical(temperature, logits=logits)` computes. For
-    K = 2 it is the binary concrete density of y_2 with logits l_2 − l_1
-    (`keras_dvae.smoothing.RelaxedBernoulli`).
-
-    Where τ is small a float sample can have components that underflow to
-    0: `log_prob` floors y at the smallest normal float (1e-38 in
-    float32), which is inexact there. `log_sample`
-    returns x = log y = log_softmax((l + g)/τ), finite for every τ, and
-    `log_prob_from_log(x)` evaluates the same density exactly from it.
+    where the normaliser of π cancels and every term stays bounded (TFP's
+    `RelaxedOneHotCategorical` computes the same density; for K = 2 it is
+    `smoothing.RelaxedBernoulli`'s of y_2 with logits l_2 − l_1). Where τ
+    is small, components of a float sample can underflow to 0 and
+    `log_prob` floors y at the smallest normal float, which is inexact
+    there; `log_sample` and `log_prob_from_log` work with x, finite for
+    every τ, exactly.
 
     Args:
         temperature: τ > 0, a float or a tensor (e.g. an annealed Keras
@@ -78,39 +67,25 @@ class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
         Definition 1 and Appendix C (ExpConcrete).
     """
 
-    event_ndims = 1
-
     def __init__(self, temperature, logits):
         self.temperature = checks.check_positive_finite("temperature", temperature)
-        self.logits = float_parameter("logits", logits, min_rank=1)
+        super().__init__(logits)
 
     def log_sample(self, seed=None, sample_shape=()):
-        """Draws x = log y, finite even where y underflows.
+        """Draws x = log y = log_softmax((logits + g)/τ), finite where y underflows.
 
-        Args:
-            seed: a `keras.random.SeedGenerator`, an int, or None.
-            sample_shape: leading shape of independent draws.
-
-        Returns:
-            x = log_softmax((logits + g)/τ), of shape
-            `sample_shape + logits.shape`; exp(x) is `sample` for the same
-            seed.
+        exp(x) is `sample` for the same seed; see `Distribution.sample`.
         """
         return ops.log_softmax(self._scaled_noisy_logits(sample_shape, seed), axis=-1)
 
     def log_prob_from_log(self, log_value):
-        """log p(y) at y = exp(`log_value`): exact where y underflows.
+        """log p(y) at y = exp(`log_value`), exact where y underflows.
 
-        Args:
-            log_value: x = log y, with Σ_k exp(x_k) = 1 (not checked).
-
-        Returns:
-            The log-density of y, reduced over the last axis.
+        `log_value` is x = log y, with Σ_k exp(x_k) = 1 (not checked).
         """
-        checks.check_finite("log_value", log_value)
-        log_value = ops.cast(ops.convert_to_tensor(log_value), self.logits.dtype)
-        checks.check_broadcastable("log_value", log_value, "logits", self.logits)
-        return self._log_prob_log(log_value)
+        return self._log_prob_log(
+            checks.check_value("log_value", log_value, self.logits)
+        )
 
     def _sample(self, sample_shape, seed):
         return ops.softmax(self._scaled_noisy_logits(sample_shape, seed), axis=-1)
@@ -140,21 +115,13 @@ class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
         return super()._check_value(value, unit_interval=unit_interval)
 
     def _scaled_noisy_logits(self, sample_shape, seed):
-        shape = tuple(sample_shape) + tuple(ops.shape(self.logits))
-        noise = sample_gumbel(shape, self.logits.dtype, seed=seed)
-        return (self.logits + noise) / self._tau()
+        return self._noisy_logits(sample_shape, seed) / self._tau()
 
     def _tau(self):
         """τ as a tensor of the logits' dtype with a trailing unit axis."""
-        dtype = self.logits.dtype
-        if isinstance(self.temperature, float):
-            # Straight to the logits' dtype: no float32 rounding of τ.
-            tau = ops.convert_to_tensor(self.temperature, dtype=dtype)
-        else:
-            tau = ops.cast(self.temperature, dtype)
-        return ops.expand_dims(tau, -1)
+        return ops.expand_dims(as_dtype(self.temperature, self.logits.dtype), -1)
 
-    def _mode(self):
+    def mode(self):
         # The density's maximiser has no closed form; the hard mode is not it.
         raise NotImplementedError(
             "RelaxedOneHotCategorical does not implement `mode`: the density's "
@@ -162,10 +129,7 @@ class RelaxedOneHotCategorical(CategoricalLogits, Distribution):
         )
 
     def get_config(self):
-        return {
-            "temperature": to_python(self.temperature),
-            "logits": to_python(self.logits),
-        }
+        return {"temperature": to_python(self.temperature), **super().get_config()}
 
     def __repr__(self):
         return (

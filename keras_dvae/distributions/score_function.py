@@ -49,15 +49,10 @@ def score_function_surrogate(
 ):
     """A surrogate loss whose gradient is the score-function estimate.
 
-    Minimising the returned per-example surrogate together with the
-    pathwise loss −f gives a stochastic gradient of −E_q[f]: autodiff of
-    the surrogate yields
-
-        −(f − c − b(x)) / s · ∇_φ log q(z|x)                (encoder)
-        −2 (f − c − b(x)) / s · ∇_ψ b(x)                   (baseline network)
-
+    Minimised together with the pathwise loss −f, it gives a stochastic
+    gradient of −E_q[f]: the φ- and b-gradients of the module docstring,
     with c = `baseline`, b(x) = `learned_baseline` and s = `scale` (terms
-    absent when the argument is None). f, c and s are treated as constants.
+    absent when the argument is None) and f, c, s treated as constants.
 
     Mathematical details:
 
@@ -120,23 +115,19 @@ def score_function_surrogate(
     if extra > 0:
         log_prob = ops.sum(log_prob, axis=tuple(range(rank, rank + extra)))
 
-    target = signal
+    residual = signal
     if baseline is not None:
-        target = target - ops.stop_gradient(ops.cast(baseline, dtype))
-    residual = target
+        residual = residual - ops.stop_gradient(ops.cast(baseline, dtype))
     if learned_baseline is not None:
-        residual = target - ops.cast(learned_baseline, dtype)
-    advantage = ops.stop_gradient(residual)
-    if scale is not None:
+        residual = residual - ops.cast(learned_baseline, dtype)
+    if scale is None:
+        scale = 1.0  # x / 1.0 == x exactly
+    else:
         scale = ops.stop_gradient(ops.cast(scale, dtype))
-        advantage = advantage / scale
-
+    advantage = ops.stop_gradient(residual) / scale
     surrogate = -advantage * (log_prob - ops.stop_gradient(log_prob))
     if learned_baseline is not None:
-        squared_error = ops.square(residual)
-        if scale is not None:
-            squared_error = squared_error / scale
-        surrogate = surrogate + squared_error
+        surrogate = surrogate + ops.square(residual) / scale
     return surrogate
 
 
@@ -144,17 +135,12 @@ def score_function_surrogate(
 class MovingAverageBaseline(keras.layers.Layer):
     """A running mean of the learning signal, used as a REINFORCE baseline.
 
-    Holds c, the exponential moving average of the signal, and (for NVIL's
-    variance normalisation) v, that of its squared deviation, in
-    non-trainable variables "moving_mean" and "moving_variance", updated
-    with `.assign` only when `training` is true and so saved with the model.
-    The first updates average the signals seen so far (weight
-    max(1 − decay, 1/(n + 1)) on the n-th batch) so that c starts at the
-    first batch's mean rather than at 0.
-
-    The call returns c as it was *before* this batch's update, so the
-    baseline never depends on the latents it is subtracted from and the
-    estimator stays unbiased.
+    c (non-trainable variable "moving_mean") and, for NVIL's variance
+    normalisation, v ("moving_variance") are updated only when `training`
+    is true. The first updates average the signals seen so far, so that c
+    starts at the first batch's mean rather than at 0. The call returns c
+    as it was *before* this batch's update, so the baseline never depends
+    on the latents it is subtracted from and the estimator stays unbiased.
 
     Mathematical details:
 

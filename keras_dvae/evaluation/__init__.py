@@ -26,12 +26,10 @@ class LikelihoodReport:
         num_samples: K, importance samples per example.
         num_examples: examples evaluated.
         log_partition: for an RBM prior, the dict of
-            `estimate_log_partition` (log_z, method, AIS bounds); with a
-            reverse-AIS estimate too, `reverse_log_z` and `mean_reverse`,
-            the mean log-likelihood under that log Z. Forward AIS
-            under-estimates log Z on average (optimistic likelihoods) and
-            reverse AIS over-estimates it, so the two means bracket the
-            truth when both runs are long enough.
+            `estimate_log_partition` (log_z, method, AIS bounds); with
+            reverse AIS, also `reverse_log_z` and `mean_reverse` (the mean
+            under it): forward AIS under-estimates log Z on average and
+            reverse AIS over-estimates it, so the two means bracket the truth.
         seconds: wall time of the evaluation.
     """
 

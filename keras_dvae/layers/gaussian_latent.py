@@ -7,6 +7,12 @@ from keras_dvae.distributions.normal import split_gaussian
 from keras_dvae.distributions.posterior import NormalPosterior
 
 
+def sample_normal(mean, log_var, seed):
+    """h = mean + exp(log_var / 2) ε, ε ~ N(0, I) drawn with `seed`."""
+    noise = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=seed)
+    return mean + ops.exp(0.5 * log_var) * noise
+
+
 @keras.saving.register_keras_serializable(package="keras_dvae")
 class GaussianLatent(keras.layers.Layer):
     """Samples h = m + σ ε, ε ~ N(0, I), from params m ‖ log σ².
@@ -43,11 +49,8 @@ class GaussianLatent(keras.layers.Layer):
         self.built = True
 
     def call(self, params, training=None, discrete=None):
-        mean, log_var = split_gaussian(ops.cast(params, self.compute_dtype))
-        noise = keras.random.normal(
-            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
-        )
-        return mean + ops.exp(0.5 * log_var) * noise
+        params = ops.cast(params, self.compute_dtype)
+        return sample_normal(*split_gaussian(params), self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] // 2)

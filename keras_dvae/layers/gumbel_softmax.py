@@ -19,44 +19,35 @@ class GumbelSoftmax(keras.layers.Layer):
 
     In training the layer draws the Gumbel-softmax relaxation
     y = softmax((logits + g)/τ) (or, with `straight_through=True`, its
-    one-hot argmax with the relaxed gradient); otherwise it draws the
-    discrete one-hot sample of Categorical(logits), the τ → 0 limit used to
-    evaluate the model. Both use the Gumbel-max noise from the layer's own
-    `SeedGenerator`.
+    one-hot argmax with the relaxed gradient); otherwise the one-hot sample
+    of Categorical(logits), the τ → 0 limit used to evaluate the model.
 
-    τ lives in a non-trainable weight named "temperature", made in `build`,
-    so an annealing callback can find it by name and `.assign` it (e.g.
-    τ = max(0.5, exp(−3e-5 · step)), Jang et al.), and it is saved and
-    restored with the model. `get_config` records the initial τ.
-
-    The KL term of a categorical VAE is computed from the same logits:
-    `kl_divergence(Categorical(logits), Categorical(zeros))`, per latent.
+    τ lives in a non-trainable weight named "temperature" (made in
+    `build`), so a schedule can anneal it and it is saved with the model;
+    `get_config` records the initial τ.
 
     Args:
         num_latents: int ≥ 1, the number of categorical latents.
         num_categories: int ≥ 2, K.
         temperature: float > 0, the initial τ (default 1.0).
-        straight_through: bool; whether training samples are hard one-hot
-            vectors with the relaxed gradient (`StraightThrough`).
+        straight_through: bool; training samples are hard one-hot vectors
+            with the relaxed gradient (`StraightThrough`).
         seed: int or None, seeds the layer's `keras.random.SeedGenerator`.
-        **kwargs: passed to `keras.layers.Layer`.
+        **kwargs: base `Layer` arguments.
 
     Call arguments:
-        logits: float tensor of shape (batch, num_latents * num_categories),
-            read as (batch, num_latents, num_categories) in row-major order
-            (latent-major: the K logits of a latent are contiguous), or
-            already of shape (batch, num_latents, num_categories).
+        logits: (batch, num_latents * num_categories), latent-major (the K
+            logits of a latent are contiguous), or (batch, num_latents,
+            num_categories).
         training: bool; relaxed samples when true, hard one-hot otherwise.
-        discrete: optional bool overriding that choice (as in
-            `SmoothedBernoulli`), e.g. to train the decoder on hard samples.
+        discrete: optional bool overriding that choice.
 
     Returns:
-        A tensor of shape (batch, num_latents, num_categories): points of
-        the simplex in training, one-hot vectors otherwise.
+        (batch, num_latents, num_categories): points of the simplex in
+        training, one-hot vectors otherwise.
 
     Raises:
-        ValueError: for a bad argument, or logits whose trailing shape does
-            not match `num_latents` and `num_categories`.
+        ValueError: for a bad argument, or logits of the wrong shape.
 
     Example:
 
@@ -65,7 +56,7 @@ class GumbelSoftmax(keras.layers.Layer):
     >>> logits = np.zeros((2, 300), "float32")
     >>> y = layer(logits, training=True)    # (2, 30, 10), relaxed
     >>> z = layer(logits, training=False)   # (2, 30, 10), one-hot
-    >>> _ = layer.temperature_variable.assign(0.5)  # e.g. from a callback
+    >>> _ = layer.temperature_variable.assign(0.5)  # e.g. from a schedule
 
     References:
         Jang, Gu, Poole, "Categorical Reparameterization with
@@ -99,11 +90,9 @@ class GumbelSoftmax(keras.layers.Layer):
                 f"straight_through={straight_through!r}"
             )
         self.straight_through = straight_through
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-        ):
-            raise ValueError(f"`seed` must be an int or None. Received: seed={seed!r}")
-        self.seed = None if seed is None else int(seed)
+        if seed is not None:
+            seed = checks.check_positive_int("seed", seed, minimum=0)
+        self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def build(self, input_shape):

@@ -3,8 +3,6 @@
 import keras
 import numpy as np
 
-from keras_dvae.utils.numerics import flatten
-
 
 class Likelihood(keras.layers.Layer):
     """p(x | decoder output), one part of a `DiscreteVAE`.
@@ -40,11 +38,6 @@ class Likelihood(keras.layers.Layer):
 
     def build(self, input_shape=None):
         self.built = True
-
-
-def flat(t):
-    """(n, ...) → (n, prod(...))."""
-    return flatten(t)
 
 
 def describe_bad(array, bad):

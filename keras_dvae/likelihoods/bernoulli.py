@@ -4,7 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dvae.likelihoods.base import Likelihood, describe_bad, flat
+from keras_dvae.likelihoods.base import Likelihood, describe_bad
+from keras_dvae.utils.numerics import flatten
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -29,12 +30,12 @@ class BernoulliLikelihood(Likelihood):
         return channels
 
     def nll(self, x, out):
-        logits = flat(out)
-        x = ops.cast(flat(ops.convert_to_tensor(x)), logits.dtype)
+        logits = flatten(out)
+        x = ops.cast(flatten(ops.convert_to_tensor(x)), logits.dtype)
         return ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=-1)
 
     def images(self, out):
-        return flat(ops.sigmoid(out))
+        return flatten(ops.sigmoid(out))
 
     def initial_bias(self, mean):
         p = np.clip(mean, 1e-3, 1 - 1e-3)

@@ -5,8 +5,9 @@ import numpy as np
 from keras import ops
 
 from keras_dvae.distributions import discretized_logistic
-from keras_dvae.likelihoods.base import Likelihood, describe_bad, flat
+from keras_dvae.likelihoods.base import Likelihood, describe_bad
 from keras_dvae.utils import checks
+from keras_dvae.utils.numerics import flatten
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -46,7 +47,7 @@ class LogisticMixtureLikelihood(Likelihood):
         return -discretized_logistic.log_prob(x, out, self.num_mixtures)
 
     def images(self, out):
-        return flat(
+        return flatten(
             discretized_logistic.sample(
                 out, self.image_shape[-1], self.num_mixtures, seed=self.seed_generator
             )

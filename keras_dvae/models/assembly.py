@@ -4,18 +4,19 @@ import math
 
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.layers import SmoothedBernoulli
-from keras_dvae.layers.mlp import resolve_hidden_units
+from keras_dvae.likelihoods import BernoulliLikelihood
+from keras_dvae.models.vae import check_image_shape
 from keras_dvae.networks import HierarchicalEncoder, MLPDecoder
 from keras_dvae.priors import RBMPrior
 from keras_dvae.utils import checks
 
 
-def hidden_units_attribute(hidden_units):
-    """A model's `hidden_units`: the name, or a tuple of sizes (as from_config
-    restores it from the config's list)."""
-    if isinstance(hidden_units, str):
-        return hidden_units
-    return tuple(resolve_hidden_units(hidden_units))
+def check_choice(name, value, options):
+    """Raises `ValueError` unless `value` is one of `options`."""
+    if value not in options:
+        raise ValueError(
+            f"`{name}` must be one of {list(options)}. Received: {name}={value!r}"
+        )
 
 
 def smoothing_family(smoothing, default, overlapping, model):
@@ -49,9 +50,13 @@ def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed, trunk
     )
 
 
-def mlp_decoder(image_shape, hidden_units, **kwargs):
-    """An MLP decoder to one logit per pixel."""
-    return MLPDecoder(math.prod(image_shape), hidden_units, name="decoder", **kwargs)
+def bernoulli_mlp_output(image_shape, hidden_units, **kwargs):
+    """The decoder and likelihood parts: an MLP to one logit per pixel."""
+    output_dim = math.prod(check_image_shape(image_shape))
+    return {
+        "decoder": MLPDecoder(output_dim, hidden_units, name="decoder", **kwargs),
+        "likelihood": BernoulliLikelihood(name="likelihood"),
+    }
 
 
 def rbm_prior(num_latents, num_chains, gibbs_sweeps, seed):

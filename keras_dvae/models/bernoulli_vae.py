@@ -3,10 +3,8 @@
 import keras
 
 from keras_dvae import smoothing as smoothing_lib
-from keras_dvae.layers.mlp import serialize_hidden_units
-from keras_dvae.likelihoods import BernoulliLikelihood
 from keras_dvae.models import assembly
-from keras_dvae.models.vae import DiscreteVAE, check_image_shape
+from keras_dvae.models.vae import DiscreteVAE
 from keras_dvae.priors import BernoulliPrior
 
 
@@ -63,7 +61,6 @@ class BernoulliVAE(DiscreteVAE):
         seed=None,
         **kwargs,
     ):
-        image_shape = check_image_shape(image_shape)
         smoothing = smoothing_lib.get(smoothing)
         if elbo == "marginal" and not smoothing.is_overlapping:
             raise ValueError(
@@ -91,29 +88,11 @@ class BernoulliVAE(DiscreteVAE):
                 seed=seed,
                 name="prior",
             ),
-            decoder=assembly.mlp_decoder(image_shape, hidden_units),
-            likelihood=BernoulliLikelihood(name="likelihood"),
+            **assembly.bernoulli_mlp_output(image_shape, hidden_units),
             image_shape=image_shape,
             weight_decay=weight_decay,
             seed=seed,
             **kwargs,
         )
-        self.num_latents = num_latents
-        self.num_groups = num_groups
-        self.hidden_units = assembly.hidden_units_attribute(hidden_units)
         self.smoothing = smoothing
-        self.elbo = elbo
         self.learn_prior = bool(learn_prior)
-
-    def get_config(self):
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            num_latents=self.num_latents,
-            num_groups=self.num_groups,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            smoothing=smoothing_lib.serialize(self.smoothing),
-            elbo=self.elbo,
-            learn_prior=self.learn_prior,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-        )

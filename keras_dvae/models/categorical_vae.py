@@ -3,14 +3,12 @@
 import keras
 
 from keras_dvae.layers import GumbelSoftmax
-from keras_dvae.layers.mlp import resolve_hidden_units, serialize_hidden_units
+from keras_dvae.layers.mlp import resolve_hidden_units
 from keras_dvae.layers.score_function import BASELINES, ScoreFunction
-from keras_dvae.likelihoods import BernoulliLikelihood
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 from keras_dvae.networks import HierarchicalEncoder
 from keras_dvae.priors import CategoricalPrior
-from keras_dvae.utils import checks
 
 ESTIMATORS = ("gumbel_softmax", "straight_through", "score_function")
 PRIORS = ("uniform", "learned")
@@ -99,8 +97,6 @@ class CategoricalVAE(DiscreteVAE):
         **kwargs,
     ):
         image_shape = check_image_shape(image_shape)
-        if seed is not None:
-            checks.check_positive_int("seed", seed, minimum=0)
         units = resolve_hidden_units(hidden_units)
         try:
             keras.activations.get(activation)
@@ -109,20 +105,9 @@ class CategoricalVAE(DiscreteVAE):
                 "`activation` must name a Keras activation. "
                 f"Received: activation={activation!r}"
             ) from None
-        if estimator not in ESTIMATORS:
-            raise ValueError(
-                f"`estimator` must be one of {ESTIMATORS}. "
-                f"Received: estimator={estimator!r}"
-            )
-        if baseline not in BASELINES:
-            raise ValueError(
-                f"`baseline` must be one of {BASELINES}. "
-                f"Received: baseline={baseline!r}"
-            )
-        if prior not in PRIORS:
-            raise ValueError(
-                f"`prior` must be one of {PRIORS}. Received: prior={prior!r}"
-            )
+        assembly.check_choice("estimator", estimator, ESTIMATORS)
+        assembly.check_choice("baseline", baseline, BASELINES)
+        assembly.check_choice("prior", prior, PRIORS)
         score = estimator == "score_function"
         super().__init__(
             encoder=HierarchicalEncoder(
@@ -147,14 +132,13 @@ class CategoricalVAE(DiscreteVAE):
                 seed=seed,
                 name="prior",
             ),
-            decoder=assembly.mlp_decoder(
+            **assembly.bernoulli_mlp_output(
                 image_shape,
                 units[::-1],
                 activation=activation,
                 batch_norm=False,
                 seed=None if seed is None else seed + 1,
             ),
-            likelihood=BernoulliLikelihood(name="likelihood"),
             image_shape=image_shape,
             weight_decay=0.0,
             score_function=ScoreFunction(baseline, name="score_function")
@@ -163,28 +147,4 @@ class CategoricalVAE(DiscreteVAE):
             seed=seed,
             **kwargs,
         )
-        self.num_latents = num_latents
-        self.num_categories = num_categories
-        self.hidden_units = hidden_units
-        self.activation = activation
-        self.estimator = estimator
         self.temperature = float(temperature)
-        self.baseline = baseline
-        self.prior_kind = prior
-
-    def get_config(self):
-        activation = self.activation
-        if not isinstance(activation, str):
-            activation = keras.activations.serialize(keras.activations.get(activation))
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            num_latents=self.num_latents,
-            num_categories=self.num_categories,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            activation=activation,
-            estimator=self.estimator,
-            temperature=self.temperature,
-            baseline=self.baseline,
-            prior=self.prior_kind,
-            seed=self.seed,
-        )

@@ -4,7 +4,6 @@ import keras
 
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.layers import GaussianLatent
-from keras_dvae.layers.mlp import serialize_hidden_units
 from keras_dvae.likelihoods import LIKELIHOODS
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
@@ -120,15 +119,8 @@ class ConvDVAEPP(DiscreteVAE):
                 "`image_shape` must be (height, width, channels) for a "
                 f"convolutional model. Received: image_shape={image_shape!r}"
             )
-        for name, value, options in (
-            ("prior", prior, PRIORS),
-            ("likelihood", likelihood, tuple(LIKELIHOODS)),
-        ):
-            if value not in options:
-                raise ValueError(
-                    f"`{name}` must be one of {list(options)}. "
-                    f"Received: {name}={value!r}"
-                )
+        assembly.check_choice("prior", prior, PRIORS)
+        assembly.check_choice("likelihood", likelihood, LIKELIHOODS)
         smoothing = smoothing_lib.get(
             "overlapping_exponential" if smoothing is None else smoothing
         )
@@ -183,36 +175,4 @@ class ConvDVAEPP(DiscreteVAE):
             seed=seed,
             **kwargs,
         )
-        self.num_latents = num_latents
-        self.num_groups = num_groups
-        self.prior_kind = prior
         self.smoothing = smoothing
-        self.local_groups = local_groups
-        self.local_channels = local_channels
-        self.local_latents = local_latents
-        self.filters = filters
-        self.hidden_units = hidden_units
-        self.likelihood_kind = likelihood
-        self.num_mixtures = num_mixtures
-        self.num_chains = num_chains
-        self.gibbs_sweeps = gibbs_sweeps
-
-    def get_config(self):
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            num_latents=self.num_latents,
-            num_groups=self.num_groups,
-            prior=self.prior_kind,
-            smoothing=smoothing_lib.serialize(self.smoothing),
-            local_groups=self.local_groups,
-            local_channels=self.local_channels,
-            local_latents=self.local_latents,
-            filters=self.filters,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            likelihood=self.likelihood_kind,
-            num_mixtures=self.num_mixtures,
-            num_chains=self.num_chains,
-            gibbs_sweeps=self.gibbs_sweeps,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-        )

@@ -4,9 +4,6 @@ import math
 
 import keras
 
-from keras_dvae import smoothing as smoothing_lib
-from keras_dvae.layers.mlp import serialize_hidden_units
-from keras_dvae.likelihoods import BernoulliLikelihood
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 
@@ -64,7 +61,6 @@ class DVAE(DiscreteVAE):
         seed=None,
         **kwargs,
     ):
-        image_shape = check_image_shape(image_shape)
         smoothing = assembly.smoothing_family(
             smoothing,
             {"class_name": "SpikeAndExponential", "config": {"beta": 4.0}},
@@ -76,40 +72,17 @@ class DVAE(DiscreteVAE):
                 smoothing, num_latents, num_groups, hidden_units, seed
             ),
             prior=assembly.rbm_prior(num_latents, num_chains, gibbs_sweeps, seed),
-            decoder=assembly.mlp_decoder(
+            **assembly.bernoulli_mlp_output(
                 image_shape,
                 hidden_units,
-                context_dim=math.prod(image_shape),
+                context_dim=math.prod(check_image_shape(image_shape)),
                 continuous_layers=continuous_layers,
                 continuous_units=continuous_units,
                 seed=None if seed is None else seed + 1,
             ),
-            likelihood=BernoulliLikelihood(name="likelihood"),
             image_shape=image_shape,
             weight_decay=weight_decay,
             seed=seed,
             **kwargs,
         )
-        self.num_latents = num_latents
-        self.num_groups = num_groups
-        self.hidden_units = assembly.hidden_units_attribute(hidden_units)
         self.smoothing = smoothing
-        self.num_chains = num_chains
-        self.gibbs_sweeps = gibbs_sweeps
-        self.continuous_layers = continuous_layers
-        self.continuous_units = continuous_units
-
-    def get_config(self):
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            num_latents=self.num_latents,
-            num_groups=self.num_groups,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            smoothing=smoothing_lib.serialize(self.smoothing),
-            num_chains=self.num_chains,
-            gibbs_sweeps=self.gibbs_sweeps,
-            continuous_layers=self.continuous_layers,
-            continuous_units=self.continuous_units,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-        )

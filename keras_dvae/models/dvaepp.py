@@ -2,11 +2,8 @@
 
 import keras
 
-from keras_dvae import smoothing as smoothing_lib
-from keras_dvae.layers.mlp import serialize_hidden_units
-from keras_dvae.likelihoods import BernoulliLikelihood
 from keras_dvae.models import assembly
-from keras_dvae.models.vae import DiscreteVAE, check_image_shape
+from keras_dvae.models.vae import DiscreteVAE
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -70,7 +67,6 @@ class DVAEPP(DiscreteVAE):
         seed=None,
         **kwargs,
     ):
-        image_shape = check_image_shape(image_shape)
         smoothing = assembly.smoothing_family(
             smoothing, "overlapping_exponential", True, "DVAEPP"
         )
@@ -79,29 +75,10 @@ class DVAEPP(DiscreteVAE):
                 smoothing, num_latents, num_groups, hidden_units, seed
             ),
             prior=assembly.rbm_prior(num_latents, num_chains, gibbs_sweeps, seed),
-            decoder=assembly.mlp_decoder(image_shape, hidden_units),
-            likelihood=BernoulliLikelihood(name="likelihood"),
+            **assembly.bernoulli_mlp_output(image_shape, hidden_units),
             image_shape=image_shape,
             weight_decay=weight_decay,
             seed=seed,
             **kwargs,
         )
-        self.num_latents = num_latents
-        self.num_groups = num_groups
-        self.hidden_units = assembly.hidden_units_attribute(hidden_units)
         self.smoothing = smoothing
-        self.num_chains = num_chains
-        self.gibbs_sweeps = gibbs_sweeps
-
-    def get_config(self):
-        return self._constructor_config(
-            image_shape=list(self.image_shape),
-            num_latents=self.num_latents,
-            num_groups=self.num_groups,
-            hidden_units=serialize_hidden_units(self.hidden_units),
-            smoothing=smoothing_lib.serialize(self.smoothing),
-            num_chains=self.num_chains,
-            gibbs_sweeps=self.gibbs_sweeps,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-        )

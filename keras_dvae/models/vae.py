@@ -1,6 +1,8 @@
 """The one VAE model: an encoder, a prior, a decoder and a likelihood."""
 
+import inspect
 import math
+import types
 import warnings
 
 import keras
@@ -8,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from keras_dvae import schedules as schedules_lib
+from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions.kl import kl_divergence
 from keras_dvae.models import data as data_lib
 from keras_dvae.networks.features import OUTPUTS as FEATURE_OUTPUTS
@@ -36,8 +39,24 @@ def _part(obj):
     return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
 
 
-def _serialize(obj):
-    return None if obj is None else keras.saving.serialize_keras_object(obj)
+_PARTS = ("encoder", "prior", "decoder", "likelihood", "score_function")
+
+
+def _attribute(argument):
+    """The attribute of a named constructor's argument: its name, or
+    `<name>_kind` for one named like a part (ConvDVAEPP's `prior="rbm"`)."""
+    return f"{argument}_kind" if argument in _PARTS else argument
+
+
+def _config_value(value):
+    """An argument as a config holds it: lists for tuples, configs for objects."""
+    if isinstance(value, smoothing_lib.Smoothing):
+        return smoothing_lib.serialize(value)
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if callable(value):  # an activation function
+        return keras.activations.serialize(value)
+    return value
 
 
 def check_image_shape(image_shape):
@@ -105,6 +124,11 @@ class DiscreteVAE(keras.Model):
       (n, prod(image_shape)) in [0, 1]: p(x=1|·) for Bernoulli pixels, a
       sample k/255 for 8-bit pixels.
 
+    A named constructor (a subclass with its own `__init__`, such as
+    `DVAEPP`) maps its arguments onto parts. Its arguments, with their
+    defaults, become its attributes (where it does not set them itself) and
+    its config, as Keras's auto-config does.
+
     Args:
         encoder, prior, decoder, likelihood: the parts (or their configs).
         image_shape: (D,) or (H, W, C), the shape of one example.
@@ -113,6 +137,22 @@ class DiscreteVAE(keras.Model):
         seed: int or None (kept for the named constructors).
         **kwargs: base `keras.Model` arguments.
     """
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls, *args, **kwargs)
+        arguments = None
+        if cls.__init__ is not DiscreteVAE.__init__:
+            signature = inspect.signature(cls.__init__)
+            bound = signature.bind(None, *args, **kwargs)
+            bound.apply_defaults()
+            # Lists as tuples, so that a model and its from_config copy agree.
+            arguments = {
+                name: tuple(value) if isinstance(value, list) else value
+                for name, value in list(bound.arguments.items())[1:]
+                if signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
+            }
+        object.__setattr__(instance, "_arguments", arguments)
+        return instance
 
     def __init__(
         self,
@@ -127,6 +167,8 @@ class DiscreteVAE(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        for name, value in (self._arguments or {}).items():
+            setattr(self, _attribute(name), value)
         self.image_shape = check_image_shape(image_shape)
         self.input_dim = math.prod(self.image_shape)
         if seed is not None:
@@ -253,16 +295,16 @@ class DiscreteVAE(keras.Model):
         for name, schedule in schedules.items():
             targets = self._schedule_targets(name)
             schedule = schedules_lib.get(schedule)
-            ends = [float(schedule(0)), float(schedule(1e12))]
-            if name != "kl_weight" and min(ends) <= 0:
-                raise ValueError(
-                    f"The {name} schedule must stay > 0 (a β or τ of 0 divides "
-                    f"by zero). Received: schedules[{name!r}]={schedule!r}"
+            low = min(float(schedule(0)), float(schedule(1e12)))
+            if low < 0 or (low == 0 and name != "kl_weight"):
+                bound = (
+                    ">= 0"
+                    if name == "kl_weight"
+                    else "> 0 (a β or τ of 0 divides by zero)"
                 )
-            if name == "kl_weight" and min(ends) < 0:
                 raise ValueError(
-                    "The kl_weight schedule must stay >= 0. "
-                    f"Received: schedules['kl_weight']={schedule!r}"
+                    f"The {name} schedule must stay {bound}. "
+                    f"Received: schedules[{name!r}]={schedule!r}"
                 )
             result[name] = (schedule, targets)
         return result
@@ -382,10 +424,9 @@ class DiscreteVAE(keras.Model):
         Returns:
             The model.
         """
-        array = data_lib.collect(x, self.image_shape, batch_size, "x")
+        array = self._host_data(x, batch_size)
         if len(array) == 0:
             raise ValueError("`x` is empty: adapt needs at least one example.")
-        self._check_range(array, "x")
         mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
         self.encoder.input_mean.assign(mean.astype("float32"))
         bias = self.likelihood.initial_bias(mean)
@@ -394,22 +435,30 @@ class DiscreteVAE(keras.Model):
             target.assign(np.reshape(bias, tuple(target.shape)))
         return self
 
-    def _check_range(self, array, name):
-        data_lib.check_numeric(array, name)
+    def _host_data(self, x, batch_size):
+        """Host rows of `x` in the likelihood's range.
+
+        Encoding and `adapt` take grey levels too (a binarised set's
+        expectation): only scoring (fit, evaluate, log_likelihood) needs
+        exact pixels.
+        """
+        array = data_lib.collect(x, self.image_shape, batch_size, "x")
+        data_lib.check_numeric(array, "x")
         unit = np.asarray(array, "float64") * self.likelihood.scale
         if unit.size and (unit.min() < 0 or unit.max() > 1):
             raise ValueError(
-                f"`{name}` must hold values in the likelihood's range (0..1, or "
-                f"0..255 for 8-bit images). Received: {name} with values in "
+                "`x` must hold values in the likelihood's range (0..1, or "
+                "0..255 for 8-bit images). Received: x with values in "
                 f"[{array.min()}, {array.max()}]"
             )
+        return array
 
     def fit(self, x=None, *args, **kwargs):
         self.check_data(x)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation):
-            self.check_data(validation[0], "validation_data")
-        elif validation is not None:
+            validation = validation[0]
+        if validation is not None:
             self.check_data(validation, "validation_data")
         return super().fit(x, *args, **kwargs)
 
@@ -423,14 +472,20 @@ class DiscreteVAE(keras.Model):
 
     # ---------------------------------------------------------- inference
 
-    def _batches(self, x, batch_size, name="x"):
-        # Encoding takes grey levels too (a binarised set's expectation):
-        # only scoring (fit, evaluate, log_likelihood) needs exact pixels.
-        array = data_lib.collect(x, self.image_shape, batch_size, name)
-        self._check_range(array, name)
-        step = checks.check_positive_int("batch_size", batch_size or 1000)
-        for start in range(0, len(array), step):
-            yield array[start : start + step]
+    def _encoded(self, x, batch_size, function, mode=False):
+        """`function(posterior, context)` over batches of data `x`, in NumPy."""
+
+        def run(batch):
+            unit = self._unit(batch)
+            return function(
+                *self.encoder.run(unit, training=False, discrete=True, mode=mode)
+            )
+
+        return _in_batches(run, self._host_data(x, batch_size), batch_size)
+
+    def _images(self, latents, context=None):
+        out, _, _, _ = self.decoder.run(latents, context, training=False, discrete=True)
+        return self.likelihood.images(out)
 
     def encode(self, x, sample=False, batch_size=None):
         """Codes of `x` and their probabilities (see the class docstring).
@@ -444,20 +499,13 @@ class DiscreteVAE(keras.Model):
         Returns:
             (codes, probabilities): NumPy arrays (n, encoder.num_values).
         """
-        codes, spread = [], []
-        for batch in self._batches(x, batch_size):
-            posterior, _ = self.encoder.run(
-                self._unit(ops.convert_to_tensor(batch)),
-                training=False,
-                discrete=True,
-                mode=not sample,
-            )
-            codes.append(_numpy(posterior.samples))
+
+        def codes(posterior, _):
             if type(self.encoder.latent).__name__ == "GaussianLatent":
-                spread.append(_numpy(ops.exp(0.5 * posterior.moments[1])))
-            else:
-                spread.append(_numpy(posterior.probabilities))
-        return np.concatenate(codes), np.concatenate(spread)
+                return posterior.samples, ops.exp(0.5 * posterior.moments[1])
+            return posterior.samples, posterior.probabilities
+
+        return self._encoded(x, batch_size, codes, mode=not sample)
 
     def decode(self, z, batch_size=None):
         """Images for codes `z` (n, encoder.num_values), decoder latents from p.
@@ -471,30 +519,15 @@ class DiscreteVAE(keras.Model):
                 f"`z` must have shape (n, {self.encoder.num_values}) (codes as "
                 f"`encode` returns them). Received: z with shape {z.shape}"
             )
-        step = checks.check_positive_int("batch_size", batch_size or 1000)
-        images = []
-        for start in range(0, len(z), step):
-            out, _, _, _ = self.decoder.run(
-                ops.convert_to_tensor(z[start : start + step]),
-                None,
-                training=False,
-                discrete=True,
-            )
-            images.append(_numpy(self.likelihood.images(out)))
-        return np.concatenate(images)
+        return _in_batches(self._images, z, batch_size)
 
     def reconstruct(self, x, batch_size=None):
         """One stochastic reconstruction of `x` through the discrete posterior."""
-        images = []
-        for batch in self._batches(x, batch_size):
-            posterior, context = self.encoder.run(
-                self._unit(ops.convert_to_tensor(batch)), training=False, discrete=True
-            )
-            out, _, _, _ = self.decoder.run(
-                posterior.samples, context, training=False, discrete=True
-            )
-            images.append(_numpy(self.likelihood.images(out)))
-        return np.concatenate(images)
+        return self._encoded(
+            x,
+            batch_size,
+            lambda posterior, context: self._images(posterior.samples, context),
+        )
 
     def generate(self, num_samples, batch_size=None):
         """Images from the model: z ~ p(z) (an RBM: fresh Gibbs chains), decoded."""
@@ -651,7 +684,7 @@ class DiscreteVAE(keras.Model):
         """
         holder = self.__dict__.get("_log_weights_cache")
         if holder is None:
-            holder = _Holder(_LogWeights(self))
+            holder = types.SimpleNamespace(model=_LogWeights(self))
             object.__setattr__(self, "_log_weights_cache", holder)
         return holder.model
 
@@ -704,46 +737,40 @@ class DiscreteVAE(keras.Model):
 
     # ------------------------------------------------------------- config
 
-    def _constructor_config(self, **arguments):
-        """A named constructor's config: Keras's base keys and its arguments."""
-        config = keras.Model.get_config(self)
-        for key in ("encoder", "prior", "decoder", "likelihood", "score_function"):
-            config.pop(key, None)
-        config.update(arguments)
-        return config
-
     def get_config(self):
         config = super().get_config()
+        if self._arguments is not None:
+            for name in self._arguments:
+                config[name] = _config_value(getattr(self, _attribute(name)))
+            return config
+        for part in _PARTS:
+            config[part] = keras.saving.serialize_keras_object(getattr(self, part))
         config.update(
-            {
-                "encoder": _serialize(self.encoder),
-                "prior": _serialize(self.prior),
-                "decoder": _serialize(self.decoder),
-                "likelihood": _serialize(self.likelihood),
-                "image_shape": list(self.image_shape),
-                "weight_decay": self.weight_decay,
-                "score_function": _serialize(self.score_function),
-                "seed": self.seed,
-            }
+            image_shape=list(self.image_shape),
+            weight_decay=self.weight_decay,
+            seed=self.seed,
         )
         return config
 
 
-def _numpy(t):
-    return np.asarray(ops.convert_to_numpy(t))
+def _in_batches(function, array, batch_size):
+    """`function` of each batch of host `array` (1000 rows by default), outputs
+    (a tensor or a tuple of tensors) concatenated in NumPy."""
+    step = checks.check_positive_int("batch_size", batch_size or 1000)
+    outputs = [
+        function(ops.convert_to_tensor(array[start : start + step]))
+        for start in range(0, len(array), step)
+    ]
+    return keras.tree.map_structure(
+        lambda *parts: np.concatenate([ops.convert_to_numpy(p) for p in parts]),
+        *outputs,
+    )
 
 
 def _logsumexp(a):
     m = np.max(a, axis=1)
     safe = np.where(np.isfinite(m), m, 0.0)
     return safe + np.log(np.sum(np.exp(a - safe[:, None]), axis=1))
-
-
-class _Holder:
-    """A plain object around a model, invisible to Keras's saving walk."""
-
-    def __init__(self, model):
-        self.model = model
 
 
 class _LogWeights(keras.Model):

@@ -179,9 +179,7 @@ class HierarchicalEncoder(keras.layers.Layer):
                 "hidden_units": serialize_hidden_units(self.hidden_units),
                 "activation": self.activation,
                 "batch_norm": self.batch_norm,
-                "trunk": None
-                if self.trunk is None
-                else keras.saving.serialize_keras_object(self.trunk),
+                "trunk": keras.saving.serialize_keras_object(self.trunk),
             }
         )
         return config

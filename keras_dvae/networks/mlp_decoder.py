@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
+from keras_dvae.layers.gaussian_latent import sample_normal
 from keras_dvae.layers.mlp import mlp, resolve_hidden_units, serialize_hidden_units
 from keras_dvae.utils import checks
 
@@ -122,10 +123,7 @@ class MLPDecoder(keras.layers.Layer):
                 mean, log_var = split_gaussian(
                     q_net(ops.concatenate([context, above], axis=-1), training=training)
                 )
-            noise = keras.random.normal(
-                ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
-            )
-            h = mean + ops.exp(0.5 * log_var) * noise
+            h = sample_normal(mean, log_var, self.seed_generator)
             log_p += normal_log_prob(h, p_mean, p_log_var)
             if context is not None:
                 log_q += normal_log_prob(h, mean, log_var)

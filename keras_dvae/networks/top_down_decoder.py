@@ -6,6 +6,7 @@ from keras import ops
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions import Bernoulli, kl_divergence
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
+from keras_dvae.layers.gaussian_latent import sample_normal
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
 from keras_dvae.networks.conv_trunk import padded_size
@@ -13,6 +14,11 @@ from keras_dvae.utils import checks
 from keras_dvae.utils.numerics import flatten
 
 LOCAL_LATENTS = ("normal", "bernoulli")
+
+
+def _flat_gaussian(params):
+    """(mean, log-variance) of per-pixel Gaussian params, each (n, units)."""
+    return [flatten(t) for t in split_gaussian(params)]
 
 
 def _upsample(h):
@@ -203,27 +209,19 @@ class TopDownDecoder(keras.layers.Layer):
 
     def _sample(self, params, training, discrete):
         if self.local_latents == "normal":
-            mean, log_var = split_gaussian(params)
-            noise = keras.random.normal(
-                ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
-            )
-            return mean + ops.exp(0.5 * log_var) * noise
+            return sample_normal(*split_gaussian(params), self.seed_generator)
         return self.local_latent(params, training=training, discrete=discrete)
 
     def _log_prob(self, params, h):
         """Per-example log-density (Normal) or log-probability (discrete h)."""
-        h = flatten(h)
         if self.local_latents == "normal":
-            mean, log_var = (flatten(t) for t in split_gaussian(params))
-            return normal_log_prob(h, mean, log_var)
-        return ops.sum(Bernoulli(flatten(params)).log_prob(h), axis=-1)
+            return normal_log_prob(flatten(h), *_flat_gaussian(params))
+        return ops.sum(Bernoulli(flatten(params)).log_prob(flatten(h)), axis=-1)
 
     def _kl(self, q_params, p_params):
         """Per-example KL(q ‖ p) of one local group given its parents."""
         if self.local_latents == "normal":
-            q_mean, q_log_var = (flatten(t) for t in split_gaussian(q_params))
-            p_mean, p_log_var = (flatten(t) for t in split_gaussian(p_params))
-            return normal_kl(q_mean, q_log_var, p_mean, p_log_var)
+            return normal_kl(*_flat_gaussian(q_params), *_flat_gaussian(p_params))
         q, p = Bernoulli(flatten(q_params)), Bernoulli(flatten(p_params))
         return ops.sum(kl_divergence(q, p), axis=-1)
 

@@ -24,22 +24,26 @@ class Prior(keras.layers.Layer):
     and decides itself when it is stale (`RBMPrior`); the others are
     normalised and `has_log_partition` is False. The model calls
     `ensure_log_partition()` before anything that reports a likelihood.
-
     State that is not trained (persistent chains, seeds) lives in the
-    prior's own non-trainable variables, so `.weights.h5` and `.keras`
-    files keep it.
+    prior's own non-trainable variables, so that weight files keep it.
 
     Args:
         num_latents: int ≥ 1, width of the codes (n, num_latents).
+        seed: int ≥ 0 or None, the seed of the prior's
+            `keras.random.SeedGenerator`, used by `sample`.
         **kwargs: base `keras.layers.Layer` arguments.
     """
 
     #: Whether the prior has a log Z of its own to estimate.
     has_log_partition = False
 
-    def __init__(self, num_latents, **kwargs):
+    def __init__(self, num_latents, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_latents = checks.check_positive_int("num_latents", num_latents)
+        if seed is not None:
+            seed = checks.check_positive_int("seed", seed, minimum=0)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def log_prob(self, z):
         """log p(z) of discrete codes `z` (n, num_latents), per example."""
@@ -63,6 +67,8 @@ class Prior(keras.layers.Layer):
         )
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"num_latents": self.num_latents})
-        return config
+        return {
+            **super().get_config(),
+            "num_latents": self.num_latents,
+            "seed": self.seed,
+        }

@@ -42,7 +42,7 @@ class BernoulliPrior(Prior):
             sizes), for groups after the first.
         learned: learn p(z_1)'s logits (else uniform; only with one group).
         elbo: "joint" or "marginal".
-        seed: int or None, seeds `sample`.
+        seed: int ≥ 0 or None, seeds `sample`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
@@ -65,13 +65,8 @@ class BernoulliPrior(Prior):
         seed=None,
         **kwargs,
     ):
-        super().__init__(num_latents=num_latents, **kwargs)
-        self.num_groups = checks.check_positive_int("num_groups", num_groups)
-        if self.num_latents % self.num_groups:
-            raise ValueError(
-                "`num_latents` must be a multiple of `num_groups`. Received: "
-                f"num_latents={num_latents}, num_groups={num_groups}"
-            )
+        super().__init__(num_latents=num_latents, seed=seed, **kwargs)
+        self.num_groups = checks.check_num_groups(self.num_latents, num_groups)
         self.hidden_units = hidden_units
         units = resolve_hidden_units(hidden_units)
         if not learned and num_groups > 1:
@@ -83,8 +78,6 @@ class BernoulliPrior(Prior):
             raise ValueError(f"`elbo` must be one of {ELBOS}. Received: elbo={elbo!r}")
         self.learned = bool(learned)
         self.elbo = elbo
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         per_group = self.num_latents // self.num_groups
         self.networks = [
             mlp(units, per_group, f"prior_{g}") for g in range(1, self.num_groups)
@@ -117,29 +110,21 @@ class BernoulliPrior(Prior):
     def sample(self, num_samples):
         num_samples = checks.check_positive_int("num_samples", num_samples)
         per_group = self.num_latents // self.num_groups
-        groups = []
-        for g in range(self.num_groups):
-            if g == 0:
-                logits = ops.broadcast_to(self.logits, (num_samples, per_group))
-            else:
-                logits = self.networks[g - 1](
-                    ops.concatenate(groups, axis=-1), training=False
-                )
-            groups.append(Bernoulli(logits).sample(seed=self.seed_generator))
-        return ops.concatenate(groups, axis=-1) if len(groups) > 1 else groups[0]
+        logits = ops.broadcast_to(self.logits, (num_samples, per_group))
+        z = Bernoulli(logits).sample(seed=self.seed_generator)
+        for net in self.networks:  # z_g ~ p(z_g | z_<g)
+            z_g = Bernoulli(net(z, training=False)).sample(seed=self.seed_generator)
+            z = ops.concatenate([z, z_g], axis=-1)
+        return z
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_groups": self.num_groups,
-                "hidden_units": serialize_hidden_units(self.hidden_units),
-                "learned": self.learned,
-                "elbo": self.elbo,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "num_groups": self.num_groups,
+            "hidden_units": serialize_hidden_units(self.hidden_units),
+            "learned": self.learned,
+            "elbo": self.elbo,
+        }
 
 
 @register_kl(BinaryPosterior, BernoulliPrior)

@@ -22,7 +22,7 @@ class CategoricalPrior(Prior):
         num_latents: int ≥ 1, L.
         num_categories: int ≥ 2, K.
         learned: learn the logits b (L, K).
-        seed: int or None, seeds `sample`.
+        seed: int ≥ 0 or None, seeds `sample`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
@@ -33,13 +33,11 @@ class CategoricalPrior(Prior):
     """
 
     def __init__(self, num_latents, num_categories, learned=False, seed=None, **kwargs):
-        super().__init__(num_latents=num_latents, **kwargs)
+        super().__init__(num_latents=num_latents, seed=seed, **kwargs)
         self.num_categories = checks.check_positive_int(
             "num_categories", num_categories, minimum=2
         )
         self.learned = bool(learned)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         self.logits = self.add_weight(
             name="logits",
             shape=(self.num_latents, self.num_categories),
@@ -67,15 +65,11 @@ class CategoricalPrior(Prior):
         return ops.reshape(z, (num_samples, self.num_latents * self.num_categories))
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_categories": self.num_categories,
-                "learned": self.learned,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "num_categories": self.num_categories,
+            "learned": self.learned,
+        }
 
 
 @register_kl(CategoricalPosterior, CategoricalPrior)

@@ -20,7 +20,7 @@ class NormalPrior(Prior):
 
     Args:
         num_latents: int ≥ 1.
-        seed: int or None, seeds `sample`.
+        seed: int ≥ 0 or None, seeds `sample`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Example:
@@ -31,9 +31,7 @@ class NormalPrior(Prior):
     """
 
     def __init__(self, num_latents, seed=None, **kwargs):
-        super().__init__(num_latents=num_latents, **kwargs)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(num_latents=num_latents, seed=seed, **kwargs)
         self.built = True
 
     def log_prob(self, z):
@@ -46,11 +44,6 @@ class NormalPrior(Prior):
         return keras.random.normal(
             (num_samples, self.num_latents), seed=self.seed_generator
         )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"seed": self.seed})
-        return config
 
 
 @register_kl(NormalPosterior, NormalPrior)

@@ -34,56 +34,41 @@ class RBMPrior(Prior):
         KL(q‖p) = log Z - H(q) + [-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀ W μ2],
 
     with μ1 = q(z1=1|x), μ2 = q(z2=1|x, ζ1), ν1 = q(z1=1|x, ζ1) (ν1 = μ1 for
-    a factorial q) and the bracket averaged over samples of ζ1. All but
-    log Z is analytic (`cross_entropy_terms`, `bernoulli_entropy`).
-    ∇ log Z = -E_p[∇E] is estimated from persistent chains (PCD, Tieleman
-    2008) by `log_partition_surrogate`, whose gradient is that expectation.
-
-    Calling the layer returns, per example, the cross-entropy
-    -E_q[log p(z)] = E_q[E(z)] + log Z with log Z replaced by the
-    surrogate, so that a model's `compute_loss` writes
+    a factorial q) and the bracket (`cross_entropy_terms`) averaged over
+    samples of ζ1. ∇ log Z = -E_p[∇E] is estimated from persistent chains
+    (PCD, Tieleman 2008) by `log_partition_surrogate`. Calling the layer
+    returns the bracket plus that surrogate, so that a model's
+    `compute_loss` writes
 
         kl = prior(mu1, mu2, nu1, training=training) - entropy_of_q
 
-    and autodiff trains the prior, the encoder and the decoder together.
-    With `training=True` the call first advances the persistent chains by
-    `gibbs_sweeps` block-Gibbs sweeps in one compiled loop and assigns them
-    to the layer's non-trainable variables. `compute_loss` receives no
-    training context from Keras: pass `training=training` explicitly, and
-    call the layer once per step (each training call advances the chains).
+    and autodiff trains the prior, the encoder and the decoder together
+    (the value is not the KL: the surrogate's value is not log Z). Keras
+    passes no training context to `compute_loss`: pass `training=training`
+    explicitly, and call the layer once per step, since each training call
+    first advances the chains by `gibbs_sweeps` block-Gibbs sweeps.
 
-    The loss value is not the KL: the surrogate's value is -mean F(z1) over
-    the chains, not log Z. Estimate log Z for evaluation with
-    `exact_log_partition` (up to 24 units on the smaller side) or
-    `ais_log_partition`.
-
-    log Z. The layer owns its estimate: the non-trainable variable
-    `log_partition` (saved with the weights) holds the value that
-    `log_prob` and the KL's value use, `estimate_log_partition` sets it
-    (exact by enumeration up to `EXACT_LIMIT` units on the smaller side,
-    AIS beyond) and records a fingerprint of (a1, a2, W). The estimate is
-    current only while the parameters still match that fingerprint, so
-    no route that changes them (`fit`, `train_on_batch`, `set_weights`,
-    `load_weights`, an `assign`) can leave a stale log Z behind:
-    `ensure_log_partition()` re-estimates whenever they differ. Nothing
-    else writes `log_partition` (`set_log_partition` records a known
-    value, e.g. a preset's, with the fingerprint of the current
-    parameters).
+    log Z. The non-trainable variable `log_partition` (saved with the
+    weights) holds the estimate that `log_prob` and the KL's value use.
+    `estimate_log_partition` sets it (exact by enumeration up to
+    `EXACT_LIMIT` units on the smaller side, AIS beyond) and
+    `set_log_partition` records a known value (e.g. a preset's), each with
+    a fingerprint of (a1, a2, W). Whatever changes the parameters (`fit`,
+    `set_weights`, `load_weights`, an `assign`), the estimate is stale once
+    they no longer match it, and `ensure_log_partition()` re-estimates it.
 
     Parallel tempering. With `tempering_betas`, each of the `num_chains`
     chains is a ladder of replicas at inverse temperatures β_k (p_β ∝ e^{-βE},
     the last β = 1); every sweep updates all replicas and then proposes
     swaps between neighbours (replica exchange), so that states cross
     energy barriers at high temperature and reach β = 1 (Desjardins et al.
-    2010; the DVAE paper's remedy for poorly mixing PCD chains). It costs
-    `len(tempering_betas)` times a plain sweep.
+    2010). It costs `len(tempering_betas)` times a plain sweep.
 
-    State. `a1`, `a2`, `W` are trainable. The chains are non-trainable
-    variables `chains_z1` (K, num_chains, num_z1) and `chains_z2`
-    (K, num_chains, num_z2), K the number of replicas (1 without
-    tempering, replica K - 1 at β = 1), so they are saved in `.weights.h5`
-    and `.keras` files. The seed generator's state is saved with them, so a
-    restored layer continues its chains exactly as the original would.
+    State. The chains are non-trainable variables `chains_z1`
+    (K, num_chains, num_z1) and `chains_z2` (K, num_chains, num_z2), K the
+    number of replicas (replica K - 1 at β = 1). They and the seed
+    generator's state are saved with the weights, so a restored layer
+    continues its chains exactly as the original would.
 
     Args:
         num_z1: int ≥ 1, units in the first group.
@@ -113,27 +98,11 @@ class RBMPrior(Prior):
 
     Example:
 
-    >>> import keras
     >>> import numpy as np
-    >>> from keras import ops
-    >>> from keras_dvae.priors import RBMPrior, bernoulli_entropy
-    >>> class TinyDVAE(keras.Model):
-    ...     def __init__(self, **kwargs):
-    ...         super().__init__(**kwargs)
-    ...         self.encoder = keras.layers.Dense(4 + 3)
-    ...         self.prior = RBMPrior(4, 3, num_chains=64, gibbs_sweeps=5, seed=0)
-    ...     def call(self, x):
-    ...         return self.encoder(x)
-    ...     def compute_loss(self, x=None, y=None, y_pred=None,
-    ...                      sample_weight=None, training=True):
-    ...         mu1, mu2 = ops.sigmoid(y_pred[:, :4]), ops.sigmoid(y_pred[:, 4:])
-    ...         entropy = ops.sum(bernoulli_entropy(y_pred), axis=-1)
-    ...         kl = self.prior(mu1, mu2, training=training) - entropy
-    ...         return ops.mean(kl)
-    >>> model = TinyDVAE()
-    >>> model.compile(optimizer="adam")
-    >>> history = model.fit(np.random.rand(32, 5), epochs=1, verbose=0)
-    >>> log_z = model.prior.exact_log_partition()
+    >>> prior = RBMPrior(4, 3, num_chains=64, gibbs_sweeps=5, seed=0)
+    >>> mu1, mu2 = np.full((2, 4), 0.5, "float32"), np.full((2, 3), 0.5, "float32")
+    >>> cross_entropy = prior(mu1, mu2, training=True)  # (2,); advances the chains
+    >>> log_z = prior.exact_log_partition()
 
     References:
         Rolfe, "Discrete Variational Autoencoders", ICLR 2017, §2 and D.3.
@@ -161,7 +130,7 @@ class RBMPrior(Prior):
         num_z1 = checks.check_positive_int("num_z1", num_z1)
         num_z2 = checks.check_positive_int("num_z2", num_z2)
         kwargs.pop("num_latents", None)  # derived: num_z1 + num_z2
-        super().__init__(num_latents=num_z1 + num_z2, **kwargs)
+        super().__init__(num_latents=num_z1 + num_z2, seed=seed, **kwargs)
         self.num_z1 = num_z1
         self.num_z2 = num_z2
         self.num_chains = checks.check_positive_int("num_chains", num_chains)
@@ -169,10 +138,6 @@ class RBMPrior(Prior):
         self.tempering_betas = _check_ladder(tempering_betas)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        if seed is not None:
-            seed = checks.check_positive_int("seed", seed, minimum=0)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         self._log_partition_info = None
         self._log_partition_fingerprint = None
         # The variables' shapes do not depend on the inputs: build now, so
@@ -221,15 +186,7 @@ class RBMPrior(Prior):
         return self.chains_z1[-1], self.chains_z2[-1]
 
     def energy(self, z1, z2):
-        """E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀWz2, per example.
-
-        Args:
-            z1: (..., num_z1) binary (or relaxed) values.
-            z2: (..., num_z2).
-
-        Returns:
-            (...,) energies.
-        """
+        """E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀWz2 of (..., num_z1), (..., num_z2)."""
         z1 = self._check_group("z1", z1, self.num_z1)
         z2 = self._check_group("z2", z2, self.num_z2)
         return rbm_sampling.energy(z1, z2, self.a1, self.a2, self.W)
@@ -242,15 +199,10 @@ class RBMPrior(Prior):
     # ----------------------------------------------------------- sampling
 
     def gibbs_sweep(self, z1, inverse_temperature=1.0):
-        """One block-Gibbs sweep: z2 ~ p(z2|z1), then z1 ~ p(z1|z2).
+        """(z1, z2) after one block-Gibbs sweep from binary z1 (..., num_z1).
 
-        Args:
-            z1: (..., num_z1) binary states.
-            inverse_temperature: β of p_β ∝ e^{-βE}, a float or a tensor
-                broadcastable to (..., 1).
-
-        Returns:
-            (z1, z2), the new state.
+        `inverse_temperature` is β of p_β ∝ e^{-βE}, a float or a tensor
+        broadcastable to (..., 1). See `rbm_sampling.gibbs_sweep`.
         """
         z1 = self._check_group("z1", z1, self.num_z1)
         a1, a2, w = self._rbm_parameters()
@@ -258,25 +210,17 @@ class RBMPrior(Prior):
         return rbm_sampling.gibbs_sweep(z1, a1, a2, w, self.seed_generator, beta)
 
     def sample(self, num_samples, sweeps=1000):
-        """Draws samples from fresh chains (the persistent ones are untouched).
+        """Draws z = [z1, z2] of shape (num_samples, num_z1 + num_z2).
 
-        Each sample is the end of its own chain, started uniformly at random
-        and run for `sweeps` block-Gibbs sweeps (with replica exchange when
-        `tempering_betas` is set). Whether that is enough depends on the
-        RBM's mixing; the samples are exact only in the limit.
-
-        Args:
-            num_samples: int ≥ 1.
-            sweeps: int ≥ 1.
-
-        Returns:
-            z = [z1, z2] of shape (num_samples, num_z1 + num_z2); `split`
-            gives the two sides.
+        Each sample is the end of its own fresh chain (the persistent ones
+        are untouched), started uniformly at random and run for `sweeps`
+        block-Gibbs sweeps (with replica exchange when `tempering_betas` is
+        set). Whether that is enough depends on the RBM's mixing; the samples
+        are exact only in the limit. `split` gives the two sides.
         """
         num_samples = checks.check_positive_int("num_samples", num_samples)
         sweeps = checks.check_positive_int("sweeps", sweeps)
-        z1, z2 = self._sample(num_samples, sweeps, self.seed_generator)
-        return ops.concatenate([z1, z2], axis=-1)
+        return ops.concatenate(self._sample(num_samples, sweeps), axis=-1)
 
     def split(self, z):
         """(z1, z2): the two sides of codes z (..., num_z1 + num_z2)."""
@@ -288,23 +232,17 @@ class RBMPrior(Prior):
         return -self.energy(z1, z2) - ops.cast(self.log_partition, self.compute_dtype)
 
     def update_chains(self, sweeps=None):
-        """Advances the persistent chains and assigns their new states.
-
-        Args:
-            sweeps: int ≥ 1 (default `gibbs_sweeps`).
+        """Advances the persistent chains by `sweeps` (default `gibbs_sweeps`).
 
         Returns:
-            (z1, z2), the chains' new states at β = 1.
+            (z1, z2), the chains' new states at β = 1 (assigned to them).
         """
         sweeps = self.gibbs_sweeps if sweeps is None else sweeps
         sweeps = checks.check_positive_int("sweeps", sweeps)
-        z1, z2 = rbm_sampling.run_chains(
+        z1, z2 = self._run_chains(
             ops.convert_to_tensor(self.chains_z1),
             ops.convert_to_tensor(self.chains_z2),
-            *self._rbm_parameters(),
             sweeps,
-            self.seed_generator,
-            self._ladder(),
         )
         self.chains_z1.assign(z1)
         self.chains_z2.assign(z2)
@@ -321,14 +259,8 @@ class RBMPrior(Prior):
             ∇S = mean_chains E_{p(z2|z1)}[-∇E(z1, z2)] ≈ -E_p[∇E] = ∇ log Z.
 
         z2 is summed out analytically (Rao-Blackwellised), which lowers the
-        variance over using the sampled z2. S's value is not log Z.
-
-        Args:
-            training: when true, first advance the chains by `gibbs_sweeps`
-                sweeps (assigning the new states).
-
-        Returns:
-            A scalar tensor.
+        variance over using the sampled z2. S's value is not log Z. With
+        `training`, the chains first advance (`update_chains`).
         """
         if training:
             z1, _ = self.update_chains()
@@ -340,17 +272,7 @@ class RBMPrior(Prior):
     def cross_entropy_terms(self, mu1, mu2, nu1=None):
         """-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀWμ2, per example: E_q[E(z)] given ζ1.
 
-        With the entropies (`bernoulli_entropy`) and log Z this is the KL
-        above: KL = log Z - H(q) + E_ζ1[cross_entropy_terms(μ1, μ2, ν1)].
-
-        Args:
-            mu1: (..., num_z1) q(z1=1|x).
-            mu2: (..., num_z2) q(z2=1|x, ζ1).
-            nu1: (..., num_z1) q(z1=1|x, ζ1); None for a factorial posterior
-                (ν1 = μ1).
-
-        Returns:
-            (...,) tensor.
+        The arguments are those of the call (and μ, ν of the KL above).
         """
         mu1 = self._check_group("mu1", mu1, self.num_z1)
         mu2 = self._check_group("mu2", mu2, self.num_z2)
@@ -383,9 +305,9 @@ class RBMPrior(Prior):
     @property
     def log_partition_info(self):
         """The current estimate's info dict, or None when it is stale."""
-        if self._log_partition_info is None:
-            return None
-        if self._fingerprint() != self._log_partition_fingerprint:
+        if self._log_partition_info is None or (
+            self._fingerprint() != self._log_partition_fingerprint
+        ):
             return None
         return self._log_partition_info
 
@@ -452,10 +374,7 @@ class RBMPrior(Prior):
 
     def ensure_log_partition(self, verbose=0):
         """The current log Z info, re-estimated (method "auto") if stale."""
-        info = self.log_partition_info
-        if info is None:
-            info = self.estimate_log_partition(verbose=verbose)
-        return info
+        return self.log_partition_info or self.estimate_log_partition(verbose=verbose)
 
     def log_partition_term(self, training=None):
         """log Z's value (the estimate) carrying the PCD gradient of log Z."""
@@ -467,14 +386,7 @@ class RBMPrior(Prior):
         )
 
     def exact_log_partition(self):
-        """log Z by enumerating the smaller side, in NumPy float64.
-
-        Sums 2^min(num_z1, num_z2) terms, the other side analytically:
-        log Z = logsumexp_{z1}[a1ᵀz1 + Σ_j softplus(a2_j + (Wᵀz1)_j)]. Runs
-        on the variables' current values outside any graph (evaluation code).
-
-        Returns:
-            log Z as a Python float.
+        """log Z as a float, by `rbm_log_partition.exact_log_partition`.
 
         Raises:
             ValueError: if min(num_z1, num_z2) > 24; use `ais_log_partition`.
@@ -535,9 +447,6 @@ class RBMPrior(Prior):
         Returns:
             An `AISEstimate` (`log_z`, `log_z_lower`, `log_z_upper`: log(Ẑ ∓
             3σ̂) from the weights' spread, `log_weights`, ...).
-
-        Raises:
-            ValueError: for a bad argument, naming it and its value.
 
         Example:
 
@@ -610,24 +519,16 @@ class RBMPrior(Prior):
     # -------------------------------------------------------- serialising
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_z1": self.num_z1,
-                "num_z2": self.num_z2,
-                "num_chains": self.num_chains,
-                "gibbs_sweeps": self.gibbs_sweeps,
-                "tempering_betas": None
-                if self.tempering_betas is None
-                else list(self.tempering_betas),
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "num_z1": self.num_z1,
+            "num_z2": self.num_z2,
+            "num_chains": self.num_chains,
+            "gibbs_sweeps": self.gibbs_sweeps,
+            "tempering_betas": self.tempering_betas and list(self.tempering_betas),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
@@ -659,15 +560,24 @@ class RBMPrior(Prior):
         u = keras.random.uniform(shape, dtype=dtype, seed=self.seed_generator)
         return ops.cast(u < 0.5, dtype)
 
-    def _sample(self, num_samples, sweeps, generator):
-        shape = (self.num_replicas, num_samples)
-        z1, z2 = rbm_sampling.run_chains(
-            self._uniform_binary(shape + (self.num_z1,)),
-            ops.zeros(shape + (self.num_z2,), dtype=self.variable_dtype),
+    def _run_chains(self, z1, z2, sweeps, generator=None):
+        return rbm_sampling.run_chains(
+            z1,
+            z2,
             *self._rbm_parameters(),
             sweeps,
-            generator,
+            self.seed_generator if generator is None else generator,
             self._ladder(),
+        )
+
+    def _sample(self, num_samples, sweeps, generator=None):
+        """(z1, z2) at β = 1 after `sweeps` sweeps of fresh uniform chains."""
+        shape = (self.num_replicas, num_samples)
+        z1, z2 = self._run_chains(
+            self._uniform_binary(shape + (self.num_z1,)),
+            ops.zeros(shape + (self.num_z2,), dtype=self.variable_dtype),
+            sweeps,
+            generator,
         )
         return z1[-1], z2[-1]
 
@@ -716,15 +626,7 @@ def _check_ladder(betas):
         array = np.asarray(betas, dtype=np.float64)
     except (TypeError, ValueError):
         array = None
-    if (
-        array is None
-        or array.ndim != 1
-        or array.shape[0] < 2
-        or not np.all(np.isfinite(array))
-        or array[0] < 0
-        or array[-1] != 1.0
-        or not np.all(np.diff(array) > 0)
-    ):
+    if array is None or not rbm_log_partition.increases_to_one(array) or array[0] < 0:
         raise ValueError(
             "`tempering_betas` must be None (plain block Gibbs) or at least two "
             "inverse temperatures in [0, 1], strictly increasing and ending at "

@@ -21,8 +21,7 @@ from keras_dvae.utils import checks
 #: Largest smaller side `exact_log_partition` enumerates (2^24 ≈ 1.7e7 states).
 MAX_EXACT_UNITS = 24
 
-# Salakhutdinov & Murray (2008, §4.2): β steps of 1e-3 on [0, 0.5], 1e-4 on
-# [0.5, 0.9] and 1e-5 on [0.9, 1]: 500 + 4,000 + 10,000 = 14,500 steps.
+# Salakhutdinov & Murray (2008, §4.2); see `default_schedule`.
 _SM_KNOTS_BETA = np.array([0.0, 0.5, 0.9, 1.0])
 _SM_KNOTS_STEPS = np.array([0.0, 500.0, 4500.0, 14500.0]) / 14500.0
 
@@ -38,15 +37,7 @@ def exact_log_partition(a1, a2, w, max_units=MAX_EXACT_UNITS, chunk_size=1 << 14
         log Z = logsumexp_{z1 ∈ {0,1}^n1} [a1ᵀz1 + Σ_j softplus(a2_j + (Wᵀz1)_j)],
 
     summed in chunks of `chunk_size` states with a running maximum, so that
-    memory stays bounded and no term overflows.
-
-    Args:
-        a1, a2, w: the RBM's parameters (array-likes; cast to float64).
-        max_units: the largest smaller side accepted.
-        chunk_size: states per chunk.
-
-    Returns:
-        log Z as a Python float.
+    memory stays bounded and no term overflows. Returns a Python float.
 
     Raises:
         ValueError: if the smaller side has more than `max_units` units.
@@ -90,13 +81,7 @@ def default_schedule(num_betas):
     of the steps on [0, 0.5], 4,000/14,500 on [0.5, 0.9] and 10,000/14,500
     on [0.9, 1], where the distributions change fastest. With
     `num_betas=14501` this is their schedule exactly (steps of 1e-3, 1e-4
-    and 1e-5).
-
-    Args:
-        num_betas: int ≥ 2, the number of β values, 0 and 1 included.
-
-    Returns:
-        float64 array of shape (num_betas,), increasing from 0 to 1.
+    and 1e-5). `num_betas` ≥ 2 counts 0 and 1.
 
     Example:
 
@@ -110,17 +95,21 @@ def default_schedule(num_betas):
     return schedule
 
 
+def increases_to_one(array):
+    """Whether `array` is 1-D, finite, of length ≥ 2 and strictly increasing to 1."""
+    return bool(
+        array.ndim == 1
+        and array.shape[0] >= 2
+        and np.all(np.isfinite(array))
+        and array[-1] == 1.0
+        and np.all(np.diff(array) > 0)
+    )
+
+
 def check_schedule(schedule):
     """Returns `schedule` as float64 if it increases strictly from 0 to 1."""
     array = np.asarray(schedule, dtype=np.float64)
-    if (
-        array.ndim != 1
-        or array.shape[0] < 2
-        or not np.all(np.isfinite(array))
-        or array[0] != 0.0
-        or array[-1] != 1.0
-        or not np.all(np.diff(array) > 0)
-    ):
+    if not increases_to_one(array) or array[0] != 0.0:
         shown = np.array2string(array, threshold=8, precision=4)
         raise ValueError(
             "`schedule` must be a 1-D sequence of inverse temperatures "

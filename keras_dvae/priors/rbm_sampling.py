@@ -6,10 +6,7 @@ parameters `(a1, a2, w)`:
 
     E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀ W z2,   p_β(z1, z2) ∝ exp(-β E(z1, z2)).
 
-Randomness inside compiled loops: `seeded_fori_loop` threads the state of a
-`keras.random.SeedGenerator` through the loop carry (as keras-hub's samplers
-do), so that the body may call `keras.random.*` with `seed=generator` under
-`jax.jit`, `tf.function` and eager PyTorch alike.
+The compiled loops draw random numbers through `seeded_fori_loop`.
 """
 
 import keras
@@ -190,7 +187,8 @@ _ACTIVE_GENERATORS = []
 def seeded_fori_loop(lower, upper, body, state, constants, seed_generator):
     """`ops.fori_loop` whose body may draw from `seed_generator`.
 
-    A `SeedGenerator` advances by assigning to its state variable, and an
+    Works under `jax.jit`, `tf.function` and eager PyTorch alike. A
+    `SeedGenerator` advances by assigning to its state variable, and an
     assignment inside a traced loop body would leak the tracer. Instead the
     state rides in the loop carry: each iteration maps the variable to the
     carried value in a `keras.StatelessScope`, runs `body`, and carries the

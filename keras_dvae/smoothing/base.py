@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_dvae.utils import checks
-from keras_dvae.utils.numerics import TINY, log_sigmoid
+from keras_dvae.utils.numerics import TINY, as_dtype, log_sigmoid, to_float
 
 # Bisection runs on u = logit(zeta) in [-_U_BOUND, _U_BOUND], wide enough for
 # the power-function family at β = 100 (1 − ζ ~ e^{-β log(1/(1-ρ))}).
@@ -24,7 +24,7 @@ class Smoothing:
     so gradients reach the encoder's logits. Families are elementwise: every
     method broadcasts its tensor arguments.
 
-    Subclasses implement `_cdf_two_sided` and `_log_prob`, and may override
+    Subclasses implement `_cdf_logs` and `_log_prob`, and may override
     `_icdf` with a closed form. Without one, `icdf` inverts `cdf` by
     bisection and attaches the implicit reparameterisation gradient
     dζ/dθ = -(∂F(ζ; θ)/∂θ) / p(ζ; θ) (Figurnov et al. 2018), which
@@ -36,6 +36,13 @@ class Smoothing:
 
     Args:
         beta: float > 0, the inverse temperature. β → ∞ recovers z.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dvae.smoothing import PowerFunction
+    >>> s = PowerFunction(beta=30.0)
+    >>> zeta = s.icdf(np.array([0.25, 0.75]), np.array([0.0, 0.0]))
     """
 
     #: Name of the sharpness argument: "beta" or "temperature".
@@ -75,12 +82,12 @@ class Smoothing:
         Returns:
             ζ ∈ [0, 1] with the broadcast shape, differentiable in `logits`.
         """
-        rho, logits = self._check("rho", rho, logits, unit_interval=True)
+        rho, logits = self._check("rho", rho, logits)
         return self._icdf(rho, logits)
 
     def cdf(self, zeta, logits):
         """F(ζ) = P(ζ' ≤ ζ) under q(ζ|x), atoms included."""
-        zeta, logits = self._check("zeta", zeta, logits, unit_interval=True)
+        zeta, logits = self._check("zeta", zeta, logits)
         return self._cdf(zeta, logits)
 
     def log_prob(self, zeta, logits):
@@ -90,7 +97,7 @@ class Smoothing:
         `SpikeAndExponential`) this is the density of the absolutely
         continuous part only; its mass is `1 - atom_mass(logits)`.
         """
-        zeta, logits = self._check("zeta", zeta, logits, unit_interval=True)
+        zeta, logits = self._check("zeta", zeta, logits)
         return self._log_prob(zeta, logits)
 
     def prob(self, zeta, logits):
@@ -99,13 +106,11 @@ class Smoothing:
 
     def atom_mass(self, logits):
         """Probability mass of the atom at ζ = 0 (zero without an atom)."""
-        logits = self._check_logits(logits)
-        return self._atom_mass(logits)
+        return self._atom_mass(self._check_logits(logits))
 
     def mean(self, logits):
         """E[ζ] under q(ζ|x)."""
-        logits = self._check_logits(logits)
-        return self._mean(logits)
+        return self._mean(self._check_logits(logits))
 
     def posterior_logits(self, zeta, logits):
         """logit q(z=1|x, ζ) = logits + log r(ζ|1) − log r(ζ|0).
@@ -118,7 +123,7 @@ class Smoothing:
                 f"{type(self).__name__} has no posterior_logits: it is not an "
                 "overlapping family (z is a deterministic function of ζ)."
             )
-        zeta, logits = self._check("zeta", zeta, logits, unit_interval=True)
+        zeta, logits = self._check("zeta", zeta, logits)
         return logits + self._log_likelihood_ratio(zeta)
 
     def sample(self, logits, seed=None):
@@ -155,9 +160,10 @@ class Smoothing:
             rho: uniform variates in [0, 1].
             logits: log-odds of q(z=1|x).
             num_iterations: bisection steps; default 40 in float32 (the
-                interval of width 8192 shrinks to 7e-9) and 64 in float64.
+                interval of width 8192 shrinks to 7e-9, below float32's
+                resolution of u) and 64 in float64.
         """
-        rho, logits = self._check("rho", rho, logits, unit_interval=True)
+        rho, logits = self._check("rho", rho, logits)
         return self._numerical_icdf(rho, logits, num_iterations)
 
     # --------------------------------------------------------- serialising
@@ -224,17 +230,11 @@ class Smoothing:
     # ------------------------------------------------------------- helpers
 
     def _param(self, dtype):
-        parameter = self.parameter
-        if isinstance(parameter, float):
-            # Straight to `dtype`: ops.cast(float) would round through float32.
-            return ops.convert_to_tensor(parameter, dtype=dtype)
-        return ops.cast(parameter, dtype)
+        return as_dtype(self.parameter, dtype)
 
     def _bisect_logit(self, rho, logits, num_iterations=None):
         """u = logit(F⁻¹(ρ)) by bisection; no gradient."""
-        if num_iterations is None:
-            # 8192 / 2^40 ≈ 7e-9 is below float32's resolution of u; float64
-            # (finite-difference checks) gets 64 steps.
+        if num_iterations is None:  # see `numerical_icdf`
             num_iterations = (
                 40 if ops.dtype(rho) in ("float32", "float16", "bfloat16") else 64
             )
@@ -272,23 +272,12 @@ class Smoothing:
 
     def _check_logits(self, logits):
         checks.check_finite("logits", logits)  # host data only (see `checks`)
-        logits = ops.convert_to_tensor(logits)
-        if not _is_float(logits):
-            logits = ops.cast(logits, keras.config.floatx())
-        return logits
+        return to_float(logits)
 
-    def _check(self, name, x, logits, unit_interval=False):
+    def _check(self, name, x, logits):
+        """(x, logits) as tensors, x checked to lie in [0, 1]."""
         logits = self._check_logits(logits)
-        checks.check_finite(name, x)
-        if unit_interval:
-            checks.check_in_unit_interval(name, x)
-        x = ops.cast(ops.convert_to_tensor(x), logits.dtype)
-        checks.check_broadcastable(name, x, "logits", logits)
-        return x, logits
-
-
-def _is_float(x):
-    return "float" in str(ops.dtype(x))
+        return checks.check_value(name, x, logits, unit_interval=True), logits
 
 
 def _broadcast(a, b):

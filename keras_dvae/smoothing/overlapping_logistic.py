@@ -32,12 +32,6 @@ class OverlappingLogistic(Smoothing):
     Args:
         beta: float > 0, inverse temperature (default 10).
 
-    Example:
-
-    >>> import numpy as np
-    >>> s = OverlappingLogistic(beta=10.0)
-    >>> zeta = s.icdf(np.array([0.25, 0.75]), np.array([0.0, 0.0]))
-
     References:
         Vahdat et al., "DVAE++", ICML 2018, appendix B (mixtures of
         overlapping logistic smoothing).

@@ -35,12 +35,6 @@ class PowerFunction(Smoothing):
     Args:
         beta: float > 0, inverse temperature (default 30).
 
-    Example:
-
-    >>> import numpy as np
-    >>> s = PowerFunction(beta=30.0)
-    >>> zeta = s.icdf(np.array([0.25, 0.75]), np.array([0.0, 0.0]))
-
     References:
         Vahdat, Andriyash, Macready, "DVAE#: Discrete Variational
         Autoencoders with Relaxed Boltzmann Priors", NeurIPS 2018, §4.

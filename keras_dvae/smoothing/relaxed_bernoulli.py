@@ -26,12 +26,6 @@ class RelaxedBernoulli(Smoothing):
     Args:
         temperature: float > 0 (default 0.5). τ → 0 recovers z.
 
-    Example:
-
-    >>> import numpy as np
-    >>> s = RelaxedBernoulli(temperature=0.5)
-    >>> zeta = s.icdf(np.array([0.25, 0.75]), np.array([0.0, 0.0]))
-
     References:
         Maddison, Mnih, Teh, "The Concrete Distribution", ICLR 2017, eq. 21;
         Jang, Gu, Poole, "Categorical Reparameterization with

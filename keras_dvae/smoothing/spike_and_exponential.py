@@ -27,12 +27,6 @@ class SpikeAndExponential(Smoothing):
     Args:
         beta: float > 0, inverse temperature (default 4, the DVAE recipe).
 
-    Example:
-
-    >>> import numpy as np
-    >>> s = SpikeAndExponential(beta=4.0)
-    >>> zeta = s.icdf(np.array([0.1, 0.9]), np.array([0.0, 0.0]))
-
     References:
         Rolfe, "Discrete Variational Autoencoders", ICLR 2017, §2.1 and
         Appendix D.1.

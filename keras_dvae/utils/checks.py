@@ -65,6 +65,17 @@ def check_positive_int(name, value, minimum=1):
     return int(value)
 
 
+def check_num_groups(num_latents, num_groups):
+    """Checks `num_groups` is an integer >= 1 dividing `num_latents`; returns it."""
+    num_groups = check_positive_int("num_groups", num_groups)
+    if num_latents % num_groups:
+        raise ValueError(
+            "`num_latents` must be a multiple of `num_groups`. Received: "
+            f"num_latents={num_latents}, num_groups={num_groups}"
+        )
+    return num_groups
+
+
 def check_finite(name, x):
     """Raises if a concrete `x` holds NaN or Inf; symbolic `x` passes."""
     array = concrete_value(x)
@@ -85,6 +96,20 @@ def check_in_unit_interval(name, x):
             f"`{name}` must lie in [0, 1]; found {bad.size} value(s) outside "
             f"(first: {bad.flat[0]}). Received: {name} with shape {array.shape}"
         )
+
+
+def check_value(name, x, logits, unit_interval=False):
+    """Checks `x` against a distribution's `logits`; returns it in their dtype.
+
+    A concrete `x` must be finite (and in [0, 1] with `unit_interval`), and
+    its static shape must broadcast with that of `logits`.
+    """
+    check_finite(name, x)
+    if unit_interval:
+        check_in_unit_interval(name, x)
+    x = ops.cast(ops.convert_to_tensor(x), logits.dtype)
+    check_broadcastable(name, x, "logits", logits)
+    return x
 
 
 def check_broadcastable(name_a, a, name_b, b):

@@ -1,8 +1,7 @@
 """Atomic file writes: a kill at any moment leaves the old file or the new one.
 
 Each writer writes to a temporary name in the destination's folder and
-renames it into place with `os.replace` (atomic on POSIX and Windows when
-both names are on one file system, which the shared folder guarantees).
+renames it into place with `os.replace` (atomic on one file system).
 """
 
 import contextlib
@@ -18,9 +17,6 @@ def atomic_path(path):
     The temporary name keeps the suffix of `path` (Keras chooses the weights
     format from `.weights.h5`). On an exception the temporary file is
     removed and `path` is left as it was.
-
-    Args:
-        path: the destination file.
 
     Example:
 
@@ -54,12 +50,8 @@ def atomic_path(path):
 
 
 def write_json(path, payload):
-    """Writes `payload` as indented JSON to `path`, atomically.
-
-    Args:
-        path: the destination file.
-        payload: JSON-serialisable data (NumPy scalars become floats).
-    """
+    """Writes `payload` as indented JSON to `path`, atomically (NumPy
+    scalars become floats)."""
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(payload, f, indent=2, default=float)
         f.write("\n")

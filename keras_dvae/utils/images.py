@@ -1,8 +1,4 @@
-"""Sample grids: rows of images as one picture, and its PNG.
-
-Shared by the command line, the trainer and the zoo export (each writes a
-`samples.png` of prior samples, test images and reconstructions).
-"""
+"""Sample grids (prior samples, test images, reconstructions) and PNGs."""
 
 import numpy as np
 
@@ -52,17 +48,9 @@ def grid_image(rows, image_shape, scale=None):
 
 
 def sample_grid(model, data, n=16):
-    """A uint8 image: rows of prior samples, test images, reconstructions.
-
-    Args:
-        model: a trained model with `generate(n)` and `reconstruct(x)`.
-        data: a `keras_dvae.datasets.Dataset`; `n` evenly spaced test rows
-            are shown (some test sets are sorted by label).
-        n: images a row.
-
-    Returns:
-        uint8 array, see `grid_image`.
-    """
+    """The `grid_image` of `n` prior samples of `model`, `n` evenly spaced
+    test images of the `Dataset` `data` (some test sets are sorted by label)
+    and their reconstructions."""
     import keras
 
     x = data.x_test[np.linspace(0, len(data.x_test) - 1, n).astype(int)]
@@ -74,12 +62,7 @@ def sample_grid(model, data, n=16):
 
 
 def write_png(image, path):
-    """Writes a uint8 image (H, W) or (H, W, 3) as a PNG, atomically.
-
-    Args:
-        image: uint8 array, e.g. from `sample_grid`.
-        path: the destination file.
-    """
+    """Writes a uint8 image (H, W) or (H, W, 3) as a PNG, atomically."""
     from PIL import Image
 
     with atomic_path(path) as tmp:

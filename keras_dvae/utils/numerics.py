@@ -7,6 +7,7 @@ the helpers here keep the dtype of their tensor argument.
 
 import math
 
+import keras
 from keras import ops
 
 # Floors for logs and divisions. 1e-30 is a normal float32 number, so it is
@@ -42,9 +43,23 @@ def floor(x, value):
     return ops.where(x > value, x, ops.cast(value, x.dtype))
 
 
-def safe_log(x):
-    """log(max(x, TINY)): finite value and gradient for x >= 0."""
-    return ops.log(floor(x, TINY))
+def to_float(x):
+    """`x` as a tensor; a non-float one is cast to `keras.config.floatx()`."""
+    x = ops.convert_to_tensor(x)
+    if "float" not in str(ops.dtype(x)):
+        x = ops.cast(x, keras.config.floatx())
+    return x
+
+
+def as_dtype(value, dtype):
+    """A Python float or a tensor as a tensor of `dtype`.
+
+    A float goes straight to `dtype`: `ops.cast` would round it through
+    float32 first.
+    """
+    if isinstance(value, float):
+        return ops.convert_to_tensor(value, dtype=dtype)
+    return ops.cast(value, dtype)
 
 
 def logaddexp(a, b):

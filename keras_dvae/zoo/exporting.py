@@ -1,11 +1,17 @@
 """Writing a trained model as a preset folder, with its model card."""
 
+import contextlib
 import json
+import os
 import pathlib
+import platform
+import shlex
+import subprocess
 
 import keras
 import numpy as np
 
+from keras_dvae import training
 from keras_dvae.utils import files, images
 from keras_dvae.version import __version__
 from keras_dvae.zoo.loading import (
@@ -14,6 +20,8 @@ from keras_dvae.zoo.loading import (
     METADATA_FILE,
     SAMPLES_FILE,
     WEIGHTS_FILE,
+    get_metadata,
+    list_presets,
     sha256,
 )
 
@@ -21,27 +29,20 @@ from keras_dvae.zoo.loading import (
 def export(model, directory, metadata, samples=None, model_card=True):
     """Writes `model` as a preset folder that `zoo.load` reads back.
 
-    Writes `config.json` (`keras.saving.serialize_keras_object`, without
-    the compile config),
-    `model.weights.h5` (the model's variables, PCD chains and seeds
-    included, never optimizer state), `metadata.json` (`metadata` plus
-    "class", the library versions, the log Z the model holds when it has
-    an RBM prior and "weights_sha256"), `samples.png` when `samples` is
-    given, and a model card `README.md` unless the folder already has one
-    (hand-edited cards are kept; `write_model_card` rewrites it).
-
-    The weights are saved from a fresh copy rebuilt from the config, so the
-    export also checks that the config round-trips.
+    Writes `config.json` (without the compile config: a preset loads
+    uncompiled), `model.weights.h5` (`training.save_weights`: the model's
+    variables, PCD chains and seeds included, never optimizer state),
+    `metadata.json` (`metadata` plus "class", the library versions, the log
+    Z the model holds when it has an RBM prior and "weights_sha256"),
+    `samples.png` when `samples` is given, and a model card `README.md`
+    unless the folder already has one (hand-edited cards are kept;
+    `write_model_card` rewrites it).
 
     Args:
         model: a built `keras_dvae` model.
-        directory: the preset folder (made if missing); its name is the
-            preset's name.
-        metadata: dict, JSON-serialisable: "dataset", "description",
-            "paper", "metrics" (each with its K, examples and log Z method),
-            "training" (iterations, epochs, train_seconds, hardware,
-            backend, command) and optionally "ci_check" (see
-            `run_ci_check`). `write_model_card` documents the keys it uses.
+        directory: the preset folder; its name is the preset's name.
+        metadata: a JSON-serialisable dict (`model_card` lists the keys it
+            shows; `run_ci_check` reads "ci_check").
         samples: optional uint8 image (H, W) or (H, W, 3), e.g.
             `keras_dvae.utils.images.sample_grid(model, data)`.
         model_card: write README.md when the folder has none.
@@ -64,20 +65,8 @@ def export(model, directory, metadata, samples=None, model_card=True):
                 f"{samples.shape}"
             )
     directory = pathlib.Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    config = keras.saving.serialize_keras_object(model)
-    # No compile config: a preset is loaded uncompiled (compile it to
-    # fine-tune). A compiled model's save_weights also writes the
-    # optimizer's slots; the uncompiled copy writes the model's variables.
-    config.pop("compile_config", None)
-    copy = keras.saving.deserialize_keras_object(json.loads(json.dumps(config)))
-    _copy_variables(model, copy)
-    # Every file under a temporary name, renamed into place (atomic).
     weights = directory / WEIGHTS_FILE
-    with files.atomic_path(weights) as tmp:
-        copy.save_weights(tmp)
-    with files.atomic_path(directory / CONFIG_FILE) as tmp, open(tmp, "w") as f:
-        json.dump(config, f, indent=2)
+    files.write_json(directory / CONFIG_FILE, training.save_weights(model, weights))
     metadata = {
         **metadata,
         "class": type(model).__name__,
@@ -97,53 +86,172 @@ def export(model, directory, metadata, samples=None, model_card=True):
     return metadata
 
 
-def _copy_variables(source, target):
-    src, dst = source.variables, target.variables
-    if len(src) != len(dst) or any(
-        tuple(a.shape) != tuple(b.shape) for a, b in zip(src, dst, strict=True)
-    ):
-        raise ValueError(
-            f"The config of this {type(source).__name__} does not rebuild the "
-            f"same variables ({len(src)} in the model, {len(dst)} rebuilt): "
-            "check that `get_config` returns every constructor argument."
+def ci_check(model, recipe, data, repeats=3):
+    """The `ci_check` a preset records (`zoo.run_ci_check` re-measures it).
+
+    The mean log-likelihood of the first `ci_examples` test rows at K =
+    `ci_samples`, with a tolerance of 5 × the spread of `repeats`
+    independent estimates (at least 1 nat, or 0.002 nats a dimension for
+    8-bit data).
+    """
+    x = data.x_test[: recipe["ci_examples"]]
+    means = [
+        float(model.log_likelihood(x, num_samples=recipe["ci_samples"]).mean())
+        for _ in range(repeats)
+    ]
+    dims = int(np.prod(data.image_shape))
+    floor = 1.0 if (data.binary or data.dynamic_binarization) else 0.002 * dims
+    check = {
+        "dataset": recipe["dataset"],
+        "split": "test",
+        "num_examples": len(x),
+        "num_samples": recipe["ci_samples"],
+        "mean": float(np.mean(means)),
+        "tolerance": round(max(floor, 5 * float(np.std(means, ddof=1))), 3),
+    }
+    info = model.prior.log_partition_info if model.prior.has_log_partition else None
+    if info:
+        check["log_partition"] = "exact" if info["method"] == "exact" else info["log_z"]
+    return check
+
+
+def _hardware():
+    """The machine in words: CPU cores, and the GPU's name if there is one
+    (from `nvidia-smi`, so no backend is asked)."""
+    try:
+        devices = [str(d) for d in keras.distribution.list_devices()]
+    except AttributeError:  # a backend without `keras.distribution` (torch)
+        devices = []
+    text = f"{platform.machine()}, {os.cpu_count()} cores"
+    if any(not d.startswith("cpu") for d in devices):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            names = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout.split("\n")
+            text += f", {names[0].strip()}" if names[0].strip() else ""
+    return f"{text}, devices {devices}"
+
+
+def export_preset(run, directory):
+    """Writes a `training.TrainingRun` as the preset folder `directory`.
+
+    `export` with the recipe's description and paper figure, the metrics
+    (`run.metrics["evaluation"]`), the training facts, the command that
+    rebuilds it and a `ci_check` (the model's log Z estimate current); then
+    the model card and `train.sh`. Returns the metadata written.
+    """
+    model, recipe, data, facts = run.model, run.recipe, run.data, run.metrics
+    check = ci_check(model, recipe, data)
+    backend = keras.backend.backend()
+    command = shlex.join(
+        [f"KERAS_BACKEND={backend}", "python", "-m", "keras_dvae.zoo.train"]
+        + [facts["recipe"], "--epochs", str(recipe["epochs"])]
+        + ["--seed", str(facts["seed"]), "--data-dir", "../shared/data"]
+    )
+    steps, seconds = facts["steps"], facts["train_seconds"]
+    metrics = facts["evaluation"]
+    budget = f"{recipe['epochs']} epochs on the hardware above"
+    if "time_budget" in facts:
+        budget += (
+            f" (the epochs that fit a {facts['time_budget']:.0f} s budget at the "
+            f"probed {facts['probed_steps_per_second']:.1f} steps/s)"
         )
-    for a, b in zip(src, dst, strict=True):
-        b.assign(a)
+    metadata = {
+        "dataset": recipe["dataset"],
+        "description": recipe["description"],
+        "paper": recipe["paper"],
+        "metrics": metrics,
+        "training": {
+            "iterations": steps,
+            "epochs": recipe["epochs"],
+            "batch_size": recipe["batch_size"],
+            "train_seconds": round(seconds, 1),
+            "steps_per_second": round(steps / max(seconds, 1e-9), 2),
+            "backend": backend,
+            "hardware": _hardware(),
+            "budget": budget + "; the paper trains for about 10^6 iterations on GPUs",
+            "command": command,
+        },
+        "ci_check": check,
+    }
+    info = metrics.get("test_ll", {}).get("log_partition") or {}
+    if info.get("method") in ("exact", "ais"):
+        # The estimate `zoo.load` restores (without the reverse-AIS bracket).
+        keys = ("log_z", "method", "log_z_lower", "log_z_upper", "num_betas")
+        metadata["log_partition"] = {k: info[k] for k in keys if k in info}
+    if data.lossy:
+        metadata["lossy_data"] = (
+            "Trained and tested on the lossy JPEG copy of CIFAR-10: bits/dim "
+            "are NOT comparable with published numbers."
+        )
+    samples = images.sample_grid(model, data)
+    written = export(model, directory, metadata, samples=samples, model_card=False)
+    write_model_card(directory)
+    files.write_text(
+        pathlib.Path(directory) / "train.sh",
+        f"#!/usr/bin/env bash\n# Reproduces this preset.\n{command}\n",
+    )
+    return written
+
+
+def zoo_table():
+    """The Markdown table of every preset: measured metric against the paper."""
+    lines = [
+        "| preset | dataset | measured (test) | K, examples | paper | budget |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in list_presets():
+        meta = get_metadata(name)
+        metrics = meta.get("metrics", {})
+        key = next((k for k in ("test_ll", "test_ll_subset") if k in metrics), None)
+        measured, detail = "—", ""
+        if key:
+            m = metrics[key]
+            measured = f"{m['mean']:.2f} nats"
+            if "bits_per_dim" in m:
+                measured = f"{m['bits_per_dim']:.3f} bits/dim"
+            detail = f"K={m.get('num_samples')}, {m.get('num_examples')}"
+        paper = meta.get("paper") or {}
+        reference = paper.get("test_ll", paper.get("bits_per_dim", "—"))
+        run = meta.get("training", {})
+        hardware = run.get("hardware", "")
+        device = "GPU" if ("cuda" in hardware or "gpu" in hardware) else "CPU"
+        budget = (
+            f"{run.get('iterations', '?'):,} steps, "
+            f"{run.get('train_seconds', 0) / 60:.0f} min "
+            f"({run.get('backend', '?')}, {device})"
+        )
+        lines.append(
+            f"| `{name}` | {meta.get('dataset')} | {measured} | {detail} | "
+            f"{reference} | {budget} |"
+        )
+    return "\n".join(lines)
 
 
 def write_model_card(directory):
-    """Writes README.md, a short model card, from the folder's metadata.json.
-
-    Uses, when present: "description"; "class"; "dataset"; "metrics" (a
-    dict of name → {"mean", "standard_error", "num_samples",
-    "num_examples", "split", "log_partition": {"method", "log_z"}} or a
-    number); "paper" ({"setting", "test_ll"}); "training" ({"iterations",
-    "epochs", "train_seconds", "hardware", "backend", "budget",
-    "command"}); "lossy_data" (a caveat);
-    "ci_check"; "weights_sha256"; and samples.png.
-
-    Args:
-        directory: a preset folder holding metadata.json.
-
-    Returns:
-        The path of the card.
-    """
+    """Writes a preset folder's README.md (`model_card` of its metadata.json,
+    showing samples.png if present) and returns its path."""
     directory = pathlib.Path(directory)
     with open(directory / METADATA_FILE) as f:
         metadata = json.load(f)
     path = directory / CARD_FILE
-    files.write_text(
-        path, model_card(directory.name, metadata, samples=_has_samples(directory))
-    )
+    samples = (directory / SAMPLES_FILE).is_file()
+    files.write_text(path, model_card(directory.name, metadata, samples=samples))
     return path
 
 
-def _has_samples(directory):
-    return (directory / SAMPLES_FILE).is_file()
-
-
 def model_card(name, metadata, samples=False):
-    """The text of a preset's model card (Markdown); see `write_model_card`."""
+    """The Markdown model card of a preset from its metadata.
+
+    Shows, when present: "description", "class", "dataset", "metrics" (name
+    → number, or {"mean", "standard_error", "bits_per_dim", "num_samples",
+    "num_examples", "split", "log_partition"}), "paper", "training",
+    "lossy_data", "ci_check", "weights_sha256"; and samples.png if
+    `samples`.
+    """
     cls = metadata.get("class", "model")
     dataset = metadata.get("dataset")
     lines = [f"# {name}", ""]

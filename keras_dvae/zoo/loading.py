@@ -10,31 +10,27 @@ import keras
 import numpy as np
 
 # `import keras_dvae.models` registers the classes that config.json names.
-from keras_dvae import datasets, models  # noqa: F401
+from keras_dvae import datasets, models
+
+# A preset folder holds what a training run folder holds, and these.
+from keras_dvae.training import CONFIG_FILE, SAMPLES_FILE, WEIGHTS_FILE  # noqa: F401
 
 ENV_VAR = "KERAS_DVAE_ZOO"
 # The wheel carries the checkout's top-level zoo/ as this data package
 # (pyproject.toml, [tool.setuptools.package-dir]).
 PACKAGE = "keras_dvae._zoo_presets"
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
-SAMPLES_FILE = "samples.png"
 # A checkout's root: keras_dvae/zoo/loading.py → keras_dvae/zoo → keras_dvae → root.
 _CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def search_dirs():
-    """The directories searched for presets, first match wins.
+    """The existing directories searched for presets, first match wins.
 
-    `$KERAS_DVAE_ZOO` (one or more directories separated by `os.pathsep`),
-    then the `zoo/` folder of the checkout this package runs from, then the
-    copy packaged in the wheel (`keras_dvae/_zoo_presets`). Directories that
-    do not exist are left out.
-
-    Returns:
-        A list of `pathlib.Path`.
+    `$KERAS_DVAE_ZOO` (directories separated by `os.pathsep`), the `zoo/`
+    folder of the checkout this package runs from, then the copy packaged
+    in the wheel (`keras_dvae/_zoo_presets`), as `pathlib.Path`s.
     """
     candidates = [
         pathlib.Path(p).expanduser()
@@ -45,32 +41,17 @@ def search_dirs():
     # site-packages, where a `zoo/` would belong to someone else.
     if (_CHECKOUT / "pyproject.toml").is_file():
         candidates.append(_CHECKOUT / "zoo")
-    candidates += _packaged_dirs()
-    result = []
-    for path in candidates:
-        if path.is_dir() and all(not _same(path, seen) for seen in result):
-            result.append(path)
-    return result
-
-
-def _packaged_dirs():
     # A folder without __init__.py is a namespace package, for which
     # `importlib.resources.files` gives no plain path on Python 3.10; its
     # spec's search locations are plain directories on every version.
-    try:
-        spec = importlib.util.find_spec(PACKAGE)
-    except ModuleNotFoundError:
-        return []
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    return [pathlib.Path(p) for p in spec.submodule_search_locations]
-
-
-def _same(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [pathlib.Path(p) for p in spec.submodule_search_locations]
+    result = []
+    for path in candidates:
+        if path.is_dir() and not any(os.path.samefile(path, p) for p in result):
+            result.append(path)
+    return result
 
 
 def _is_preset(path):
@@ -93,14 +74,11 @@ def list_presets():
 
 
 def preset_dir(name):
-    """The folder of preset `name` (a name, or a path to a preset folder).
+    """The folder (a `pathlib.Path`) of preset `name`.
 
     A `str` without a path separator is a preset name, looked up in
     `search_dirs()`; a path (`os.PathLike`, or a string holding a
-    separator) is used as the folder itself.
-
-    Returns:
-        A `pathlib.Path`.
+    separator) is the folder itself.
 
     Raises:
         ValueError: no such preset; the message lists the available ones.
@@ -131,22 +109,26 @@ def preset_dir(name):
 
 
 def get_metadata(name):
-    """The parsed metadata.json of a preset (a fresh dict each call).
-
-    Holds the dataset, measured metrics with their K and log Z method, the
-    training command, hardware, wall time and `weights_sha256`.
-    """
+    """The parsed metadata.json of a preset (a fresh dict each call)."""
     with open(preset_dir(name) / METADATA_FILE) as f:
         return json.load(f)
 
 
 def sha256(path):
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex sha256 of a file."""
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def _read_config(directory):
+    """A preset's config.json, its "class_name" and the `DiscreteVAE`
+    subclass of that name (None when there is none)."""
+    with open(directory / CONFIG_FILE) as f:
+        config = json.load(f)
+    class_name = config.get("class_name") if isinstance(config, dict) else None
+    kind = getattr(models, str(class_name), None)
+    if not (isinstance(kind, type) and issubclass(kind, models.DiscreteVAE)):
+        kind = None
+    return config, class_name, kind
 
 
 def presets_of(cls):
@@ -154,12 +136,10 @@ def presets_of(cls):
     names = []
     for name in list_presets():
         try:
-            with open(preset_dir(name) / CONFIG_FILE) as f:
-                class_name = json.load(f).get("class_name")
+            _, _, kind = _read_config(preset_dir(name))
         except (OSError, ValueError):
             continue
-        kind = getattr(models, str(class_name), None)
-        if isinstance(kind, type) and issubclass(kind, cls):
+        if kind is not None and issubclass(kind, cls):
             names.append(name)
     return names
 
@@ -217,15 +197,21 @@ def load(name, verify=True, load_weights=True, cls=None):
                 f"{METADATA_FILE} records {expected}. The file is corrupted "
                 "or was replaced; restore it (or re-export the preset)."
             )
-    _check_hdf5(weights, label)
+    import h5py  # a dependency of Keras, for .weights.h5
+
     try:
-        with open(directory / CONFIG_FILE) as f:
-            config = json.load(f)
+        with h5py.File(weights, "r") as f:
+            f.visit(lambda _: None)  # reads every group header
+    except Exception as e:  # h5py raises OSError, KeyError or RuntimeError
+        raise ValueError(
+            f"{label}: {weights} is not a readable HDF5 weights file "
+            f"(truncated or corrupted?): {e}"
+        ) from e
+    try:
+        config, class_name, kind = _read_config(directory)
     except (OSError, ValueError) as e:
         raise ValueError(f"{label}: cannot read {directory / CONFIG_FILE}: {e}") from e
-    class_name = config.get("class_name") if isinstance(config, dict) else None
-    kind = getattr(models, str(class_name), None)
-    if not isinstance(kind, type) or not issubclass(kind, models.DiscreteVAE):
+    if kind is None:
         raise ValueError(
             f"{label}: {CONFIG_FILE} names no keras_dvae model class. "
             f"Received: class_name={class_name!r}"
@@ -246,45 +232,23 @@ def load(name, verify=True, load_weights=True, cls=None):
             f"{label}: the weights in {weights} do not load into the "
             f"{type(model).__name__} of {CONFIG_FILE}: {e}"
         ) from e
-    _restore_log_partition(model, metadata)
-    return model
-
-
-def _check_hdf5(path, label):
-    import h5py  # a dependency of Keras, for .weights.h5
-
-    try:
-        with h5py.File(path, "r") as f:
-            f.visit(lambda _: None)  # reads every group header
-    except Exception as e:  # h5py raises OSError, KeyError or RuntimeError
-        raise ValueError(
-            f"{label}: {path} is not a readable HDF5 weights file "
-            f"(truncated or corrupted?): {e}"
-        ) from e
-
-
-def _restore_log_partition(model, metadata):
     info = metadata.get("log_partition")
     if model.prior.has_log_partition and info:
         model.prior.set_log_partition(info["log_z"], {**info, "source": METADATA_FILE})
+    return model
 
 
 def run_ci_check(name, data_dir=None, model=None):
     """Re-measures the metric recorded under `metadata["ci_check"]`.
 
-    `ci_check` = {"dataset", "split", "num_examples", "num_samples",
-    "mean", "tolerance", "log_partition"}: the importance-weighted
-    log-likelihood (K = `num_samples`) of the first `num_examples` rows of
-    the split, averaged, should lie within `tolerance` nats of `mean`.
-    `log_partition` is "exact", a number (a log Z recorded for these
-    weights, so that no AIS runs), or absent (the model's own: the
-    metadata's `log_partition`, else its default estimate).
+    The mean importance-weighted log-likelihood (K = `num_samples`) of the
+    first `num_examples` rows of the `split` of `dataset` should lie within
+    `tolerance` nats of `mean`, with log Z `log_partition`: "exact", a
+    number (recorded for these weights, so that no AIS runs), or absent
+    (the model's own).
 
-    Args:
-        name: a preset name or folder.
-        data_dir: directory of the dataset files (see `datasets.load`);
-            nothing is downloaded.
-        model: the already loaded preset, to skip loading it again.
+    `data_dir` is searched for the dataset files (nothing is downloaded);
+    `model` is the already loaded preset, if any.
 
     Returns:
         A dict: the `ci_check` entries plus "measured" (the mean),
