@@ -1,16 +1,14 @@
 """The `keras-dvae` command line.
 
-keras-dvae train [RECIPE]  train a recipe (default digits_dvaepp: DVAE++ on the
-                           embedded digits), print metrics, write weights,
-                           metrics.json and a PNG; rerun with the same
-                           --output-dir to resume
+keras-dvae train [RECIPE]  train a recipe (default digits_dvaepp), write
+                           weights, metrics and a PNG; rerun to resume
 keras-dvae evaluate        importance-weighted log-likelihood of a trained model
 keras-dvae sample          a PNG of prior samples and reconstructions
 keras-dvae recipes         list the training recipes (keras_dvae.recipes)
 keras-dvae presets         list the pretrained presets (keras_dvae.zoo)
 
-A recipe named like a pretrained preset trains that preset's model the way
-it was trained; `python -m keras_dvae.zoo.train NAME` also exports it.
+A preset's recipe has its name; `python -m keras_dvae.zoo.train NAME`
+retrains and exports it.
 """
 
 import argparse

@@ -1,12 +1,8 @@
 """Training recipes: one registry of named configurations (model, data, recipe).
 
-A recipe is `BASE` plus the few keys that differ, and a one-line
-description. Where a pretrained preset exists (`keras_dvae.zoo`, folder
-`zoo/<name>/`), the recipe has the preset's name and holds what the preset
-was trained with: a preset is a recipe + its trained weights + measured
-metadata. `keras_dvae.training.train(name)` trains any recipe;
-`keras-dvae recipes` lists them, `keras-dvae train NAME` trains one and
-`python -m keras_dvae.zoo.train NAME` retrains a preset and exports it.
+A recipe is `BASE` plus the keys that differ. A pretrained preset
+(`keras_dvae.zoo`) is the recipe of the same name + its trained weights +
+measured metadata. `keras_dvae.training.train(name)` trains any recipe.
 
 Keys (all recipes have all of them; unknown keys raise):
 
@@ -14,37 +10,23 @@ Keys (all recipes have all of them; unknown keys raise):
 - `paper`: the published figure the recipe reproduces, `{"setting",
   "test_ll"}` or `{"setting", "bits_per_dim"}`, or None.
 - `model`: a class name of `keras_dvae.models`; `model_args`: its
-  constructor arguments, without `input_dim`/`image_shape` (they come from
-  the data) and `seed` (from `train`).
+  constructor arguments, except `image_shape` (from the data) and `seed`.
 - `dataset`: a `keras_dvae.datasets.load` name.
-- `epochs`, `batch_size`: the budget (for a preset, the published one;
-  the papers' 10⁶ iterations are far longer, REFERENCE §4). Every epoch
-  is `len(x_train) // batch_size` whole batches.
+- `epochs`, `batch_size`: the budget (the papers' 10⁶ iterations are far
+  longer, REFERENCE §4); an epoch is `len(x_train) // batch_size` batches.
 - `learning_rate` and `schedule`: Adam (ε = 1e-3) at this base rate,
-  "reference" (× [1/10, 1, 1/3, 1/10, 1/33] switching at 2/60/75/95 % of
-  the steps, `callbacks.reference_learning_rate`) or "constant".
-- `kl_warmup`: fraction of the steps over which the KL weight rises
-  linearly from 0 to 1 (0: none).
-- `beta_schedule`: (start, end) of a linear β schedule over training, or
-  None; `temperature_schedule`: (start, end) of an exponential τ schedule
-  (categorical models), or None.
-- `log_partition_every`: epochs between log Z estimates during training
-  (RBM priors; the model's own "auto" rule picks exact or AIS), so the
-  training metrics are normalised; None for none (large RBMs, whose AIS
+  "reference" (`callbacks.reference_learning_rate`) or "constant".
+- `kl_warmup`: fraction of the steps of a linear KL-weight warm-up (0: none).
+- `beta_schedule`, `temperature_schedule`: (start, end) of a linear β or a
+  geometric τ schedule over training, or None.
+- `log_partition_every`: epochs between log Z estimates of an RBM prior
+  during training ("auto": exact or AIS), or None (large RBMs, whose AIS
   would cost more than the epoch).
 - `eval_examples` (None: the whole test set; else a fixed random subset,
-  see `training.evaluation_rows`), `eval_samples` (K), `full_test_samples` (also
-  K on the whole test set, under the same log Z, or None), `reverse_ais`
-  (a reverse-AIS bracket of log Z), `ais` (AIS arguments when the model's
-  rule picks AIS).
+  `training.evaluation_rows`), `eval_samples` (K), `full_test_samples` (K
+  on the whole test set, or None), `reverse_ais` (a reverse-AIS bracket of
+  log Z), `ais` (AIS arguments).
 - `ci_examples`, `ci_samples`: the cheap re-measurement a preset records.
-
->>> from keras_dvae import recipes
->>> recipe = recipes.get("digits_dvaepp")
->>> recipe["model"], recipe["dataset"], recipe["epochs"]
-('DVAEPP', 'digits', 150)
->>> recipes.get("dvaepp_mnist", epochs=2)["epochs"]
-2
 """
 
 import copy
@@ -129,7 +111,6 @@ def _table_1(elbo, test_ll, epochs):
 
 
 RECIPES = {
-    # ------------------------------------------------ embedded digits (8×8)
     "digits_dvaepp": {
         "description": "DVAE++ (RBM 16+16, overlapping exponential β=10) on the "
         "embedded 8×8 digits; log Z exact. The README's main job (`make demo`).",
@@ -152,7 +133,6 @@ RECIPES = {
         "learning_rate": 1e-3,
         "temperature_schedule": [1.0, 0.5],
     },
-    # --------------------------- DVAE++ Tables 1–2, fully connected, MNIST
     "bernoulli_joint_1nl_mnist_static": _table_1("joint", -99.16, epochs=40),
     "bernoulli_marginal_1nl_mnist_static": _table_1("marginal", -99.10, epochs=30),
     "dvaepp_1nl_mnist_static": _table(
@@ -183,7 +163,6 @@ RECIPES = {
         model_args={"num_latents": 400, "num_groups": 2, **_LIGHT_PCD},
         epochs=40,
     ),
-    # -------------------------------- DVAE++ Table 3, convolutional presets
     "dvaepp_mnist_static": {
         **_CONV,
         "description": "Convolutional DVAE++ (RBM 8+8 global binary units, "
@@ -230,7 +209,6 @@ RECIPES = {
         "epochs": 5,
         "eval_examples": 100,
     },
-    # ------------------------------------------------ categorical, MNIST
     "categorical_mnist": {
         "description": "Gumbel-softmax categorical VAE (30 latents × 10 "
         "categories, MLP 512-256 ReLU; τ annealed from 1 to 0.5) on "
@@ -268,17 +246,13 @@ def list_recipes():
 def get(name, **overrides):
     """The full recipe `name` (`BASE` updated by the recipe), with `overrides`.
 
-    `model_args` overrides are merged into the recipe's model arguments;
-    other keys replace the recipe's value (None included, so
-    `beta_schedule=None` switches a schedule off).
+    `model_args` overrides are merged into the recipe's; other keys replace
+    its value (`beta_schedule=None` switches a schedule off).
 
     Args:
         name: a name of `list_recipes()`, or a recipe dict (completed
             from `BASE` and checked).
         **overrides: recipe keys (see the module docstring).
-
-    Returns:
-        A new dict with every key of `BASE`.
 
     Raises:
         ValueError: an unknown name, an unknown key or a bad value.
@@ -286,8 +260,8 @@ def get(name, **overrides):
     Example:
 
     >>> recipe = get("digits_dvaepp", epochs=3, model_args={"num_chains": 7})
-    >>> recipe["epochs"], recipe["model_args"]["num_chains"]
-    (3, 7)
+    >>> recipe["model"], recipe["epochs"], recipe["model_args"]["num_chains"]
+    ('DVAEPP', 3, 7)
     """
     if isinstance(name, dict):
         return _resolve(name, overrides)
@@ -299,9 +273,7 @@ def get(name, **overrides):
 
 
 def make(**keys):
-    """A recipe from `BASE` and `keys`, for a configuration without a name.
-
-    `model_args` is merged into BASE's; raises `ValueError` as `get` does.
+    """A recipe from `BASE` and `keys` (merged as `get` does), without a name.
 
     Example:
 

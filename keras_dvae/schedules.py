@@ -1,12 +1,9 @@
 """Schedules of β, τ and the KL weight, evaluated inside the training step.
 
-A schedule maps the model's training step (a variable the model advances
-in each training `call`, saved with its weights) to a value. Passed to
-`DiscreteVAE.compile(schedules={...})`, each is evaluated in the compiled
-step and assigned to its variables there: no callback reaches into the
-model, so JAX keeps its state on the device between steps, and a run
-resumed from a checkpoint (or a preset's weights) continues each schedule
-at its step.
+A schedule maps the model's training step (a variable saved with its
+weights) to a value. Passed to `DiscreteVAE.compile(schedules={...})`, it
+is evaluated inside the compiled step, so JAX keeps its state on the device
+and a resumed run continues each schedule at its step.
 
 >>> from keras_dvae import schedules
 >>> kl = schedules.Linear(0.0, 1.0, steps=1000)
@@ -22,8 +19,8 @@ from keras import ops
 
 from keras_dvae.utils import checks
 
-#: The variables a schedule may drive: the model's KL weight, and every
-#: smoothing β or Gumbel-softmax τ of its latent layers.
+#: The model's KL weight and its latent layers' smoothing β or
+#: Gumbel-softmax τ.
 TARGETS = ("kl_weight", "beta", "temperature")
 
 
@@ -60,13 +57,8 @@ def _finite(name, value):
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
 class Linear(Schedule):
-    """start + (end − start) · min(step / steps, 1): a ramp, then `end`.
-
-    Args:
-        start: value at step 0.
-        end: value from step `steps` on.
-        steps: int ≥ 1, length of the ramp.
-    """
+    """start + (end − start) · min(step / steps, 1): a ramp, then `end`;
+    `steps` is an int ≥ 1."""
 
     def __init__(self, start, end, steps):
         self.start = _finite("start", start)
@@ -82,13 +74,8 @@ class Linear(Schedule):
 class Geometric(Schedule):
     """start · (end / start)^min(step / steps, 1): exponential, then `end`.
 
-    Jang et al.'s τ = max(0.5, exp(−3·10⁻⁵ step)) is
-    `Geometric(1.0, 0.5, steps=round(ln 2 / 3e-5))`.
-
-    Args:
-        start: value at step 0, > 0.
-        end: value from step `steps` on, > 0.
-        steps: int ≥ 1.
+    `start`, `end` > 0 and `steps` ≥ 1. Jang et al.'s τ = max(0.5,
+    exp(−3·10⁻⁵ step)) is `Geometric(1.0, 0.5, steps=round(ln 2 / 3e-5))`.
     """
 
     def __init__(self, start, end, steps):

@@ -1,29 +1,12 @@
 """One trainer: a recipe (`keras_dvae.recipes`) in, a trained model out.
 
-`train(recipe)` is the whole job: load the data, build the model, `adapt`
-it, compile it with the recipe's optimizer, fit with the recipe's
-schedules (resuming an interrupted run), save the weights, evaluate and
-draw samples. The command line, the zoo, the applications and the
-benchmarks all train through it or through its public steps (`load_data`,
+`train(recipe)` is the whole job; the command line, the zoo, the
+applications and the benchmarks use it or its public steps (`load_data`,
 `build_model`, `adapt`, `training_batches`, `compile_model`, `fit`,
-`evaluate`).
-
-A run folder holds `config.json` (recipe and model config),
-`model.weights.h5` (model variables only, no optimizer state),
-`metrics.json`, `history.csv`, `samples.png`, and `backup/` while a run is
-unfinished; every file is written under a temporary name and renamed into
-place.
-
-Example:
-
->>> import tempfile
->>> from keras_dvae import training
->>> run = training.train(
-...     "digits_bernoulli", output_dir=tempfile.mkdtemp(), epochs=1,
-...     model_args={"num_latents": 4, "hidden_units": [8]},
-...     num_samples=5, examples=10)
->>> run.steps, run.metrics["test_examples"]
-(14, 10)
+`evaluate`). A run folder holds `config.json` (recipe and model config),
+`model.weights.h5` (no optimizer state), `metrics.json`, `history.csv`,
+`samples.png`, and `backup/` while a run is unfinished; every file is
+written atomically.
 """
 
 import dataclasses
@@ -69,18 +52,14 @@ class TrainingRun:
     metrics: dict
 
 
-# ------------------------------------------------------------------ steps
-
-
 def resolve(recipe, **overrides):
     """(name or None, full recipe dict) of a recipe name or dict, with `overrides`."""
-    if isinstance(recipe, str):
-        return recipe, recipes.get(recipe, **overrides)
-    if isinstance(recipe, dict):
-        return None, recipes.get(recipe, **overrides)
-    raise ValueError(
-        f"`recipe` must be a recipe name or dict. Received: recipe={recipe!r}"
-    )
+    if not isinstance(recipe, (str, dict)):
+        raise ValueError(
+            f"`recipe` must be a recipe name or dict. Received: recipe={recipe!r}"
+        )
+    name = recipe if isinstance(recipe, str) else None
+    return name, recipes.get(recipe, **overrides)
 
 
 def load_data(recipe, data_dir=None):
@@ -90,10 +69,8 @@ def load_data(recipe, data_dir=None):
 
 
 def build_model(recipe, data, seed=0):
-    """The recipe's unfitted model, sized for the `Dataset` `data`.
-
-    Models that take `image_shape` get the data's (H, W, C); the others get
-    `input_dim` = the number of pixels and need flat binary data.
+    """The recipe's unfitted model, sized for the `Dataset` `data`: a
+    `ConvDVAEPP` gets its (H, W, C), the others its number of pixels.
 
     Raises:
         ValueError: an unknown model class, or images such a model cannot take.
@@ -115,11 +92,8 @@ def build_model(recipe, data, seed=0):
 
 
 def adapt(model, data, seed=0):
-    """`model.adapt` on the training images, binarised as training sees them.
-
-    Static or 8-bit data as they are; grey levels of a dynamically
-    binarised set as one Bernoulli draw `datasets.binarize(x_train, seed)`.
-    """
+    """`model.adapt` on the training images; a dynamically binarised set's
+    as one draw `datasets.binarize(x_train, seed)`."""
     x = data.x_train
     if data.dynamic_binarization:
         x = datasets.binarize(x, seed)
@@ -159,12 +133,8 @@ def training_batches(data, batch_size, seed=0):
 
 
 def compile_model(model, recipe, steps):
-    """Compiles `model` with the recipe's optimizer and schedules for `steps`.
-
-    Adam with ε = 1e-3 at `recipe["learning_rate"]`, scaled by the
-    reference piecewise schedule over `steps` (`schedule="reference"`,
-    REFERENCE §4) or constant; the schedules of `recipe_schedules`.
-    """
+    """Compiles `model` with Adam (ε = 1e-3) at the recipe's learning rate
+    and schedule, and `recipe_schedules`, for a run of `steps`."""
     _, recipe = resolve(recipe)
     rate = recipe["learning_rate"]
     if recipe["schedule"] == "reference":
@@ -176,13 +146,11 @@ def compile_model(model, recipe, steps):
 
 
 def recipe_schedules(recipe, steps):
-    """Every β/τ/KL-weight schedule of the recipe over a run of `steps`.
-
-    A linear KL warm-up over `kl_warmup` × steps, a linear β ramp and a
-    geometric τ decay over the whole run, for `DiscreteVAE.compile`.
+    """The recipe's schedules over `steps`, for `DiscreteVAE.compile`.
 
     Returns:
-        A dict {"kl_weight" | "beta" | "temperature": Schedule}.
+        A dict of the recipe's "kl_weight" (linear over `kl_warmup` ×
+        steps), "beta" (linear) and "temperature" (geometric) `Schedule`s.
     """
     _, recipe = resolve(recipe)
     result = {}
@@ -208,10 +176,8 @@ def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
 
 
 def epochs_for_budget(recipe, data, seed, seconds, margin=0.85, steps=200, skip=40):
-    """Epochs that fit in `seconds` of training (the schedules are fixed in
-    steps, so a wall-clock budget becomes an epoch count), at the speed of
-    `steps` steps of a throw-away copy of the model, the first `skip`
-    (compilation) not timed.
+    """Epochs that fit in `seconds` of training, at the speed of `steps`
+    steps of a throw-away copy of the model (the first `skip` not timed).
 
     Returns:
         (epochs, probed steps per second).
@@ -241,9 +207,9 @@ def epochs_for_budget(recipe, data, seed, seconds, margin=0.85, steps=200, skip=
 def save_weights(model, path):
     """Writes the model's variables (no optimizer state) to `path`, atomically.
 
-    A compiled model's `save_weights` also writes the optimizer's slots, so
-    the variables are copied into an uncompiled copy rebuilt from the JSON
-    config, which also checks that the config round-trips.
+    Saves an uncompiled copy rebuilt from the JSON config (a compiled
+    model's `save_weights` also writes the optimizer's slots), which also
+    checks that the config round-trips.
 
     Returns:
         The model's config without its compile config.
@@ -293,16 +259,10 @@ def load_run(run_dir, data_dir=None, **overrides):
     return TrainingRun(model, recipe, data, metrics["steps"], metrics)
 
 
-# ------------------------------------------------------------- evaluation
-
-
 def evaluation_rows(num_test, examples=None):
-    """The test rows evaluated, increasing: all, or a fixed random subset.
-
-    The subset is `np.random.default_rng(0).permutation(num_test)[:examples]`,
-    sorted: the same rows for every seed and backend, and random because
-    several test files are sorted by label.
-    """
+    """The test rows evaluated: all, or the sorted fixed random subset
+    `np.random.default_rng(0).permutation(num_test)[:examples]` (some test
+    files are sorted by label)."""
     if examples is None or examples >= num_test:
         return np.arange(num_test)
     return np.sort(np.random.default_rng(0).permutation(num_test)[:examples])
@@ -324,14 +284,12 @@ def _ll_entry(report, description):
 def evaluate(model, data, recipe, *, examples=None, num_samples=None, verbose=0):
     """The test metrics of a trained model on its `Dataset` `data`.
 
-    "test_ll": the importance-weighted log-likelihood
-    (`evaluation.log_likelihood_report`) at K = `num_samples` (default
-    `eval_samples`) on `evaluation_rows(len(x_test), examples)` (default
-    `eval_examples`), with log Z by the model's own rule (exact for small
-    RBMs, AIS with `recipe["ais"]` otherwise, reverse AIS as a bracket when
-    `reverse_ais`) and bits/dim for 8-bit data; "test_ll_full": K =
-    `full_test_samples` on the whole test set under the same log Z, when
-    set; "test_elbo_discrete": the discrete-limit ELBO of binary data.
+    "test_ll": `evaluation.log_likelihood_report` at K = `num_samples`
+    (default `eval_samples`) on `evaluation_rows(len(x_test), examples)`
+    (default `eval_examples`), log Z by the model's "auto" rule (reverse
+    AIS bracket if `reverse_ais`), bits/dim for 8-bit data; "test_ll_full":
+    K = `full_test_samples` on the whole test set, if set;
+    "test_elbo_discrete": the discrete-limit ELBO of binary data.
     """
     _, recipe = resolve(recipe)
     examples = recipe["eval_examples"] if examples is None else examples
@@ -395,9 +353,6 @@ def summary(metrics):
     return result
 
 
-# ---------------------------------------------------------------- the job
-
-
 def _run_callbacks(model, recipe, output_dir):
     """log Z updates, the resumable backup and the CSV history of a run."""
     result = [
@@ -413,7 +368,7 @@ def _run_callbacks(model, recipe, output_dir):
 
 
 def _epoch_progress(epochs):
-    """A progress bar over epochs (a Keras Progbar) showing elbo and kl."""
+    """A Keras Progbar over epochs showing elbo and kl."""
     bar = keras.utils.Progbar(epochs, unit_name="epoch")
 
     def update(epoch, logs):
@@ -440,13 +395,13 @@ def train(
     time_budget=None,
     **overrides,
 ):
-    """Trains a recipe into `output_dir`; rerun the same call to resume.
+    """Trains a recipe into `output_dir` (rerun the same call to resume).
 
-    Fits (`fit`) with a log Z update every `log_partition_every` epochs (RBM
-    priors), `keras.callbacks.BackupAndRestore` (an interrupted run resumes
-    from its last finished epoch: weights, optimizer state, PCD chains) and
-    a CSV history; then writes the weights, evaluates (`evaluate`) and
-    draws `samples.png` (rows: prior samples, test images, reconstructions).
+    Fits with a log Z update every `log_partition_every` epochs (RBM priors),
+    a backup (a rerun resumes from the last finished epoch: weights,
+    optimizer state, PCD chains) and a CSV history; then writes the
+    weights, evaluates and draws `samples.png` (rows: prior samples, test
+    images, reconstructions).
 
     Args:
         recipe: a recipe name (`recipes.list_recipes()`) or dict.
@@ -460,21 +415,17 @@ def train(
         progress: a progress bar over epochs and a line about the run.
         evaluate_model: evaluate and draw samples after training.
         examples, num_samples: see `evaluate`.
-        time_budget: seconds of training: the epochs come from
-            `epochs_for_budget` instead, and the metrics record it with
-            "probed_steps_per_second".
-
-    Returns:
-        A `TrainingRun`.
+        time_budget: seconds of training, turned into epochs by
+            `epochs_for_budget` (the metrics record the probed speed).
 
     Example:
 
     >>> import tempfile
-    >>> run = train("digits_categorical", output_dir=tempfile.mkdtemp(),
-    ...             epochs=1, model_args={"num_latents": 2, "hidden_units": [8]},
-    ...             evaluate_model=False)
-    >>> sorted(run.metrics)[:3]
-    ['backend', 'dataset', 'epochs']
+    >>> run = train("digits_bernoulli", output_dir=tempfile.mkdtemp(), epochs=1,
+    ...             batch_size=1000, model_args={"num_latents": 4, "hidden_units": [8]},
+    ...             examples=10, num_samples=5)
+    >>> run.steps, run.metrics["test_examples"]
+    (1, 10)
     """
     if epochs is not None:
         overrides["epochs"] = epochs

@@ -2,12 +2,15 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
 from keras_dvae import callbacks, datasets, recipes, schedules, training
+from tests.helpers import BACKEND
 
 TINY_RBM = {"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]}
 TINY_BERNOULLI = {"num_latents": 4, "hidden_units": [8]}
@@ -202,3 +205,82 @@ def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="Received: recipe=3$"):
         training.train(3)
+
+
+_DATA_PARALLEL_RUN = """
+import json, sys
+import keras, numpy as np
+from keras_dvae import training
+if sys.argv[1] == "2":
+    keras.distribution.set_distribution(keras.distribution.DataParallel())
+run = training.train(
+    "digits_dvaepp", output_dir=sys.argv[2], epochs=1, batch_size=50,
+    evaluate_model=False, model_args=json.loads(sys.argv[3]),
+)
+print(json.dumps({"devices": len(keras.distribution.list_devices()),
+                  "weights": [np.asarray(v).ravel()[:50].tolist()
+                              for v in run.model.trainable_variables]}))
+"""
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution is JAX-only")
+def test_data_parallel_matches_one_device(tmp_path):
+    # `--data-parallel` (DataParallel over 2 virtual CPU devices) gives the
+    # weights of one device: same batches, same seeds, gradients averaged.
+    results = {}
+    for devices in ("1", "2"):
+        env = {
+            **os.environ,
+            "KERAS_BACKEND": "jax",
+            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+        }
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _DATA_PARALLEL_RUN,
+                devices,
+                str(tmp_path / devices),
+                json.dumps(TINY_RBM),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=os.path.dirname(os.path.dirname(__file__)),
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        results[devices] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["1"]["devices"] == 1 and results["2"]["devices"] == 2
+    for one, two in zip(results["1"]["weights"], results["2"]["weights"], strict=True):
+        np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-4)
+
+
+def test_time_budget_sets_the_epochs_from_a_probe(tmp_path, digits, monkeypatch):
+    rates = []
+    probe = training.epochs_for_budget
+
+    def recording_probe(*args, **kwargs):
+        epochs, rate = probe(*args, steps=30, skip=10, **kwargs)
+        rates.append(rate)
+        return epochs, rate
+
+    monkeypatch.setattr(training, "epochs_for_budget", recording_probe)
+    run = training.train(
+        "digits_dvaepp",
+        data=digits,
+        output_dir=str(tmp_path),
+        batch_size=100,
+        time_budget=1.0,
+        evaluate_model=False,
+        model_args=TINY_RBM,
+    )
+    steps_per_epoch = len(digits.x_train) // 100
+    assert rates and rates[0] > 0
+    assert run.recipe["epochs"] == max(1, int(0.85 * 1.0 * rates[0] // steps_per_epoch))
+    assert int(keras.ops.convert_to_numpy(run.model.optimizer.iterations)) == (
+        run.recipe["epochs"] * steps_per_epoch
+    )
+    assert run.metrics["probed_steps_per_second"] == rates[0]
+    # The probe's throw-away model leaves no trace in the run's layer names.
+    assert run.model.name == "dvaepp"

@@ -1,7 +1,6 @@
 """Training callbacks: log Z refresh; the reference learning rate.
 
-β, τ and KL-weight schedules are not callbacks: they run inside the
-compiled step (`keras_dvae.schedules`, `DiscreteVAE.compile(schedules=...)`).
+β, τ and KL-weight schedules run inside the compiled step (`schedules`).
 """
 
 from keras_dvae.callbacks.learning_rate import reference_learning_rate

@@ -14,12 +14,8 @@ def reference_learning_rate(total_steps, base_learning_rate=3e-3):
     """Learning-rate schedule of the DVAE/DVAE++/DVAE# reference recipe.
 
     base × [1/10, 1, 1/3, 1/10, 1/33], switching at 2%, 60%, 75% and 95% of
-    `total_steps`: a short warm start, then step decays. Returns Keras's own
-    `PiecewiseConstantDecay`, so it serialises with the optimizer.
-
-    Args:
-        total_steps: int ≥ 1, the length of training in optimizer steps.
-        base_learning_rate: float > 0 (3e-3 in the recipe).
+    `total_steps` (int ≥ 1), as a Keras `PiecewiseConstantDecay` (so it
+    serialises with the optimizer).
 
     Example:
 

@@ -8,11 +8,9 @@ from keras_dvae.utils import checks
 class LogPartitionUpdate(keras.callbacks.Callback):
     """Re-estimates log Z of the model's RBM prior every `every` epochs.
 
-    `fit` trains the RBM through its PCD chains but never updates the log Z
-    that its `elbo` and `kl` metrics use; this callback calls
-    `model.prior.estimate_log_partition(method, **kwargs)` at the end of
-    every `every`-th epoch. Cheap with exact enumeration (RBMs up to ~20
-    units a side); with AIS it costs seconds to minutes.
+    `fit` never updates the log Z that the `elbo` and `kl` metrics use.
+    Cheap with exact enumeration (up to ~20 units a side); AIS costs
+    seconds to minutes.
 
     Args:
         every: int ≥ 1, epochs between estimates.

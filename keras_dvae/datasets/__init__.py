@@ -1,8 +1,4 @@
-"""Benchmark datasets: `load(name)` returns a `Dataset`.
-
-`digits` (scikit-learn's bundled 8×8 digits) needs no download; the others
-are read from offline copies or downloaded (see `load`).
-"""
+"""Benchmark datasets: `load(name)` returns a `Dataset`."""
 
 from keras_dvae.datasets.base import Dataset
 from keras_dvae.datasets.digits import load_digits

@@ -15,13 +15,11 @@ DIGITS = tuple(str(d) for d in range(10))
 class Dataset:
     """The splits of one dataset, as returned by `keras_dvae.datasets.load`.
 
-    Image sets hold x as float32 `(n, prod(image_shape))`, flattened in
-    row-major (C) order, so `x.reshape(-1, *image_shape)` gives upright
-    images with ink = 1. CIFAR-10 is the exception: uint8 `(n, 32, 32, 3)`,
-    0..255, because discretised likelihoods need the integer pixels.
-
-    Rows are in the order of the source files (for some sets grouped by
-    class); nothing is shuffled here, since `fit` shuffles.
+    Image sets hold x as float32 `(n, prod(image_shape))`, row-major, so
+    `x.reshape(-1, *image_shape)` gives upright images with ink = 1;
+    CIFAR-10 holds uint8 `(n, 32, 32, 3)`, 0..255 (discretised likelihoods
+    need the integer pixels). Rows are in the source files' order (some
+    grouped by class): `fit` shuffles.
 
     Attributes:
         name: the name passed to `load`.
@@ -31,11 +29,10 @@ class Dataset:
         image_shape: shape of one image, e.g. `(28, 28)` or `(32, 32, 3)`.
         binary: True when the pixels are fixed values in {0, 1}.
         dynamic_binarization: True when `x_train` holds grey levels in
-            [0, 1] meant to be resampled as Bernoulli(x) every epoch (see
-            `train_batches`); `x_valid`/`x_test` are then binarised once,
-            with a fixed seed, so that test likelihoods are reproducible.
-        lossy: True when the pixels went through lossy compression, so that
-            likelihoods are not comparable with published numbers.
+            [0, 1] resampled as Bernoulli(x) every epoch (`train_batches`);
+            `x_valid`/`x_test` are then binarised once, with a fixed seed.
+        lossy: True when the pixels went through lossy compression
+            (likelihoods not comparable with published numbers).
         notes: provenance, preprocessing, split and caveats, in words.
         class_names: names of the labels (`class_names[y]`), or `None`.
     """
@@ -56,10 +53,8 @@ class Dataset:
 
     @classmethod
     def from_splits(cls, name, x, y=None, **facts):
-        """A `Dataset` from dicts of arrays `x` and `y` (or None) keyed by split.
-
-        Missing splits are `None`; `**facts` are the other fields.
-        """
+        """A `Dataset` from dicts `x` and `y` (or None) of arrays by split;
+        `**facts` are the other fields."""
         return cls(
             name=name,
             **{f"x_{split}": value for split, value in x.items()},
@@ -69,19 +64,13 @@ class Dataset:
 
     @classmethod
     def dynamic(cls, name, grey, labels, rows, seed, **facts):
-        """A dynamically binarised `Dataset` of the rows `rows[split]`.
+        """A dynamically binarised `Dataset` of `grey[rows[split]]`.
 
         `x_train` keeps the grey levels; `x_valid` and `x_test` are binarised
-        once, with `np.random.default_rng([seed, 1])` and `([seed, 2])`, so
-        that their likelihoods are reproducible. An empty split is `None`.
-
-        Args:
-            name: the dataset's name.
-            grey: float32 grey levels in [0, 1] of all the rows.
-            labels: the labels of all the rows.
-            rows: dict of the indices (or slices) of "train", "valid", "test".
-            seed: seed of the one-off binarisation.
-            **facts: the remaining fields (`image_shape`, `notes`, ...).
+        once, with `np.random.default_rng([seed, 1])` and `([seed, 2])`. An
+        empty split is `None`. `rows` maps "train", "valid", "test" to
+        indices or slices of `grey` and `labels`; `**facts` are the other
+        fields.
         """
         x = {split: grey[index] for split, index in rows.items()}
         y = {split: labels[index] for split, index in rows.items()}
@@ -93,21 +82,9 @@ class Dataset:
         return cls.from_splits(name, x, y, dynamic_binarization=True, **facts)
 
     def train_batches(self, batch_size, seed=None, shuffle=True):
-        """Training batches for `model.fit`, as a `keras.utils.PyDataset`.
-
-        A `BinarizedSequence` (a fresh Bernoulli draw each epoch) when the
-        set uses dynamic binarisation, else an `ArraySequence` that only
-        reshuffles. Batches are `(x,)` tuples, for unsupervised models.
-
-        Args:
-            batch_size: examples a batch.
-            seed: int seed of the shuffling (and of the Bernoulli draws),
-                or `None` for a random one.
-            shuffle: reshuffle the rows every epoch.
-
-        Returns:
-            A `keras.utils.PyDataset`.
-        """
+        """`(x,)` batches for `model.fit`: a `BinarizedSequence` (a fresh
+        Bernoulli draw each epoch) for dynamic binarisation, else an
+        `ArraySequence`; `seed` (or `None`: random) seeds both."""
         cls = BinarizedSequence if self.dynamic_binarization else ArraySequence
         return cls(self.x_train, batch_size, seed=seed, shuffle=shuffle)
 

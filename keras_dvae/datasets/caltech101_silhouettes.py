@@ -10,10 +10,8 @@ IMAGE_SHAPE = (28, 28)
 # Variable names in Marlin's MATLAB file, per split.
 _MAT_SPLITS = {"train": "train", "valid": "val", "test": "test"}
 
-# No checksum is published at the origin and it cannot be downloaded from
-# here, so none is recorded. (A copy whose header says it is the original
-# 2009 file has sha256 eb6735e8…e42a, md5 4483e9c1…a777: see the data
-# README; it was not compared with the origin.)
+# No checksum is published (the data README records that of a copy, not
+# compared with the origin).
 REMOTE = files.Remote(
     "caltech101_silhouettes_28_split1.mat",
     "https://people.cs.umass.edu/~marlin/data/caltech101_silhouettes_28_split1.mat",
@@ -21,11 +19,8 @@ REMOTE = files.Remote(
 
 
 def to_ink_row_major(x):
-    """Marlin's `(n, 784)` 0/1 rows (1 = background, column-major) → float32.
-
-    Returns `1 − x` with each 28×28 image transposed, so that
-    `reshape(-1, 28, 28)` shows it upright with the silhouette = 1.
-    """
+    """Marlin's `(n, 784)` 0/1 rows (1 = background, column-major) → float32
+    `1 − x`, each image transposed: row-major, silhouette = 1."""
     images = 1 - np.asarray(x).reshape(-1, 28, 28).transpose(0, 2, 1)
     return images.reshape(len(images), -1).astype("float32")
 
@@ -33,19 +28,14 @@ def to_ink_row_major(x):
 def load(data_dir=None, *, download=True, verify=None):
     """Caltech-101 Silhouettes 28×28: 4,100 / 2,264 / 2,307 binary images.
 
-    Marlin's split 1 (train / valid / test), rows in the file's order. The
-    source's 1 = background and column-major (MATLAB) images are converted
-    (`to_ink_row_major`) so that x looks like MNIST: silhouette (ink) = 1,
-    row-major, as in VampPrior. Labels are 0-based (source 1..101 minus 1),
-    with the names in `class_names`.
+    Marlin's split 1, rows in the file's order, converted like MNIST
+    (`to_ink_row_major`), as in VampPrior. Labels are 0-based (source
+    1..101 minus 1), named in `class_names`.
 
     Args:
         data_dir, download, verify: see `keras_dvae.datasets.load`; the files
             are `caltech101_silhouettes.npz`, or Marlin's
             `caltech101_silhouettes_28_split1.mat` to convert (needs scipy).
-
-    Returns:
-        A `Dataset` with `binary=True`.
 
     References:
         B. Marlin, K. Swersky, B. Chen and N. de Freitas, "Inductive

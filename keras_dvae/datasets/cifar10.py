@@ -38,29 +38,21 @@ LOSSY_WARNING = (
 def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
     """CIFAR-10 32×32 RGB images, as uint8 `(n, 32, 32, 3)` (HWC, 0..255).
 
-    x is NOT scaled: discretised likelihoods (bits/dim) need the integer
-    pixels; divide by 255 for a [0, 1] model input.
+    x is NOT scaled (bits/dim need the integer pixels); no validation
+    split. Variants:
 
-    Variants:
-
-    * "jpeg" (default): all 50,000 train and 10,000 test images of the
-      offline JPEG copy (`cifar10_jpeg_train_0..4.npz` concatenated, and
-      `cifar10_jpeg_test.npz`). LOSSY (`lossy` is True; `notes` warns that
-      likelihoods on it are not comparable with published CIFAR-10
-      numbers) and CLASS-MAJOR (train row r is class r // 5000). No
-      download origin.
+    * "jpeg" (default): the offline JPEG copy, 50,000 / 10,000. LOSSY
+      (likelihoods not comparable with published numbers) and CLASS-MAJOR
+      (train row r is class r // 5000). No download origin.
     * "lossless_first4000": the first 4,000 original training images,
       exact pixels, original order; train only (`x_test` is `None`).
     * "lossless": the canonical `cifar-10-python.tar.gz` (50,000 / 10,000,
-      original order), found or downloaded (md5 checked), read with an
-      unpickler that only accepts the numpy arrays its batches contain.
+      original order), found or downloaded (md5 checked), unpickling only
+      numpy arrays.
 
     Args:
         data_dir, download, verify: see `keras_dvae.datasets.load`.
         variant: one of "jpeg", "lossless_first4000", "lossless".
-
-    Returns:
-        A `Dataset` (no validation split) with `class_names`.
 
     References:
         A. Krizhevsky, "Learning multiple layers of features from tiny
@@ -139,11 +131,8 @@ def read_shard(path):
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays, and nothing else.
-
-    The CIFAR-10 batches are pickled dicts of a numpy array and lists; any
-    other global (which could run code) is refused.
-    """
+    """Unpickles plain containers and numpy arrays; any other global (which
+    could run code) is refused."""
 
     _reconstruct = np.ndarray((0,)).__reduce__()[0]
     ALLOWED = {
@@ -173,10 +162,8 @@ def _read_batch(archive, member):
 
 
 def read_python_archive(path):
-    """`cifar-10-python.tar.gz` → ((x_train, y_train), (x_test, y_test)).
-
-    x uint8 `(n, 32, 32, 3)` (HWC), y int64, in the original order.
-    """
+    """`cifar-10-python.tar.gz` → ((x_train, y_train), (x_test, y_test)),
+    x uint8 `(n, 32, 32, 3)`, y int64, in the original order."""
     with tarfile.open(path, "r:gz") as archive:
         members = {m.name.rsplit("/", 1)[-1]: m for m in archive.getmembers()}
         train = _concatenate(

@@ -8,12 +8,9 @@ from keras_dvae.datasets.base import DIGITS, Dataset
 def load_digits(test_size=300, threshold=0.5, seed=0):
     """The embedded default dataset: 1,797 digits of 8×8 pixels, binarised.
 
-    Pixels (0..16) are scaled to [0, 1] and thresholded once (static
-    binarisation), and the examples split by a fixed permutation.
-
     Args:
         test_size: number of test examples.
-        threshold: binarisation threshold on the scaled pixels.
+        threshold: binarisation threshold on the pixels scaled to [0, 1].
         seed: seed of the split's permutation.
 
     Returns:
@@ -32,12 +29,8 @@ def load_digits(test_size=300, threshold=0.5, seed=0):
 def load(
     data_dir=None, *, download=True, verify=None, test_size=300, threshold=0.5, seed=0
 ):
-    """`load_digits` as a `Dataset` (no validation split).
-
-    The data ships with scikit-learn: `data_dir`, `download` and `verify`
-    are accepted for a uniform signature and ignored. `test_size`,
-    `threshold` and `seed` are those of `load_digits`.
-    """
+    """`load_digits` as a `Dataset` (no validation split); `data_dir`,
+    `download` and `verify` are ignored (the data ships with scikit-learn)."""
     del data_dir, download, verify
     (x_train, y_train), (x_test, y_test) = load_digits(test_size, threshold, seed)
     notes = (

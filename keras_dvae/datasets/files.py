@@ -1,19 +1,9 @@
 """Finding a dataset's files: search directories, checks, download, conversion.
 
-Every loader asks `fetch` for its files. The search list is, in order: the
-`data_dir` argument, the `KERAS_DVAE_DATA` environment variable, and the
-cache `~/.keras/keras_dvae/datasets` (`$KERAS_HOME/keras_dvae/datasets`
-when `KERAS_HOME` is set). `fetch` tries:
-
-1. the offline copy (the `.npz` files described in `shared/data/README.md`)
-   in the search list;
-2. a copy this library converted earlier from the canonical source;
-3. the canonical source files, found in the search list or downloaded into
-   the cache with `keras.utils.get_file` (checksum verified where one is
-   known), converted once into the offline copy's layout.
-
-When all fail it raises `FileNotFoundError` naming the files, the
-directories searched, the URLs tried and the fix.
+The search list is `data_dir`, `$KERAS_DVAE_DATA`, then the cache
+(`cache_dir`). `fetch` tries the offline copy (the `.npz` files of
+`shared/data/README.md`), then a copy converted earlier, then the canonical
+source files, found or downloaded into the cache and converted once.
 """
 
 import dataclasses
@@ -28,9 +18,8 @@ from keras_dvae.utils.files import atomic_path
 
 ENV_VAR = "KERAS_DVAE_DATA"
 
-# Size in bytes and sha256 of each offline copy (shared/data/README.md and
-# its SHA256SUMS). `mnist.npz` has a second entry: the file Keras downloads
-# (Keras publishes its sha256; its size is the one `get_file` reports).
+# Size in bytes and sha256 of each offline copy (shared/data/README.md);
+# `mnist.npz`'s second entry is the file Keras downloads.
 KNOWN_FILES = {
     "mnist_static.npz": [
         (2_327_083, "bd592ef145ff12868ce21089cb9ff1a128b435276382606c0c9d9ac1cf2986e2")
@@ -77,12 +66,9 @@ KNOWN_FILES = {
 
 @dataclasses.dataclass(frozen=True)
 class Remote:
-    """A canonical source file: local name, URL, and checksum or `None`.
-
-    `file_hash` is a sha256 (64 hex digits) or md5 (32) hex digest, as
-    `keras.utils.get_file` takes it; `None` where no checksum is published
-    and none could be taken here (the machines that wrote this are offline).
-    """
+    """A canonical source file: local name, URL, and a sha256 or md5 hex
+    digest (as `keras.utils.get_file` takes it), or `None` where none is
+    published."""
 
     fname: str
     origin: str
@@ -98,7 +84,7 @@ class Found:
 
     @property
     def path(self):
-        """The single path, for sets stored in one file."""
+        """The path of a set stored in one file."""
         (path,) = self.paths.values()
         return path
 
@@ -136,10 +122,8 @@ def check(path, verify=None):
     """Checks an offline copy against its documented size or checksum.
 
     Args:
-        path: the file; names not in `KNOWN_FILES` (files this library
-            converted itself) are not checked.
-        verify: `None` compares the size (cheap), `True` the sha256,
-            `False` skips the check.
+        path: the file; names not in `KNOWN_FILES` are not checked.
+        verify: `None` compares the size, `True` the sha256, `False` skips.
 
     Raises:
         ValueError: the file differs from every documented version.
@@ -168,11 +152,8 @@ def check(path, verify=None):
 
 
 def unpack_bits(packed, shape):
-    """Bit-packed uint8 rows (`np.packbits(x, axis=-1)`) → uint8 0/1 `(n, d)`.
-
-    The padding bits of the last byte are cut off (d need not be a multiple
-    of 8), and `shape` (stored beside the bits) is checked.
-    """
+    """Bit-packed uint8 rows (`np.packbits(x, axis=-1)`) → uint8 0/1 `(n, d)`,
+    checking `shape`; d need not be a multiple of 8."""
     n, d = (int(v) for v in shape)
     if packed.shape != (n, (d + 7) // 8):
         raise ValueError(
@@ -218,13 +199,12 @@ def fetch(
         hint: extra sentence for the error message.
 
     Returns:
-        A `Found`: kind "offline" with the offline paths by name, kind
-        "converted" with the converted file, or kind "source" with the
-        source paths by name (when `convert` is `None`).
+        A `Found` of kind "offline", "converted" or (without `convert`)
+        "source", with its paths by file name.
 
     Raises:
-        FileNotFoundError: nothing found and the download failed or was not
-            allowed.
+        FileNotFoundError: nothing found and nothing downloaded; the message
+            names the files, the directories, the URLs and the fix.
     """
     found = {fname: find(fname, data_dir) for fname in offline}
     if offline and all(found.values()):
@@ -253,8 +233,7 @@ def fetch(
         if convert is None:
             return Found("source", sources)
         path = cache_dir() / converted
-        # Atomic: an interrupted conversion leaves no truncated file behind
-        # for later loads to find.
+        # An interrupted conversion must leave no truncated file behind.
         with atomic_path(path) as tmp:
             convert(sources, tmp)
         return Found("converted", {converted: path})

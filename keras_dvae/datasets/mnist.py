@@ -11,9 +11,8 @@ RAW_FILE = "mnist.npz"
 IMAGE_SHAPE = (28, 28)
 
 _LAROCHELLE = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
-# No checksum is published for Larochelle's text files and they cannot be
-# downloaded from here, so none is recorded. (The sha256 values in the data
-# README are of a MATLAB re-save of them, a different file.)
+# No checksum is published for these (the data README's sha256 values are
+# of a MATLAB re-save, a different file).
 STATIC_REMOTES = tuple(
     files.Remote(
         f"binarized_mnist_{split}.amat", f"{_LAROCHELLE}binarized_mnist_{split}.amat"
@@ -31,19 +30,14 @@ RAW_REMOTE = files.Remote(
 def load_static(data_dir=None, *, download=True, verify=None):
     """Statically binarised MNIST (Salakhutdinov & Murray 2008), 28×28.
 
-    The fixed binarisation of the DBN/NADE/IWAE/DVAE literature, split
-    50,000 / 10,000 / 10,000 as in Larochelle's files, in the files' order.
-    The offline copy's labels are DERIVED (matched to raw MNIST; about 0.5%
-    of rows tie with a near-duplicate); a copy converted from Larochelle's
-    `.amat` files has none (`y_*` are `None`).
+    Larochelle's 50,000 / 10,000 / 10,000 files, in their order. The
+    offline copy's labels are DERIVED (matched to raw MNIST; ~0.5% ties);
+    a copy converted from the `.amat` files has none (`y_*` are `None`).
 
     Args:
         data_dir, download, verify: see `keras_dvae.datasets.load`; the
             files are `mnist_static.npz`, or the three
             `binarized_mnist_{train,valid,test}.amat` to convert.
-
-    Returns:
-        A `Dataset` with `binary=True`.
 
     References:
         R. Salakhutdinov and I. Murray, "On the quantitative analysis of
@@ -94,23 +88,18 @@ def load_static(data_dir=None, *, download=True, verify=None):
 def load_dynamic(
     data_dir=None, *, download=True, verify=None, validation_size=10_000, seed=0
 ):
-    """Raw MNIST grey levels for dynamic binarisation, 28×28.
+    """Raw MNIST grey levels x/255, as a `Dataset` for dynamic binarisation.
 
-    `x_train` holds the grey levels x/255 of the first `60,000 −
-    validation_size` training images; `x_valid` (the last `validation_size`
-    training images: the standard 50,000 / 10,000 split) and `x_test` are
-    binarised once (see `Dataset.dynamic`). Labels are the MNIST labels.
+    `x_valid` is the last `validation_size` training images (the standard
+    50,000 / 10,000 split); it and `x_test` are binarised once
+    (`Dataset.dynamic`).
 
     Args:
         data_dir, download, verify: see `keras_dvae.datasets.load`; the file
-            is `mnist.npz` (the offline copy, or Keras's, which is
-            downloaded when missing).
+            is `mnist.npz` (Keras's, downloaded when missing).
         validation_size: training images held out as `x_valid`, 0..59,999;
             0 gives `x_valid = None` and 60,000 training images.
         seed: seed of the one-off binarisation of `x_valid` and `x_test`.
-
-    Returns:
-        A `Dataset` with `dynamic_binarization=True`.
 
     References:
         Y. Burda, R. Grosse and R. Salakhutdinov, "Importance weighted

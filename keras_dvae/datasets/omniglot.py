@@ -1,9 +1,4 @@
-"""Omniglot (Lake et al. 2015) at 28×28, resized from the 105×105 originals.
-
-The IWAE `chardata.mat` is not available offline, so this module builds its
-own 28×28 version from the original drawings, with a documented resize and
-split (see `load`).
-"""
+"""Omniglot (Lake et al. 2015) at 28×28, resized from the 105×105 originals."""
 
 import functools
 import io
@@ -24,8 +19,7 @@ TRAIN_DRAWINGS = 15  # drawings 1..15 of every character train, 16..20 test
 PARTS = ("background", "evaluation")
 
 _LAKE = "https://github.com/brendenlake/omniglot/raw/master/python/"
-# No checksum is published for these archives and they cannot be downloaded
-# from here, so none is recorded.
+# No checksum is published for these archives.
 REMOTES = tuple(
     files.Remote(f"images_{p}.zip", f"{_LAKE}images_{p}.zip") for p in PARTS
 )
@@ -34,9 +28,8 @@ REMOTES = tuple(
 def area_weights(n_in, n_out):
     """(n_out, n_in) matrix of 1-D area averaging from n_in to n_out pixels.
 
-    Output pixel i covers the source interval [i·s, (i+1)·s) with
-    s = n_in / n_out; its weight on source pixel j is the length of the
-    overlap of that interval with [j, j+1), divided by s. Each row sums to 1.
+    Weight (i, j) is the overlap of [i·s, (i+1)·s) with [j, j+1), over
+    s = n_in / n_out; each row sums to 1.
     """
     scale = n_in / n_out
     edges = np.arange(n_out + 1) * scale
@@ -48,11 +41,8 @@ def area_weights(n_in, n_out):
 def resize_area(images, size):
     """Area-averaging resize of square images `(n, h, h)` → `(n, size, size)`.
 
-    Each output pixel is the mean of the source area it covers, with
-    fractional weights for partly covered pixels (as OpenCV's INTER_AREA;
-    unlike PIL's `Image.BOX`, which weights whole pixels by their centres).
-    Binary ink images become float32 grey levels in [0, 1] with the same
-    mean ink.
+    Partly covered pixels get fractional weights, as OpenCV's INTER_AREA
+    (PIL's `Image.BOX` weights whole pixels). Returns float32 in [0, 1].
     """
     images = np.asarray(images, dtype="float32")
     weights = area_weights(images.shape[-1], size)
@@ -87,21 +77,16 @@ def _resized(path, size, mtime_ns):
 
 
 def load(data_dir=None, *, download=True, verify=None, validation_size=1345, seed=0):
-    """Omniglot 28×28 grey levels for dynamic binarisation.
+    """Omniglot 28×28 grey levels, as a `Dataset` for dynamic binarisation.
 
-    Made from the 32,460 original 105×105 binary drawings (1,623
-    characters × 20 drawers, background and evaluation sets together),
-    resized by area averaging (`resize_area`) to grey levels in [0, 1].
-    Per character, drawings 1-15 train (24,345, the size of the IWAE
-    training set) and 16-20 test (8,115); `validation_size` training images
-    chosen by `np.random.default_rng([seed, 0])` are held out as `x_valid`
-    (1,345 by default, leaving 23,000 as in VampPrior). This is NOT the
-    IWAE `chardata` split or resize, so numbers are not directly comparable
-    with published ones. `x_valid` and `x_test` are binarised once (see
-    `Dataset.dynamic`). Labels are the characters 0..1622 (background
-    first), named "Alphabet/characterNN" in `class_names`; rows are in path
-    order (alphabet, character, drawing). The resized arrays are cached in
-    memory for the next call.
+    The 32,460 original 105×105 drawings (1,623 characters × 20 drawers,
+    background and evaluation sets) resized by `resize_area`. Per
+    character, drawings 1-15 train (24,345) and 16-20 test (8,115);
+    `validation_size` training images (`np.random.default_rng([seed, 0])`)
+    are held out as `x_valid`, leaving 23,000 as in VampPrior. NOT the IWAE
+    `chardata` split or resize: numbers are not directly comparable with
+    published ones. Labels are the characters 0..1622, named in
+    `class_names`; rows in path order. The resized arrays are cached.
 
     Args:
         data_dir, download, verify: see `keras_dvae.datasets.load`; the files
@@ -109,9 +94,6 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
             `images_{background,evaluation}.zip` to convert.
         validation_size: training images held out as `x_valid`, ≥ 0.
         seed: seed of the validation choice and of the one-off binarisation.
-
-    Returns:
-        A `Dataset` with `dynamic_binarization=True`.
 
     References:
         B. M. Lake, R. Salakhutdinov and J. B. Tenenbaum, "Human-level

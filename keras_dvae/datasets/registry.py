@@ -30,36 +30,25 @@ def load(name, data_dir=None, *, download=True, verify=None, **options):
     | "caltech101_silhouettes" | (n, 784) {0,1} | 4,100 / 2,264 / 2,307 |
     | "cifar10" | (n, 32, 32, 3) uint8 | 50,000 / - / 10,000 (JPEG, LOSSY) |
 
-    Image sets hold float32 pixels flattened row-major with ink = 1; CIFAR-10
-    holds uint8 images (0..255, not scaled). Sets with
-    `dynamic_binarization` hold grey levels in `x_train` (train with
-    `dataset.train_batches(batch_size, seed)`) and test/valid sets
-    binarised once with a fixed seed. `dataset.notes` gives the provenance,
-    preprocessing, split and caveats.
-
-    Files are looked for in `data_dir`, then `$KERAS_DVAE_DATA`, then
-    `~/.keras/keras_dvae/datasets`; when absent, the canonical source is
-    downloaded into that cache and converted (`keras_dvae.datasets.files`).
+    See `Dataset` for the layout; `dataset.notes` gives the provenance,
+    preprocessing, split and caveats. Files are looked for in `data_dir`,
+    then `$KERAS_DVAE_DATA`, then `~/.keras/keras_dvae/datasets`; when
+    absent, the canonical source is downloaded into that cache and converted.
 
     Args:
         name: one of `NAMES`.
         data_dir: directory searched first, or `None`.
         download: allow downloading missing files.
-        verify: check of the offline copies: `None` (default) compares file
-            sizes with the documented ones, `True` their sha256, `False`
-            nothing.
+        verify: `None` compares the offline copies' sizes with the
+            documented ones, `True` their sha256, `False` nothing.
         **options: options of the dataset's loader, e.g. `variant` for
             "cifar10", `validation_size` and `seed` for "mnist" and
             "omniglot", `test_size` for "digits".
 
-    Returns:
-        A `Dataset`.
-
     Raises:
         ValueError: unknown `name`, or a file that differs from its
             documented size or checksum.
-        FileNotFoundError: the files are missing and cannot be downloaded;
-            the message names them, the directories searched and the URLs.
+        FileNotFoundError: the files are missing and cannot be downloaded.
 
     Example:
 

@@ -1,9 +1,4 @@
-"""Training batches for `fit`: reshuffled every epoch, optionally rebinarised.
-
-Dynamic binarisation (Salakhutdinov & Murray 2008; Burda et al. 2016) trains
-on a fresh Bernoulli(x) sample of the grey levels x every time an image is
-seen, which regularises much better than one fixed binarisation.
-"""
+"""Training batches for `fit`: reshuffled every epoch, optionally rebinarised."""
 
 import math
 
@@ -16,15 +11,8 @@ from keras_dvae.utils import checks
 def binarize(x, seed):
     """One Bernoulli(x) draw of grey levels `x` in [0, 1], as float32 {0, 1}.
 
-    A pixel is 1 when a uniform draw u ∈ [0, 1) is below x, so x = 0 stays
-    0 and x = 1 stays 1.
-
-    Args:
-        x: array of probabilities in [0, 1].
-        seed: int seed, `np.random.SeedSequence` or `np.random.Generator`.
-
-    Returns:
-        float32 array of the shape of `x`, values in {0, 1}.
+    A pixel is 1 when u ~ U[0, 1) is below x, so 0 and 1 stay as they are.
+    `seed` is an int, a `np.random.SeedSequence` or a `np.random.Generator`.
 
     Example:
 
@@ -38,25 +26,17 @@ def binarize(x, seed):
 
 
 class ArraySequence(keras.utils.PyDataset):
-    """Batches `(x[rows],)` of an array, in a new random order every epoch.
+    """Batches `(x[rows],)` (no targets) of an array, reshuffled every epoch.
 
-    Batches are 1-tuples, so `model.fit(sequence)` passes x alone (no
-    targets), as unsupervised models expect.
-
-    Randomness comes from `np.random.SeedSequence(seed)` with a spawn key
-    per (epoch, purpose, batch), so a batch depends only on the seed, the
-    epoch and its index, never on the order in which Keras asks for
-    batches (workers, prefetching).
+    A batch depends only on the seed, the epoch and its index (a
+    `SeedSequence` spawn key each), never on the order Keras asks for them.
 
     Args:
         x: array whose first axis indexes the examples.
         batch_size: int ≥ 1; the last batch of an epoch may be smaller.
-        seed: int seed, or `None` for fresh entropy (kept, so one sequence
-            is self-consistent).
-        shuffle: reshuffle the rows at every epoch; `False` keeps the
-            original order.
-        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`, passed
-            to `keras.utils.PyDataset`.
+        seed: int seed, or `None` for fresh entropy (kept).
+        shuffle: reshuffle the rows every epoch; `False` keeps their order.
+        **kwargs: passed to `keras.utils.PyDataset` (`workers`, ...).
 
     Example:
 
@@ -88,8 +68,7 @@ class ArraySequence(keras.utils.PyDataset):
             return np.arange(len(self.x))
         return self._rng(0).permutation(len(self.x))
 
-    def _transform(self, batch, index):
-        """Hook for subclasses: the batch as `fit` receives it."""
+    def _transform(self, batch, index):  # the batch as `fit` receives it
         del index
         return batch
 
@@ -112,12 +91,10 @@ class ArraySequence(keras.utils.PyDataset):
 class BinarizedSequence(ArraySequence):
     """Dynamic binarisation: every epoch a fresh Bernoulli(x) copy of `x`.
 
-    `x` holds grey levels in [0, 1] (float32, as `load("mnist").x_train`).
-    `__getitem__` returns `(xb,)` with `xb = binarize(x[rows], rng)`, where
-    the numpy Generator `rng` is seeded by (seed, epoch, batch index), and
-    `on_epoch_end` moves to the next epoch: new order, new bits.
-
-    See `ArraySequence` for the arguments.
+    `x` holds grey levels in [0, 1]; a batch is `(binarize(x[rows], rng),)`
+    with `rng` seeded by (seed, epoch, batch index). A fresh sample at every
+    visit regularises much better than one fixed binarisation. See
+    `ArraySequence` for the arguments.
 
     Example:
 

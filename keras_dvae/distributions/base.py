@@ -11,16 +11,11 @@ from keras_dvae.utils.numerics import to_float
 class Distribution:
     """A distribution over a batch of independent discrete (or relaxed) latents.
 
-    Parameters such as `logits` carry the batch shape followed by the event
-    shape: `event_ndims` trailing axes form one event (1 for a one-hot
-    categorical, 0 for an elementwise Bernoulli). `log_prob` reduces over the
-    event axes only, so a posterior over (batch, num_latents, K) gives
-    per-latent values of shape (batch, num_latents) and models sum.
-
-    Subclasses implement the hooks `_sample` and `_log_prob` (which receive
-    checked arguments) and override whichever of `entropy`, `mean`, `mode`,
-    `cdf` and `icdf` they support; the others raise `NotImplementedError`
-    naming the class.
+    `logits` has shape batch_shape + event_shape, the event being the last
+    `event_ndims` axes; `log_prob` reduces over the event only, giving
+    per-latent values. Subclasses implement `_sample` and `_log_prob` (on
+    checked arguments) and whichever of `entropy`, `mean`, `mode`, `cdf`,
+    `icdf` they support; the others raise `NotImplementedError`.
     """
 
     #: Number of trailing axes that form one event.
@@ -29,15 +24,10 @@ class Distribution:
     # ----------------------------------------------------------------- API
 
     def sample(self, seed=None, sample_shape=()):
-        """Draws samples.
+        """Draws a tensor of shape `sample_shape + batch_shape + event_shape`.
 
-        Args:
-            seed: a `keras.random.SeedGenerator`, an int, or None; passed to
-                `keras.random` (a `SeedGenerator` is needed under JAX `jit`).
-            sample_shape: leading shape of independent draws.
-
-        Returns:
-            A tensor of shape `sample_shape + batch_shape + event_shape`.
+        `seed` is a `keras.random.SeedGenerator` (needed under JAX `jit`),
+        an int or None.
         """
         return self._sample(_shape_tuple("sample_shape", sample_shape), seed)
 
@@ -106,21 +96,11 @@ class Distribution:
 
 
 def sample_gumbel(shape, dtype=None, seed=None):
-    """Standard Gumbel(0, 1) noise g = −log(−log U), U ~ U(0, 1).
+    """Standard Gumbel(0, 1) noise g = −log(−log U) of `shape` and `dtype`.
 
-    U is clipped to [tiny, 1 − ε] of its float type, so both logs stay
-    finite: g lies in [−4.5, 16.7] in float32 ([−6.6, 36.7] in float64),
-    beyond which the probability is below the resolution of U anyway.
-    Half-precision noise is drawn in float32 and cast, so the clip bounds
-    exist for every float type.
-
-    Args:
-        shape: the output shape.
-        dtype: a float dtype (default `keras.config.floatx()`).
-        seed: a `keras.random.SeedGenerator`, an int, or None.
-
-    Returns:
-        A tensor of Gumbel variates of the given shape and dtype.
+    U is clipped to [tiny, 1 − ε] of its float type, so g lies in
+    [−4.5, 16.7] in float32 ([−6.6, 36.7] in float64); half precision is
+    drawn in float32 and cast. `dtype` defaults to `keras.config.floatx()`.
     """
     dtype = dtype or keras.config.floatx()
     noise_dtype = "float64" if str(dtype) == "float64" else "float32"
@@ -131,11 +111,7 @@ def sample_gumbel(shape, dtype=None, seed=None):
 
 
 def float_parameter(name, x, min_rank=0):
-    """Converts a parameter to a float tensor and checks it (values if concrete).
-
-    Integer inputs become `keras.config.floatx()`; float inputs keep their
-    dtype.
-    """
+    """A parameter as a float tensor (ints → floatx), checked if concrete."""
     checks.check_finite(name, x)  # host data only (see `checks`)
     x = to_float(x)
     if len(ops.shape(x)) < min_rank:

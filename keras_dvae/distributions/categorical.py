@@ -15,11 +15,6 @@ from keras_dvae.utils.numerics import log_sigmoid, to_float
 class Categorical(CategoricalLogits):
     """Independent K-way categorical latents, as one-hot vectors.
 
-    `logits` has shape `batch_shape + (K,)`; every leading axis indexes an
-    independent latent (typically `(batch, num_latents, K)`). Values are
-    one-hot vectors along the last axis, so a sample has the shape of
-    `logits`. The uniform prior is `Categorical(zeros)`.
-
     Mathematical details:
 
         p_k       = softmax(logits)_k
@@ -27,14 +22,12 @@ class Categorical(CategoricalLogits):
         H         = −Σ_k p_k log p_k
         sample    = one_hot(argmax_k(logits_k + g_k)),  g_k ~ Gumbel(0, 1)
 
-    The sample uses the Gumbel-max trick, so it is exactly the hard
-    (argmax) version of a `RelaxedOneHotCategorical` sample drawn with the
+    The sample is the argmax of a `RelaxedOneHotCategorical` sample with the
     same noise. `log_prob` accepts any vector on the simplex (soft targets
-    give the cross-entropy), not only one-hot ones.
+    give the cross-entropy).
 
     Args:
-        logits: float tensor of shape `batch_shape + (K,)`, unnormalised
-            log-probabilities.
+        logits: float tensor `batch_shape + (K,)`, e.g. (batch, latents, K).
 
     Example:
 
@@ -83,8 +76,7 @@ class Bernoulli(Distribution):
         H        = −q log σ(l) − (1 − q) log σ(−l)
         sample   = 1[U < q],  U ~ U(0, 1)
 
-    Events are scalars (`event_ndims = 0`): `log_prob` and `entropy` are
-    elementwise, one value per latent.
+    `log_prob` and `entropy` are elementwise (`event_ndims = 0`).
 
     Args:
         logits: float tensor of log-odds of z = 1, any shape.
@@ -95,9 +87,9 @@ class Bernoulli(Distribution):
     Example:
 
     >>> import numpy as np
-    >>> q = Bernoulli(np.array([[-1.0, 0.0, 2.0]], "float32"))
-    >>> z = q.sample(seed=0)                # (1, 3) of 0.0 / 1.0
-    >>> log_q = q.log_prob(z)               # (1, 3)
+    >>> q = Bernoulli(np.zeros((2, 4, 8), "float32"))
+    >>> z = q.sample(seed=0)                # (2, 4, 8) of 0.0 / 1.0
+    >>> log_q = q.log_prob(z)               # (2, 4, 8)
     """
 
     event_ndims = 0
@@ -146,11 +138,7 @@ def bernoulli_entropy(logits):
         H = -q log q - (1 - q) log(1 - q),   q = σ(l)
           = σ(l) softplus(-l) + σ(-l) softplus(l),
 
-    since log q = -softplus(-l), log(1 - q) = -softplus(l) and
-    1 - q = σ(-l). The second form is finite for every finite l, tends to 0
-    as |l| → ∞, and keeps its relative precision there (1 - q is not
-    computed by subtraction). The result has the shape of the log-odds
-    `logits`: sum over the last axis for a factorial posterior.
+    the second form finite for finite l and relatively precise as |l| → ∞.
 
     Example:
 

@@ -16,13 +16,8 @@ _REGISTRY = {}
 def register_kl(type_a, type_b):
     """Decorator registering `fn(a, b)` as KL(a ‖ b) for the two types.
 
-    The function receives a posterior of `type_a` (or a subclass) and a
-    prior of `type_b` (or a subclass), and returns the KL reduced over the
-    event axes only, one value per latent.
-
-    Args:
-        type_a: the posterior's class.
-        type_b: the prior's class.
+    `fn` receives a posterior of `type_a` and a prior of `type_b` (or
+    subclasses) and returns the KL reduced over the event axes only.
 
     Raises:
         ValueError: if either argument is not a class, or the pair is already
@@ -55,20 +50,10 @@ def register_kl(type_a, type_b):
 
 
 def kl_divergence(posterior, prior):
-    """KL(posterior ‖ prior), found in the registry by type.
+    """KL(posterior ‖ prior) in nats, reduced over the event axes only.
 
-    The lookup walks both classes' MROs (posterior first, then prior), so a
-    KL registered for base classes serves their subclasses unless a more
-    specific pair is registered.
-
-    Args:
-        posterior: a distribution, e.g. `Categorical(encoder_logits)`.
-        prior: a distribution with a broadcastable batch shape.
-
-    Returns:
-        The KL divergence in nats, reduced over the event axes only: for
-        latents of shape (batch, num_latents, K) it has shape
-        (batch, num_latents), and models sum over the latents.
+    The lookup walks both classes' MROs (posterior first), so a KL
+    registered for base classes serves subclasses.
 
     Raises:
         NotImplementedError: if no KL is registered for the pair, naming
@@ -88,12 +73,7 @@ def kl_divergence(posterior, prior):
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(q, p):
-    """KL = Σ_k q_k (log q_k − log p_k), over the last axis.
-
-    With the uniform prior p_k = 1/K this is Σ_k q_k log q_k + log K, the
-    categorical VAE's KL per latent (Jang et al. 2016). log_softmax keeps
-    q_k log q_k finite (→ 0) where q_k underflows.
-    """
+    """KL = Σ_k q_k (log q_k − log p_k); log_softmax keeps it finite as q_k → 0."""
     checks.check_broadcastable("posterior.logits", q.logits, "prior.logits", p.logits)
     log_q = q.log_probs
     log_p = ops.cast(p.log_probs, log_q.dtype)

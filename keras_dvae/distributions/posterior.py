@@ -1,10 +1,6 @@
-"""What an encoder hands to a prior: the posterior of one example batch.
+"""The posterior q(z|x) = Π_g q(z_g | x, ζ_<g) an encoder hands to a prior.
 
-A `Posterior` holds the encoder's parameters and samples for every group of
-a hierarchical posterior q(z|x) = Π_g q(z_g | x, ζ_<g), concatenated over
-groups on the last axis, and knows the log-probability and entropy of its
-discrete codes. Priors find their KL against it through the one registry
-(`kl_divergence(posterior, prior)`), keyed by the posterior's class:
+Priors find their KL against it by class with `kl_divergence`:
 
 | class                 | latents                             | params per group |
 | --------------------- | ----------------------------------- | ---------------- |
@@ -12,9 +8,8 @@ discrete codes. Priors find their KL against it through the one registry
 | `CategoricalPosterior`| one-hot latents, flattened (L × K)  | logits           |
 | `NormalPosterior`     | diagonal Gaussians                  | mean ‖ log var   |
 
-Posteriors are plain Python objects made inside `call`/`compute_loss`; they
-never cross a compiled boundary (models return their tensors in `call`'s
-dict and rebuild the posterior from them).
+Posteriors are plain objects that never cross a compiled boundary (models
+rebuild them from `call`'s tensors).
 """
 
 from keras import ops
@@ -91,10 +86,8 @@ class BinaryPosterior(Posterior):
     def own_posterior(self):
         """ν: q(z=1|x, ζ_g) of each unit given its own ζ (μ for the last group).
 
-        E[z_i z_j] = E[ν_i μ_j] whenever unit j's group does not come before
-        unit i's, because z_j is drawn given ζ_<g only. Units of the last
-        group (all of them with one group) keep ν = μ, which has lower
-        variance. Discrete samples are their own posterior.
+        E[z_i z_j] = E[ν_i μ_j] when unit j's group is not before unit i's;
+        the last group keeps ν = μ (lower variance).
         """
         groups = list(
             zip(self.split(self.params), self.split(self.samples), strict=True)

@@ -15,34 +15,23 @@ from keras_dvae.utils.numerics import as_dtype
 class RelaxedOneHotCategorical(CategoricalLogits):
     """Gumbel-softmax: a continuous relaxation of one-hot categorical latents.
 
-    A sample is a point y in the interior of the probability simplex,
-    y = softmax((logits + g) / τ) with independent Gumbel(0, 1) noise g.
-    As τ → 0 it tends to the one-hot `Categorical(logits)` sample with the
-    same noise (argmax y is that sample for every τ); as τ → ∞ to the
-    barycentre. The last axis holds the K categories; leading axes are
-    independent latents, e.g. `(batch, num_latents, K)`.
+    argmax y is the `Categorical(logits)` sample with the same noise; y
+    tends to it as τ → 0 and to the barycentre as τ → ∞.
 
     Mathematical details:
 
         y_k = exp((l_k + g_k)/τ) / Σ_j exp((l_j + g_j)/τ),   g ~ Gumbel(0, 1)
-
-    The density of y on the simplex, with respect to Lebesgue measure on
-    (y_1, ..., y_{K−1}) (Jang et al. eq. 2; Maddison et al. Def. 1):
-
         p(y) = Γ(K) τ^{K−1} (Σ_k π_k y_k^{−τ})^{−K} Π_k π_k y_k^{−τ−1},
-        π = softmax(l).
+        π = softmax(l)
 
-    It is evaluated in log space, with x = log y (the ExpConcrete variable),
+    (density on (y_1, ..., y_{K−1}); Jang et al. eq. 2, Maddison et al.
+    Def. 1), evaluated with x = log y (ExpConcrete) as
 
         log p(y) = log Γ(K) + (K−1) log τ + Σ_k log_softmax(l − τ x)_k − Σ_k x_k,
 
-    where the normaliser of π cancels and every term stays bounded (TFP's
-    `RelaxedOneHotCategorical` computes the same density; for K = 2 it is
-    `smoothing.RelaxedBernoulli`'s of y_2 with logits l_2 − l_1). Where τ
-    is small, components of a float sample can underflow to 0 and
-    `log_prob` floors y at the smallest normal float, which is inexact
-    there; `log_sample` and `log_prob_from_log` work with x, finite for
-    every τ, exactly.
+    TFP's density. At small τ sample components can underflow to 0, where
+    `log_prob` floors y at the smallest normal float (inexact);
+    `log_sample` and `log_prob_from_log` use x, exact for every τ.
 
     Args:
         temperature: τ > 0, a float or a tensor (e.g. an annealed Keras
@@ -72,17 +61,11 @@ class RelaxedOneHotCategorical(CategoricalLogits):
         super().__init__(logits)
 
     def log_sample(self, seed=None, sample_shape=()):
-        """Draws x = log y = log_softmax((logits + g)/τ), finite where y underflows.
-
-        exp(x) is `sample` for the same seed; see `Distribution.sample`.
-        """
+        """Draws x = log y, finite where y underflows; see `Distribution.sample`."""
         return ops.log_softmax(self._scaled_noisy_logits(sample_shape, seed), axis=-1)
 
     def log_prob_from_log(self, log_value):
-        """log p(y) at y = exp(`log_value`), exact where y underflows.
-
-        `log_value` is x = log y, with Σ_k exp(x_k) = 1 (not checked).
-        """
+        """log p(y) at y = exp(`log_value`) (Σ_k y_k = 1, not checked)."""
         return self._log_prob_log(
             checks.check_value("log_value", log_value, self.logits)
         )

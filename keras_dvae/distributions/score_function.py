@@ -1,30 +1,21 @@
 """The score-function (REINFORCE) gradient estimator, with NVIL baselines.
 
-For a discrete latent z ~ q_φ(z|x) and a learning signal f (for a VAE,
-f = log p(x, z) − log q(z|x), whose expectation is the ELBO),
+For z ~ q_φ(z|x) and a learning signal f (for a VAE, log p(x, z) − log q),
 
     ∇_φ E_q[f(z)] = E_q[f(z) ∇_φ log q_φ(z|x)] + E_q[∇_φ f(z)].
 
-The first term needs no reparameterisation, so it works for binary and
-categorical latents alike; its single-sample estimate (f − b) ∇ log q stays
-unbiased for any baseline b that does not depend on z, since
-E_q[∇ log q] = 0, and a b close to E[f | x] lowers its variance. The second
-(pathwise) term is the caller's: it is the ordinary gradient of f, e.g. of
-the decoder's log-likelihood, and the −∇ log q part of f has mean zero.
-
-NVIL (Mnih & Gregor 2014, §3) combines three variance reductions, all
-supported here:
+The first term needs no reparameterisation; (f − b) ∇ log q stays unbiased
+for any baseline b independent of z. The second (pathwise) term is the
+caller's. NVIL (Mnih & Gregor 2014, §3), all supported here:
 
     l = f − b(x)                 input-dependent baseline b(x), a network
     c ← running mean of l        `MovingAverageBaseline`
     v ← running variance of l − c
     A = (l − c) / max(1, √v)     centred, normalised signal
     φ-gradient: −A ∇_φ log q(z|x)
-    b-gradient: from the squared error (f − c − b(x))², so b(x) learns the
-                part of the signal the constant baseline c misses.
+    b-gradient: from the squared error (f − c − b(x))²
 
-In a model's `compute_loss` (a sketch; `log_q` per latent, the rest per
-example):
+In a model's `compute_loss` (`log_q` per latent, the rest per example):
 
     f = log_px_given_z + log_pz - log_q_sum        # the learning signal
     b = baseline_net(x)[:, 0]                       # optional b(x)
@@ -32,9 +23,6 @@ example):
     loss = ops.mean(-f + score_function_surrogate(
         log_q, f, baseline=c, learned_baseline=b,
         scale=self.moving_baseline.scale()))
-
-The −f term carries the pathwise gradient (decoder and prior), the
-surrogate the score-function gradient for the encoder and the fit of b(x).
 """
 
 import math
@@ -49,40 +37,30 @@ def score_function_surrogate(
 ):
     """A surrogate loss whose gradient is the score-function estimate.
 
-    Minimised together with the pathwise loss −f, it gives a stochastic
-    gradient of −E_q[f]: the φ- and b-gradients of the module docstring,
-    with c = `baseline`, b(x) = `learned_baseline` and s = `scale` (terms
-    absent when the argument is None) and f, c, s treated as constants.
+    With the pathwise loss −f it gives a stochastic gradient of −E_q[f]
+    (the module docstring's φ- and b-gradients; f, c, s are constants).
 
     Mathematical details:
 
         A         = stop_gradient((f − c − b(x)) / s)
         surrogate = −A (log q − stop_gradient(log q)) + (f̄ − c − b(x))² / s
 
-    The REINFORCE term is zero-valued (log q − stop_gradient(log q) = 0), so
-    the surrogate adds only the baseline's squared error to the reported
-    loss; without a learned baseline its value is 0. With s from NVIL's
-    variance normalisation the b-gradient equals NVIL's update up to the
-    factor 2 of the squared error.
+    The first term's value is 0, so the reported loss gains only the
+    learned baseline's squared error.
 
     Args:
-        log_prob: log q(z|x) of the sampled latents, differentiable in the
-            encoder's parameters, of shape S + E: its axes beyond the rank of
-            `learning_signal` (e.g. the latent axis of a per-latent
-            `Categorical.log_prob`) are summed.
-        learning_signal: f, one value per example, shape S (e.g. (batch,)).
-            Its gradient is stopped.
-        baseline: None, a float, or a tensor broadcastable to S that does not
-            depend on z (e.g. the output of `MovingAverageBaseline`). Its
-            gradient is stopped.
-        learned_baseline: None or b(x), a tensor broadcastable to S from a
-            baseline network; it is trained by the squared-error term.
-        scale: None or a positive float or tensor broadcastable to S that
-            divides the centred signal (e.g. `MovingAverageBaseline.scale()`).
+        log_prob: log q(z|x) of the samples, shape S + E; the axes beyond
+            the rank of `learning_signal` are summed.
+        learning_signal: f, shape S (e.g. (batch,)); gradient stopped.
+        baseline: None or c, a float or tensor broadcastable to S that does
+            not depend on z (e.g. `MovingAverageBaseline`'s); gradient stopped.
+        learned_baseline: None or b(x), broadcastable to S, trained by the
+            squared-error term.
+        scale: None or s > 0 broadcastable to S, dividing the centred signal
+            (e.g. `MovingAverageBaseline.scale()`).
 
     Returns:
-        The per-example surrogate, shape S. Average it into the loss the way
-        the pathwise part is averaged.
+        The surrogate, shape S; average it like the pathwise loss.
 
     Raises:
         ValueError: if `log_prob` has lower rank than `learning_signal`.
@@ -90,11 +68,9 @@ def score_function_surrogate(
     Example:
 
     >>> import numpy as np
-    >>> from keras_dvae.distributions import Categorical
-    >>> q = Categorical(np.zeros((4, 2, 3), "float32"))
-    >>> z = q.sample(seed=0)
-    >>> f = np.arange(4.0, dtype="float32")       # e.g. log p(x, z) − log q
-    >>> loss = score_function_surrogate(q.log_prob(z), f, baseline=1.5)
+    >>> log_q = np.full((4, 2), np.log(1 / 3), "float32")  # per latent
+    >>> f = np.arange(4.0, dtype="float32")  # e.g. log p(x, z) − log q
+    >>> loss = score_function_surrogate(log_q, f, baseline=1.5)  # (4,) zeros
 
     References:
         Williams, "Simple statistical gradient-following algorithms", 1992;
@@ -135,12 +111,10 @@ def score_function_surrogate(
 class MovingAverageBaseline(keras.layers.Layer):
     """A running mean of the learning signal, used as a REINFORCE baseline.
 
-    c (non-trainable variable "moving_mean") and, for NVIL's variance
-    normalisation, v ("moving_variance") are updated only when `training`
-    is true. The first updates average the signals seen so far, so that c
-    starts at the first batch's mean rather than at 0. The call returns c
-    as it was *before* this batch's update, so the baseline never depends
-    on the latents it is subtracted from and the estimator stays unbiased.
+    c ("moving_mean") and v ("moving_variance") are updated only when
+    `training`; early updates average all signals seen, so c starts at the
+    first batch's mean. The call returns c from *before* this batch's
+    update, so the estimator stays unbiased.
 
     Mathematical details:
 
@@ -155,10 +129,9 @@ class MovingAverageBaseline(keras.layers.Layer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Call arguments:
-        learning_signal: the signal l, any shape (per-example (batch,) as a
-            rule; for NVIL pass f − b(x)). Its gradient is stopped; the
-            statistics are taken over all its elements.
-        training: bool; whether to update the running statistics.
+        learning_signal: l (for NVIL, f − b(x)), any shape; statistics over
+            all elements, gradient stopped.
+        training: bool; whether to update the statistics.
 
     Returns:
         c broadcast to the shape of `learning_signal`, without gradient.

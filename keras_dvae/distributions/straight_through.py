@@ -10,37 +10,31 @@ from keras_dvae.distributions.base import Distribution
 class StraightThrough(Distribution):
     """Wraps a relaxed distribution so `sample` is discrete in the forward pass.
 
-    The forward value is the hard version of the relaxed sample (the one-hot
-    argmax for a relaxed one-hot categorical, the threshold at 1/2 for an
-    elementwise relaxation); the backward pass differentiates the relaxed
-    sample instead. The gradient is therefore biased, but the decoder only
-    ever sees discrete values.
-
-    Every other method (`log_prob`, `entropy`, `probs`, `temperature`, ...)
-    is the wrapped distribution's: `log_prob` is the density of the relaxed
-    sample, as in Jang et al.'s straight-through Gumbel-softmax.
+    The sample is the hard value (one-hot argmax, or threshold at 1/2 for
+    `event_ndims` 0) with the relaxed sample's (biased) gradient. Every
+    other attribute is the wrapped distribution's: `log_prob` is the relaxed
+    density, as in Jang et al.'s straight-through Gumbel-softmax.
 
     Mathematical details:
 
         y    = relaxed sample,  h = hard(y)
         out  = h + (y − stop_gradient(y))
 
-    The bracket is exactly 0 in floating point, so `out` equals `h`
-    bit for bit, while ∂out/∂θ = ∂y/∂θ.
+    The bracket is exactly 0, so `out` equals `h` bit for bit.
 
     Args:
-        distribution: the relaxed distribution to wrap, e.g. a
-            `RelaxedOneHotCategorical`; it must have `event_ndims` 0 or 1.
+        distribution: the relaxed `Distribution` to wrap, `event_ndims` 0 or
+            1, e.g. a `RelaxedOneHotCategorical`.
 
     Raises:
-        ValueError: if `distribution` is not a `Distribution` with
-            `event_ndims` 0 or 1.
+        ValueError: if `distribution` is not such a `Distribution`.
 
     Example:
 
     >>> import numpy as np
     >>> from keras_dvae.distributions import RelaxedOneHotCategorical
-    >>> d = StraightThrough(RelaxedOneHotCategorical(0.5, np.zeros((2, 3, 4))))
+    >>> logits = np.zeros((2, 4, 8), "float32")
+    >>> d = StraightThrough(RelaxedOneHotCategorical(0.5, logits))
     >>> h = d.sample(seed=0)               # exact one-hot, soft gradient
 
     References:
@@ -79,17 +73,14 @@ class StraightThrough(Distribution):
         return ops.cast(soft > 0.5, soft.dtype)
 
     def sample(self, seed=None, sample_shape=()):
-        """Hard sample whose gradient is the relaxed sample's.
-
-        See `Distribution.sample`.
-        """
+        """Hard sample with the relaxed sample's gradient; see `Distribution.sample`."""
         soft = self.distribution.sample(seed=seed, sample_shape=sample_shape)
         hard = ops.stop_gradient(self.hard(soft))
         # Brackets matter: hard + soft − soft need not round back to hard.
         return hard + (soft - ops.stop_gradient(soft))
 
     def log_prob(self, value):
-        """See `Distribution.log_prob` (of the wrapped distribution)."""
+        """See `Distribution.log_prob` (the wrapped distribution's)."""
         return self.distribution.log_prob(value)
 
     def entropy(self):

@@ -26,10 +26,9 @@ class LikelihoodReport:
         num_samples: K, importance samples per example.
         num_examples: examples evaluated.
         log_partition: for an RBM prior, the dict of
-            `estimate_log_partition` (log_z, method, AIS bounds); with
-            reverse AIS, also `reverse_log_z` and `mean_reverse` (the mean
-            under it): forward AIS under-estimates log Z on average and
-            reverse AIS over-estimates it, so the two means bracket the truth.
+            `estimate_log_partition`; with reverse AIS, also `reverse_log_z`
+            and `mean_reverse`: forward AIS under-estimates log Z on average
+            and reverse AIS over-estimates it, so the two means bracket it.
         seconds: wall time of the evaluation.
     """
 
@@ -58,7 +57,7 @@ def log_likelihood_report(
     verbose=0,
     **kwargs,
 ):
-    """Evaluates `model.log_likelihood` and reports it with its log Z.
+    """`model.log_likelihood` with its log Z, as a `LikelihoodReport`.
 
     Args:
         model: a `keras_dvae.models.DiscreteVAE`.
@@ -66,14 +65,10 @@ def log_likelihood_report(
         num_samples: K.
         log_partition: for RBM priors, "auto", "exact" or "ais" (see
             `RBMPrior.estimate_log_partition`), or a float to use as log Z.
-        reverse_ais: also run reverse AIS (from long Gibbs chains) and
-            report the likelihood under it, bracketing the forward one.
+        reverse_ais: also report the likelihood under reverse AIS.
         ais_kwargs: dict passed to the AIS runs (`num_betas`, `num_chains`).
         verbose: progress bars.
         **kwargs: passed to `model.log_likelihood` (`batch_size`, `chunk_size`).
-
-    Returns:
-        A `LikelihoodReport`.
     """
     start = time.time()
     ais_kwargs = dict(ais_kwargs or {})

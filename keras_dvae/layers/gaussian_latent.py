@@ -17,13 +17,12 @@ def sample_normal(mean, log_var, seed):
 class GaussianLatent(keras.layers.Layer):
     """Samples h = m + σ ε, ε ~ N(0, I), from params m ‖ log σ².
 
-    The continuous counterpart of `SmoothedBernoulli` in a hierarchical
-    encoder (the all-continuous baseline of DVAE++ Table 3): it samples in
-    training and in evaluation alike (a continuous latent has no discrete
-    limit), and its mode is the mean.
+    The continuous counterpart of `SmoothedBernoulli` (the all-continuous
+    baseline of DVAE++ Table 3): it samples in evaluation too, and its
+    mode is the mean.
 
     Args:
-        seed: int or None, seeds the layer's `keras.random.SeedGenerator`.
+        seed: int or None.
         **kwargs: base `Layer` arguments.
 
     Call arguments:
@@ -56,7 +55,7 @@ class GaussianLatent(keras.layers.Layer):
         return (*input_shape[:-1], input_shape[-1] // 2)
 
     def num_params(self, units):
-        """Encoder outputs per group of `units`: a mean and a log-variance each."""
+        """A mean and a log-variance per unit."""
         return 2 * units
 
     def num_values(self, units):
@@ -72,6 +71,4 @@ class GaussianLatent(keras.layers.Layer):
         return NormalPosterior(params, samples, latent=self, **kwargs)
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"seed": self.seed})
-        return config
+        return {**super().get_config(), "seed": self.seed}

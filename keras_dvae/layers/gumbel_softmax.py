@@ -17,51 +17,40 @@ from keras_dvae.utils import checks
 class GumbelSoftmax(keras.layers.Layer):
     """Samples `num_latents` categorical latents with K categories each.
 
-    In training the layer draws the Gumbel-softmax relaxation
-    y = softmax((logits + g)/τ) (or, with `straight_through=True`, its
-    one-hot argmax with the relaxed gradient); otherwise the one-hot sample
-    of Categorical(logits), the τ → 0 limit used to evaluate the model.
-
-    τ lives in a non-trainable weight named "temperature" (made in
-    `build`), so a schedule can anneal it and it is saved with the model;
-    `get_config` records the initial τ.
+    In training the layer draws y = softmax((logits + g)/τ) (with
+    `straight_through=True`, its one-hot argmax with the relaxed gradient);
+    otherwise a one-hot sample of Categorical(logits), the τ → 0 limit. τ
+    is a non-trainable weight named "temperature" that schedules anneal.
 
     Args:
-        num_latents: int ≥ 1, the number of categorical latents.
+        num_latents: int ≥ 1.
         num_categories: int ≥ 2, K.
-        temperature: float > 0, the initial τ (default 1.0).
-        straight_through: bool; training samples are hard one-hot vectors
-            with the relaxed gradient (`StraightThrough`).
-        seed: int or None, seeds the layer's `keras.random.SeedGenerator`.
+        temperature: float > 0, the initial τ.
+        straight_through: bool (`distributions.StraightThrough`).
+        seed: int or None.
         **kwargs: base `Layer` arguments.
 
     Call arguments:
-        logits: (batch, num_latents * num_categories), latent-major (the K
-            logits of a latent are contiguous), or (batch, num_latents,
-            num_categories).
-        training: bool; relaxed samples when true, hard one-hot otherwise.
+        logits: (batch, num_latents * K), latent-major, or (batch,
+            num_latents, K).
+        training: bool; relaxed samples when true.
         discrete: optional bool overriding that choice.
 
     Returns:
-        (batch, num_latents, num_categories): points of the simplex in
-        training, one-hot vectors otherwise.
-
-    Raises:
-        ValueError: for a bad argument, or logits of the wrong shape.
+        (batch, num_latents, K) points of the simplex (one-hot if discrete).
 
     Example:
 
     >>> import numpy as np
-    >>> layer = GumbelSoftmax(num_latents=30, num_categories=10, seed=0)
-    >>> logits = np.zeros((2, 300), "float32")
-    >>> y = layer(logits, training=True)    # (2, 30, 10), relaxed
-    >>> z = layer(logits, training=False)   # (2, 30, 10), one-hot
+    >>> layer = GumbelSoftmax(num_latents=3, num_categories=4, seed=0)
+    >>> logits = np.zeros((2, 12), "float32")
+    >>> y = layer(logits, training=True)    # (2, 3, 4), relaxed
+    >>> z = layer(logits, training=False)   # (2, 3, 4), one-hot
     >>> _ = layer.temperature_variable.assign(0.5)  # e.g. from a schedule
 
     References:
-        Jang, Gu, Poole, "Categorical Reparameterization with
-        Gumbel-Softmax", ICLR 2017; Maddison, Mnih, Teh, "The Concrete
-        Distribution", ICLR 2017.
+        Jang et al., "Categorical Reparameterization with Gumbel-Softmax",
+        ICLR 2017; Maddison et al., "The Concrete Distribution", ICLR 2017.
     """
 
     def __init__(
@@ -122,20 +111,16 @@ class GumbelSoftmax(keras.layers.Layer):
     # The latent-layer protocol of `keras_dvae.networks.HierarchicalEncoder`.
 
     def num_params(self, units):
-        """Encoder outputs for `units` latents: K logits each."""
         return units * self.num_categories
 
     def num_values(self, units):
-        """Width of the flattened one-hot codes of `units` latents."""
         return units * self.num_categories
 
     def sample_codes(self, params, training=None, discrete=None):
-        """`call`, flattened to (n, num_latents × num_categories)."""
         y = self(params, training=training, discrete=discrete)
         return ops.reshape(y, (-1, self.num_latents * self.num_categories))
 
     def mode_codes(self, params):
-        """The one-hot argmax of each latent, flattened."""
         blocks = ops.reshape(params, (-1, self.num_latents, self.num_categories))
         one_hot = ops.one_hot(
             ops.argmax(blocks, axis=-1), self.num_categories, dtype=blocks.dtype
@@ -143,23 +128,19 @@ class GumbelSoftmax(keras.layers.Layer):
         return ops.reshape(one_hot, (-1, self.num_latents * self.num_categories))
 
     def posterior(self, params, samples, **kwargs):
-        """A `CategoricalPosterior` of these logits and samples."""
         return CategoricalPosterior(
             params, samples, num_categories=self.num_categories, latent=self, **kwargs
         )
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "num_latents": self.num_latents,
-                "num_categories": self.num_categories,
-                "temperature": self.temperature,
-                "straight_through": self.straight_through,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "num_latents": self.num_latents,
+            "num_categories": self.num_categories,
+            "temperature": self.temperature,
+            "straight_through": self.straight_through,
+            "seed": self.seed,
+        }
 
     def _target_shape(self, input_shape):
         shape = tuple(input_shape)

@@ -10,11 +10,7 @@ STRUCTURES = {"linear": (), "nonlinear": (200, 200)}
 
 
 def resolve_hidden_units(hidden_units):
-    """ "linear" → (), "nonlinear" → (200, 200); a sequence of ints is kept.
-
-    Raises:
-        ValueError: for anything else, naming `hidden_units`.
-    """
+    """ "linear" → (), "nonlinear" → (200, 200); a sequence of ints is kept."""
     message = (
         f"`hidden_units` must be one of {sorted(STRUCTURES)} or a sequence of "
         f"positive ints. Received: hidden_units={hidden_units!r}"
@@ -39,17 +35,9 @@ def serialize_hidden_units(hidden_units):
 
 
 def mlp(hidden_units, units, name, activation="tanh", batch_norm=True):
-    """Dense → [BatchNorm] → activation per hidden layer, then a linear Dense.
+    """Dense → [BatchNorm] → activation per hidden layer, then Dense(units).
 
-    Args:
-        hidden_units: tuple of ints (`resolve_hidden_units` output).
-        units: int, width of the output.
-        name: the Sequential's name.
-        activation: activation of the hidden layers.
-        batch_norm: batch normalisation before each activation.
-
-    Returns:
-        An unbuilt `keras.Sequential`.
+    Returns an unbuilt `keras.Sequential`; `hidden_units` is a tuple of ints.
     """
     layers = []
     for h in hidden_units:

@@ -10,11 +10,9 @@ from keras_dvae.utils import checks
 class ResidualBlock(keras.layers.Layer):
     """x + SE(conv(swish(BN(conv(swish(BN(x))))))), the DVAE++/NVAE cell.
 
-    Two 3×3 convolutions with batch norm and swish, then a
-    squeeze-and-excitation gate (Hu et al. 2018): the channel means pass
-    through a bottleneck MLP and a sigmoid that rescales each channel. The
-    shortcut is the identity, or a 1×1 convolution when the channel count
-    changes.
+    SE is squeeze-and-excitation (Hu et al. 2018): a sigmoid gate per
+    channel from a bottleneck MLP of the channel means. The shortcut is a
+    1×1 convolution when the channel count changes.
 
     Args:
         filters: int, output channels.
@@ -68,6 +66,8 @@ class ResidualBlock(keras.layers.Layer):
         return (*input_shape[:-1], self.filters)
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"filters": self.filters, "squeeze_ratio": self.squeeze_ratio})
-        return config
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "squeeze_ratio": self.squeeze_ratio,
+        }

@@ -21,18 +21,15 @@ class ScoreFunction(keras.layers.Layer):
 
     A VAE with this part samples hard codes in training and adds
     `surrogate(x, log_q, signal)` to its per-example loss: zero-valued, its
-    gradient is −(f − b) ∇ log q(z|x) with learning signal f = log p(x|z).
-    The KL stays analytic and exactly differentiated, so f leaves out
-    log p(z) − log q(z|x) (putting them in f too would count the KL's
-    gradient twice). Baselines: "moving_average", a running mean of f
-    (the Jeffares & Liu tutorial's constant baseline); "input_dependent",
-    NVIL's b(x) + c: a 100-unit tanh MLP of x trained to regress f − c,
-    plus the running mean c of f − b(x); or None. NVIL's variance
-    normalisation is left out: it would rescale the REINFORCE part but not
-    the exact KL gradient, biasing their sum.
+    gradient is −(f − b) ∇ log q(z|x) with f = log p(x|z). f leaves out
+    log p(z) − log q(z|x): the KL is differentiated exactly, and would
+    otherwise count twice. NVIL's variance normalisation is left out: it
+    would rescale the REINFORCE part but not the KL gradient.
 
     Args:
-        baseline: "moving_average", "input_dependent" or None.
+        baseline: "moving_average" (a running mean of f); "input_dependent"
+            (NVIL's b(x) + c: a 100-unit tanh MLP of x regressing f − c,
+            plus the running mean c of f − b(x)); or None.
         **kwargs: base `Layer` arguments.
 
     References:
@@ -88,6 +85,4 @@ class ScoreFunction(keras.layers.Layer):
         )
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"baseline": self.baseline})
-        return config
+        return {**super().get_config(), "baseline": self.baseline}

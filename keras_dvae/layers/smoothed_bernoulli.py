@@ -11,32 +11,25 @@ from keras_dvae.distributions.posterior import BinaryPosterior
 class SmoothedBernoulli(keras.layers.Layer):
     """Samples one group of smoothed binary latents from encoder logits.
 
-    While training, the layer draws the continuous relaxation
-    ζ = F⁻¹(ρ; logits, β), ρ ~ U(0, 1), whose gradient reaches the logits.
-    Otherwise (evaluation, `predict`) it returns the discrete z ∈ {0, 1}
-    coupled to the same ρ (`Smoothing.binary_sample`): the binary limit in
-    which the papers report likelihoods.
-
-    The sharpness of the smoothing (β, or τ for the concrete family) lives
-    in a non-trainable variable named after it ("beta" or "temperature"),
-    so that a schedule (`DiscreteVAE.compile(schedules={"beta": ...})`) can
-    anneal it during `fit` and checkpoints and `.keras` files keep its
-    current value.
+    In training it draws ζ = F⁻¹(ρ; logits, β), ρ ~ U(0, 1), whose gradient
+    reaches the logits; otherwise the discrete z ∈ {0, 1} coupled to the
+    same ρ (`Smoothing.binary_sample`). β (τ for the concrete family) is a
+    non-trainable variable named "beta" (or "temperature") that schedules
+    anneal.
 
     Args:
-        smoothing: a family name, config dict or `keras_dvae.smoothing.Smoothing`
-            instance; its β or τ is the variable's initial value.
-            Defaults to "overlapping_exponential" (β = 10).
-        seed: int or None, seeds the layer's `keras.random.SeedGenerator`.
-        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+        smoothing: a family name, config dict or `smoothing.Smoothing`;
+            its β or τ is the variable's initial value.
+        seed: int or None.
+        **kwargs: base `Layer` arguments.
 
     Call arguments:
         logits: log-odds of q(z=1|x), any shape.
-        training: bool; relaxed ζ when True, discrete z otherwise.
+        training: bool; relaxed ζ when True.
         discrete: optional bool overriding that choice.
 
     Returns:
-        A tensor with the shape of `logits`: ζ ∈ [0, 1] or z ∈ {0, 1}.
+        ζ ∈ [0, 1] or z ∈ {0, 1}, shaped like `logits`.
 
     Example:
 
@@ -83,28 +76,23 @@ class SmoothedBernoulli(keras.layers.Layer):
     # The latent-layer protocol of `keras_dvae.networks.HierarchicalEncoder`.
 
     def num_params(self, units):
-        """Encoder outputs per group of `units` binary units: their logits."""
         return units
 
     def num_values(self, units):
-        """Width of the codes of `units` binary units."""
         return units
 
     def sample_codes(self, params, training=None, discrete=None):
-        """`call`, flat: ζ (training) or z (n, units)."""
         return self(params, training=training, discrete=discrete)
 
     def mode_codes(self, params):
-        """The most likely code, 1[logit > 0]."""
-        return ops.cast(params > 0, params.dtype)
+        return ops.cast(params > 0, params.dtype)  # 1[logit > 0]
 
     def posterior(self, params, samples, **kwargs):
-        """A `BinaryPosterior` of these logits and samples."""
         return BinaryPosterior(params, samples, latent=self, **kwargs)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {"smoothing": smoothing_lib.serialize(self.smoothing), "seed": self.seed}
-        )
-        return config
+        return {
+            **super().get_config(),
+            "smoothing": smoothing_lib.serialize(self.smoothing),
+            "seed": self.seed,
+        }

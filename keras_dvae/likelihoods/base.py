@@ -5,20 +5,13 @@ import numpy as np
 
 
 class Likelihood(keras.layers.Layer):
-    """p(x | decoder output), one part of a `DiscreteVAE`.
-
-    A likelihood says what data it scores (`check_data`, at the API
-    boundary), how the data is scaled to [0, 1] for the encoder (`scale`),
-    how many parameters per pixel the decoder must output
-    (`num_outputs(channels)`), −log p(x|·) per example (`nll`), what images
-    the decoder's output stands for (`images`) and where the decoder's
-    output bias starts given the mean image (`initial_bias`).
-    """
+    """p(x | decoder output), one part of a `DiscreteVAE`."""
 
     #: Factor that brings the data to [0, 1] for the encoder.
     scale = 1.0
 
     def num_outputs(self, channels):
+        """Parameters per pixel the decoder must output."""
         raise NotImplementedError
 
     def nll(self, x, out):

@@ -12,10 +12,8 @@ from keras_dvae.utils.numerics import flatten
 class BernoulliLikelihood(Likelihood):
     """p(x | l) = Π_i Bernoulli(x_i; σ(l_i)) over binary pixels.
 
-    Data must be 0/1 (`datasets.load` gives binary data; dynamically
-    binarised sets train through `datasets.BinarizedSequence`). The
-    decoder's output bias starts at logit(mean pixel), clipped to
-    [0.001, 0.999], as in the DVAE++/DVAE# reference code.
+    Data must be 0/1. The decoder's output bias starts at logit(mean
+    pixel), clipped to [0.001, 0.999], as in the DVAE++/DVAE# reference code.
 
     Example:
 

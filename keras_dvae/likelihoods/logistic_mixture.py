@@ -14,10 +14,9 @@ from keras_dvae.utils.numerics import flatten
 class LogisticMixtureLikelihood(Likelihood):
     """PixelCNN++'s discretised logistic mixture over 8-bit colour pixels.
 
-    Data are integers 0..255; the encoder sees them divided by 255. The
-    decoder outputs M (1 + 2C + C(C−1)/2) parameters per pixel
-    (`discretized_logistic.num_parameters`); `nll` is in nats over the
-    8-bit values, so bits/dim = nll / (H·W·C·ln 2).
+    Data are integers 0..255 (the encoder sees them divided by 255); the
+    decoder outputs M (1 + 2C + C(C−1)/2) parameters per pixel. `nll` is in
+    nats over the 8-bit values: bits/dim = nll / (H·W·C·ln 2).
 
     Args:
         image_shape: (H, W, C).
@@ -63,12 +62,9 @@ class LogisticMixtureLikelihood(Likelihood):
             )
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "image_shape": list(self.image_shape),
-                "num_mixtures": self.num_mixtures,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "image_shape": list(self.image_shape),
+            "num_mixtures": self.num_mixtures,
+            "seed": self.seed,
+        }

@@ -35,8 +35,8 @@ def smoothing_family(smoothing, default, overlapping, model):
     return family
 
 
-def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed, trunk=None):
-    """A hierarchical encoder over smoothed binary units."""
+def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed):
+    """A fully connected hierarchical encoder over smoothed binary units."""
     if seed is not None:
         # Before any seed generator sees it (JAX raises OverflowError).
         checks.check_positive_int("seed", seed, minimum=0)
@@ -45,7 +45,6 @@ def binary_encoder(smoothing, num_latents, num_groups, hidden_units, seed, trunk
         num_latents=num_latents,
         num_groups=num_groups,
         hidden_units=hidden_units,
-        trunk=trunk,
         name="encoder",
     )
 

@@ -12,40 +12,31 @@ from keras_dvae.priors import BernoulliPrior
 class BernoulliVAE(DiscreteVAE):
     """Binary-latent VAE with a directed Bernoulli prior (DVAE++ §4).
 
-    The parts: a `HierarchicalEncoder` over G groups of smoothed binary
-    units, a `BernoulliPrior` with the same groups (p(z_g|ζ_<g) an MLP of
-    the earlier groups; factorial with one group, DVAE++ Table 1), an
-    `MLPDecoder` and Bernoulli pixels. `elbo="joint"` or `"marginal"`
-    selects the KL term (see `BernoulliPrior`); the marginal ELBO needs an
-    overlapping smoothing family. In evaluation both report the discrete
-    ELBO.
+    Parts: a `HierarchicalEncoder` over G groups of smoothed binary units,
+    a `BernoulliPrior` with the same groups (p(z_g|ζ_<g) an MLP of the
+    earlier groups; factorial with one group, DVAE++ Table 1), an
+    `MLPDecoder` and Bernoulli pixels.
 
     Args:
-        image_shape: (D,) or (H, W, C) of binary pixels.
-        num_latents: int, binary units over all groups.
-        num_groups: int ≥ 1.
-        hidden_units: "nonlinear", "linear" or sizes, for the encoder,
-            decoder and prior conditionals.
-        smoothing: smoothing family (default overlapping exponential, β = 10).
-        elbo: "joint" or "marginal".
+        image_shape, num_latents, num_groups, weight_decay, seed, **kwargs:
+            see `DVAEPP`.
+        hidden_units: as for `DVAEPP`, also for the prior's conditionals.
+        smoothing: smoothing family.
+        elbo: "joint" or "marginal", the KL term (see `BernoulliPrior`);
+            "marginal" needs an overlapping smoothing family.
         learn_prior: learn the prior (else p(z) uniform; only with one group).
-        weight_decay: L2 coefficient λ on every kernel.
-        seed: int or None.
-        **kwargs: base `keras.Model` arguments.
 
     Example:
 
     >>> import numpy as np
-    >>> model = BernoulliVAE(image_shape=(64,), num_latents=16, hidden_units=(64,))
+    >>> model = BernoulliVAE(image_shape=(16,), num_latents=4, hidden_units=(8,))
     >>> model.compile(optimizer="adam")
-    >>> x = (np.random.rand(100, 64) > 0.5).astype("float32")
-    >>> history = model.fit(x, epochs=1, batch_size=50, verbose=0)
-    >>> ll = model.log_likelihood(x[:4], num_samples=10)
+    >>> x = (np.random.rand(4, 16) > 0.5).astype("float32")
+    >>> history = model.fit(x, epochs=1, batch_size=4, verbose=0)
+    >>> ll = model.log_likelihood(x, num_samples=2)
 
     References:
-        Vahdat, Macready, Bian, Khoshaman, Andriyash, "DVAE++: Discrete
-        Variational Autoencoders with Overlapping Transformations", ICML 2018,
-        §4 and Tables 1–2.
+        Vahdat et al., "DVAE++", ICML 2018, §4 and Tables 1–2.
     """
 
     def __init__(

@@ -18,34 +18,25 @@ PRIORS = ("uniform", "learned")
 class CategoricalVAE(DiscreteVAE):
     """VAE with `num_latents` one-hot latents of `num_categories` categories.
 
-    Generative model p(z) p(x|z): z is `num_latents` independent K-way
-    one-hot vectors with a uniform (or learned factorial) prior
-    (`CategoricalPrior`), and p(x|z) a factorial Bernoulli whose logits are
-    an MLP of the flattened one-hot z. The posterior q(z|x) is factorial
-    categorical with logits from an MLP of the centred input (784-512-256
-    ReLU by default, as in the Jang et al. notebook and the Jeffares & Liu
-    tutorial); the decoder mirrors the hidden sizes. The ELBO is
+    p(z) is uniform or learned factorial (`CategoricalPrior`); p(x|z) is a
+    factorial Bernoulli whose logits are an MLP of the flattened one-hot z;
+    q(z|x) is factorial categorical with logits from an MLP of the centred
+    input (784-512-256 ReLU by default, as in the Jang et al. notebook).
+    The KL is analytic per latent (Σ_k q_k log q_k + log K when uniform);
+    the reconstruction term's gradient comes from one of:
 
-        E_q[log p(x|z)] − Σ_l KL(q(z_l|x) ‖ p(z_l)),
+    - "gumbel_softmax": the decoder sees y = softmax((logits + g)/τ) in
+      training; τ is the `GumbelSoftmax` layer's "temperature" variable
+      (a `schedules` entry "temperature" anneals it).
+    - "straight_through": the one-hot argmax of y forward, the relaxed
+      gradient backward (Jang et al. §2.2).
+    - "score_function": a hard z ~ q(z|x), REINFORCE with a baseline
+      (`layers.ScoreFunction`).
 
-    with the KL analytic per latent (Σ_k q_k log q_k + log K for the
-    uniform prior), and one of three gradient estimators for the first term:
-
-    - "gumbel_softmax": the decoder sees the Gumbel-softmax relaxation
-      y = softmax((logits + g)/τ) in training (reparameterised; Jang et al.
-      2017, Maddison et al. 2017). τ is the `GumbelSoftmax` layer's
-      "temperature" variable, annealed by a `schedules` entry "temperature".
-    - "straight_through": the decoder sees the hard one-hot argmax of y in
-      the forward pass, with the relaxed gradient (Jang et al. §2.2).
-    - "score_function": the decoder sees a hard z ~ q(z|x) and the encoder
-      gets the REINFORCE gradient with a baseline (`layers.ScoreFunction`).
-
-    Evaluation uses exact one-hot samples for every estimator, so the
-    reported metrics are those of the discrete model; codes are flattened
-    one-hot vectors (n, num_latents × num_categories).
+    Evaluation uses exact one-hot samples for every estimator; codes are
+    flattened one-hot vectors (n, num_latents × num_categories).
 
     Args:
-        image_shape: (D,) or (H, W, C) of binary pixels.
         num_latents: int ≥ 1, categorical latents (30 in Jang et al.).
         num_categories: int ≥ 2, K (10 in Jang et al.).
         hidden_units: the encoder's hidden sizes; the decoder uses them
@@ -56,22 +47,18 @@ class CategoricalVAE(DiscreteVAE):
         baseline: "moving_average", "input_dependent" or None; used only by
             "score_function".
         prior: "uniform" (fixed) or "learned".
-        seed: int or None.
-        **kwargs: base `keras.Model` arguments.
-
-    Raises:
-        ValueError: for a bad argument, naming it.
+        image_shape, seed, **kwargs: see `DVAEPP`.
 
     Example:
 
     >>> import numpy as np
-    >>> model = CategoricalVAE(image_shape=(64,), num_latents=4, num_categories=8,
-    ...                        hidden_units=(32,), seed=0)
+    >>> model = CategoricalVAE(image_shape=(16,), num_latents=2, num_categories=3,
+    ...                        hidden_units=(8,), seed=0)
     >>> model.compile(optimizer="adam")
-    >>> x = (np.random.rand(100, 64) > 0.5).astype("float32")
-    >>> history = model.fit(x, epochs=1, batch_size=50, verbose=0)
-    >>> codes, probs = model.encode(x[:4])   # (4, 32) one-hot, (4, 32) softmax
-    >>> ll = model.log_likelihood(x[:4], num_samples=10)
+    >>> x = (np.random.rand(4, 16) > 0.5).astype("float32")
+    >>> history = model.fit(x, epochs=1, batch_size=4, verbose=0)
+    >>> codes, probs = model.encode(x)   # (4, 6) one-hot, (4, 6) softmax
+    >>> ll = model.log_likelihood(x, num_samples=2)
 
     References:
         Jang, Gu, Poole, "Categorical Reparameterization with

@@ -3,12 +3,13 @@
 import keras
 
 from keras_dvae import smoothing as smoothing_lib
-from keras_dvae.layers import GaussianLatent
+from keras_dvae.layers import GaussianLatent, SmoothedBernoulli
 from keras_dvae.likelihoods import LIKELIHOODS
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 from keras_dvae.networks import ConvTrunk, HierarchicalEncoder, TopDownDecoder
 from keras_dvae.priors import BernoulliPrior, NormalPrior
+from keras_dvae.utils import checks
 
 PRIORS = ("rbm", "bernoulli", "normal")
 
@@ -17,26 +18,17 @@ PRIORS = ("rbm", "bernoulli", "normal")
 class ConvDVAEPP(DiscreteVAE):
     """Convolutional DVAE++ (Vahdat et al. 2018, §6 and Table 3).
 
-    Latents. `num_latents` global units z (binary under an RBM prior, by
-    default 16) summarise the image, over `num_groups` groups of a
-    hierarchical posterior; below them `local_groups` groups of local
-    latents h_1..h_K, each a (P/4 × P/4 × `local_channels`) map (P the
-    image side padded to a multiple of 8), form an autoregressive
-    convolutional hierarchy:
+    `num_latents` global units z (binary unless `prior="normal"`) over
+    `num_groups` posterior groups summarise the image; below them
+    `local_groups` groups of local latents h_k, each a P/4 × P/4 ×
+    `local_channels` map (P the image side padded to a multiple of 8):
 
         p(x, h, ζ, z) = p(z) r(ζ|z) Π_k p(h_k | ζ, h_<k) p(x | ζ, h),
         q(z, ζ, h | x) = Π_g q(z_g | x, ζ_<g) r(ζ_g|z_g) Π_k q(h_k | x, ζ, h_<k).
 
-    Parts. The encoder is a `HierarchicalEncoder` on a `ConvTrunk`
-    (residual blocks with squeeze-and-excitation, down to P/4 local
-    features and P/8 global features; one MLP of `hidden_units` per global
-    group); the decoder a `TopDownDecoder` (local posteriors from the
-    decoder state and the trunk's local features, shared top-down
-    inference as in IAF-VAE and NVAE); the likelihood factorial Bernoulli
-    for binary images or a discretised mixture of logistics (PixelCNN++)
-    for 8-bit colour images.
-
-    Variants (DVAE++ Table 3) are configurations of this one model:
+    Parts: a `HierarchicalEncoder` on a `ConvTrunk`, a `TopDownDecoder`,
+    and Bernoulli pixels or a discretised logistic mixture (8-bit images).
+    The variants of DVAE++ Table 3 are configurations of this model:
 
     | Table 3 column            | prior       | smoothing  | local_latents |
     | ------------------------- | ----------- | ---------- | ------------- |
@@ -46,22 +38,17 @@ class ConvDVAEPP(DiscreteVAE):
     | all discrete, RBM         | "rbm"       | overlap-ex | "bernoulli"   |
     | all discrete, Bernoulli   | "bernoulli" | overlap-ex | "bernoulli"   |
 
-    (spike-exp: "spike_and_exponential", whose KL with several groups uses
-    Rolfe's estimator, as in `DVAE`; overlap-ex: "overlapping_exponential",
-    the default.)
-
-    Evaluation is in the discrete limit: binary units are sampled as z, the
-    Normal latents as themselves, and `log_likelihood` averages
-    p(x, z, h)/q(z, h|x). For colour images the value is in nats over the
-    8-bit pixel values; bits/dim = −log p(x) / (H·W·C·ln 2).
+    (spike-exp: "spike_and_exponential", with Rolfe's KL estimator as in
+    `DVAE`; overlap-ex: "overlapping_exponential", the default.) For 8-bit
+    images `log_likelihood` is in nats over the pixel values; bits/dim =
+    −log p(x) / (H·W·C·ln 2).
 
     Args:
         image_shape: (H, W, C).
         num_latents: int, global latent units (16).
         num_groups: int, groups of the global posterior's hierarchy.
         prior: "rbm", "bernoulli" (factorial, learned) or "normal".
-        smoothing: smoothing family of the binary latents (default
-            overlapping exponential, β = 10).
+        smoothing: smoothing family of the binary latents.
         local_groups: int ≥ 1, groups of local latents (16).
         local_channels: int, channels of each local group's map.
         local_latents: "normal" or "bernoulli".
@@ -70,27 +57,20 @@ class ConvDVAEPP(DiscreteVAE):
         likelihood: "bernoulli" (binary images) or "logistic_mixture"
             (8-bit images).
         num_mixtures: mixture components of the logistic likelihood.
-        num_chains, gibbs_sweeps: PCD chains and sweeps per step of the RBM.
-        weight_decay: L2 coefficient λ on every kernel (λ/2 Σ w²).
-        seed: int or None.
-        **kwargs: base `keras.Model` arguments.
+        num_chains, gibbs_sweeps, weight_decay, seed, **kwargs: see `DVAEPP`.
 
     Example:
 
     >>> import numpy as np
-    >>> model = ConvDVAEPP(image_shape=(8, 8, 1), local_groups=2, filters=8,
-    ...                    hidden_units=(16,), num_chains=20, gibbs_sweeps=2)
-    >>> model.compile(optimizer="adam")
-    >>> x = (np.random.rand(20, 64) > 0.5).astype("float32")
-    >>> history = model.fit(x, epochs=1, batch_size=10, verbose=0)
-    >>> ll = model.log_likelihood(x[:2], num_samples=5)   # log Z exact
-    >>> model.generate(3).shape
-    (3, 64)
+    >>> model = ConvDVAEPP(image_shape=(8, 8, 1), num_latents=4, local_groups=1,
+    ...                    filters=4, hidden_units=(), num_chains=4)
+    >>> x = (np.random.rand(2, 8, 8, 1) > 0.5).astype("float32")
+    >>> model.log_likelihood(x, num_samples=2).shape   # log Z exact
+    (2,)
 
     References:
-        Vahdat, Macready, Bian, Khoshaman, Andriyash, "DVAE++", ICML 2018.
-        Vahdat & Kautz, "NVAE", NeurIPS 2020 (top-down inference cells).
-        Salimans et al., "PixelCNN++", ICLR 2017 (logistic mixture).
+        Vahdat et al., "DVAE++", ICML 2018; Vahdat & Kautz, "NVAE", NeurIPS
+        2020 (top-down cells); Salimans et al., "PixelCNN++", ICLR 2017.
     """
 
     def __init__(
@@ -124,22 +104,14 @@ class ConvDVAEPP(DiscreteVAE):
         smoothing = smoothing_lib.get(
             "overlapping_exponential" if smoothing is None else smoothing
         )
+        if seed is not None:
+            checks.check_positive_int("seed", seed, minimum=0)
         seeds = [None if seed is None else seed + i for i in range(4)]
-        trunk = ConvTrunk(image_shape, filters, name="trunk")
         if prior == "normal":
-            encoder = HierarchicalEncoder(
-                GaussianLatent(seed=seeds[2], name="latent"),
-                num_latents=num_latents,
-                num_groups=num_groups,
-                hidden_units=hidden_units,
-                trunk=trunk,
-                name="encoder",
-            )
+            latent = GaussianLatent(seed=seeds[2], name="latent")
             prior_part = NormalPrior(num_latents, seed=seeds[2], name="prior")
         else:
-            encoder = assembly.binary_encoder(
-                smoothing, num_latents, num_groups, hidden_units, seeds[0], trunk
-            )
+            latent = SmoothedBernoulli(smoothing, seed=seeds[0], name="latent")
             if prior == "rbm":
                 prior_part = assembly.rbm_prior(
                     num_latents, num_chains, gibbs_sweeps, seed
@@ -155,7 +127,14 @@ class ConvDVAEPP(DiscreteVAE):
                 image_shape, num_mixtures, seed=seeds[3], name="likelihood"
             )
         super().__init__(
-            encoder=encoder,
+            encoder=HierarchicalEncoder(
+                latent,
+                num_latents=num_latents,
+                num_groups=num_groups,
+                hidden_units=hidden_units,
+                trunk=ConvTrunk(image_shape, filters, name="trunk"),
+                name="encoder",
+            ),
             prior=prior_part,
             decoder=TopDownDecoder(
                 image_shape,

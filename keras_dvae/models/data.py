@@ -3,14 +3,14 @@
 import math
 
 import numpy as np
+from keras import ops
+
+from keras_dvae.utils import checks
 
 
 def as_rows(array, image_shape, name):
-    """`array` as (n, prod(image_shape)), from any (n, ...) of that many values.
-
-    Flat rows, images of the model's own shape, or images of another shape
-    with as many pixels (e.g. (n, 28, 28) for an MLP over 784 pixels).
-    """
+    """`array` as (n, prod(image_shape)), from any (n, ...) of that many values
+    (e.g. (n, 28, 28) for an MLP over 784 pixels)."""
     width = math.prod(image_shape)
     if array.ndim >= 2 and math.prod(array.shape[1:]) == width:
         return array.reshape(len(array), width)
@@ -37,22 +37,13 @@ def check_numeric(array, name):
 
 
 def collect(x, image_shape, batch_size, name):
-    """Host rows (n, prod(image_shape)) from an array or a dataset.
-
-    Accepts NumPy arrays and lists (shaped or flat), backend tensors, and
-    anything iterable over batches: a `tf.data.Dataset`, a
-    `keras.utils.PyDataset`, a generator. A batch may be `x` or a tuple
-    whose first element is `x`.
-    """
+    """Host rows (n, prod(image_shape)) from an array, a tensor, or batches
+    (x or (x, ...)) of a `tf.data.Dataset`, a `PyDataset` or any iterable."""
     if batch_size is not None:
-        from keras_dvae.utils import checks
-
         checks.check_positive_int("batch_size", batch_size)
     if isinstance(x, (np.ndarray, list)):
         return as_rows(np.asarray(x), image_shape, name)
     if hasattr(x, "shape") and hasattr(x, "dtype"):  # a backend tensor
-        from keras import ops
-
         return as_rows(np.asarray(ops.convert_to_numpy(x)), image_shape, name)
     if hasattr(x, "as_numpy_iterator"):  # tf.data
         batches = x.as_numpy_iterator()

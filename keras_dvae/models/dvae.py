@@ -12,35 +12,29 @@ from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 class DVAE(DiscreteVAE):
     """The discrete VAE of Rolfe (2016): spike-and-exponential, RBM prior.
 
-    The parts of `DVAEPP` with the spike-and-exponential smoothing (β = 4
-    in the reference recipe): ζ = 0 exactly when z = 0, so z is a function
-    of ζ and the posterior of a unit given its own ζ is z itself. The KL
-    (`priors.rbm_kl`) has the DVAE++ value with ν = z; with several groups
-    its gradient for the encoder is Rolfe's estimator (arXiv:1609.02200v2,
-    eqs. 11–12, as in the DVAE/DVAE# reference code). With one group both
-    reduce to the closed-form factorial KL.
-
-    Continuous layers (Rolfe 2016, §4). With `continuous_layers = L > 0`
-    the decoder (`MLPDecoder`) carries L layers of Gaussian latents below
-    the discrete ones; the ELBO gains their KL and `log_likelihood` is the
-    IWAE bound over (z, h) jointly.
+    The parts of `DVAEPP` with spike-and-exponential smoothing (β = 4 in
+    the reference recipe): ζ = 0 exactly when z = 0, so z is a function of
+    ζ. The KL (`priors.rbm_kl`) has the DVAE++ value with ν = z; with
+    several groups its encoder gradient is Rolfe's estimator
+    (arXiv:1609.02200v2, eqs. 11–12), as in the DVAE/DVAE# reference code.
+    With `continuous_layers = L > 0` the `MLPDecoder` carries L layers of
+    Gaussian latents below the discrete ones (Rolfe 2016, §4).
 
     Args:
         image_shape, num_latents, num_groups, hidden_units, num_chains,
-            gibbs_sweeps, weight_decay, seed: see `DVAEPP`.
+            gibbs_sweeps, weight_decay, seed, **kwargs: see `DVAEPP`.
         smoothing: a spike-and-exponential family (default β = 4).
         continuous_layers: int ≥ 0, Gaussian layers below the discrete ones.
         continuous_units: int ≥ 1, units of each Gaussian layer.
-        **kwargs: base `keras.Model` arguments.
 
     Example:
 
     >>> import numpy as np
-    >>> model = DVAE(image_shape=(64,), num_latents=8, num_groups=2,
-    ...              hidden_units=(32,), num_chains=50, gibbs_sweeps=5)
+    >>> model = DVAE(image_shape=(16,), num_latents=4, num_groups=2,
+    ...              hidden_units=(8,), num_chains=4, gibbs_sweeps=1)
     >>> model.compile(optimizer="adam")
-    >>> x = (np.random.rand(100, 64) > 0.5).astype("float32")
-    >>> history = model.fit(x, epochs=1, batch_size=50, verbose=0)
+    >>> x = (np.random.rand(4, 16) > 0.5).astype("float32")
+    >>> history = model.fit(x, epochs=1, batch_size=4, verbose=0)
 
     References:
         Rolfe, "Discrete Variational Autoencoders", ICLR 2017.

@@ -10,19 +10,17 @@ from keras_dvae.models.vae import DiscreteVAE
 class DVAEPP(DiscreteVAE):
     """DVAE++ (fully connected): RBM prior, overlapping smoothing, analytic KL.
 
-    A named constructor over `DiscreteVAE`'s parts: a `HierarchicalEncoder`
-    of MLPs over `num_groups` groups of smoothed binary units, an
-    `RBMPrior` whose two sides are the first and second halves of the
-    units, an `MLPDecoder` and Bernoulli pixels. The KL (DVAE++ §5, eq. 13;
-    `priors.rbm_kl`) is
+    Parts: a `HierarchicalEncoder` of MLPs over `num_groups` groups of
+    smoothed binary units, an `RBMPrior` whose two sides are the first and
+    second halves of the units, an `MLPDecoder` and Bernoulli pixels. The
+    KL (DVAE++ §5, eq. 13; `priors.rbm_kl`) is
 
         KL = log Z − Σ_g E[H(q(z_g|x, ζ_<g))] − E_ζ[a1ᵀμ1 + a2ᵀμ2 + ν1ᵀWμ2],
 
-    analytic given ζ, with ∇ log Z from the RBM's persistent chains. The
-    value of log Z is the prior's own estimate (exact up to 20 units a
-    side, AIS beyond), which it refreshes whenever its parameters changed
-    before anything reports a likelihood; training metrics use the last
-    estimate (`callbacks.LogPartitionUpdate` refreshes it every epoch).
+    with ∇ log Z from the RBM's persistent chains. log Z is the prior's
+    estimate (exact up to 20 units a side, AIS beyond), refreshed before
+    any likelihood is reported; training metrics use the last estimate
+    (`callbacks.LogPartitionUpdate` refreshes it every epoch).
 
     Args:
         image_shape: (D,) or (H, W, C) of binary pixels.
@@ -42,13 +40,13 @@ class DVAEPP(DiscreteVAE):
     Example:
 
     >>> import numpy as np
-    >>> model = DVAEPP(image_shape=(64,), num_latents=8, hidden_units=(32,),
-    ...                num_chains=50, gibbs_sweeps=5)
+    >>> model = DVAEPP(image_shape=(16,), num_latents=4, hidden_units=(8,),
+    ...                num_chains=4, gibbs_sweeps=1)
     >>> model.compile(optimizer="adam")
-    >>> x = (np.random.rand(100, 64) > 0.5).astype("float32")
-    >>> history = model.fit(x, epochs=1, batch_size=50, verbose=0)
-    >>> log_z = model.prior.ensure_log_partition()["log_z"]  # exact: 4 + 4 units
-    >>> ll = model.log_likelihood(x[:4], num_samples=10)
+    >>> x = (np.random.rand(4, 16) > 0.5).astype("float32")
+    >>> history = model.fit(x, epochs=1, batch_size=4, verbose=0)
+    >>> log_z = model.prior.ensure_log_partition()["log_z"]  # exact: 2 + 2 units
+    >>> ll = model.log_likelihood(x, num_samples=2)
 
     References:
         Vahdat et al., "DVAE++", ICML 2018, §5 and Table 2.

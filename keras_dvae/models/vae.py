@@ -15,12 +15,11 @@ from keras_dvae.distributions.kl import kl_divergence
 from keras_dvae.models import data as data_lib
 from keras_dvae.networks.features import OUTPUTS as FEATURE_OUTPUTS
 from keras_dvae.networks.features import EncoderFeatures
+from keras_dvae.networks.hierarchical_encoder import deserialize_part
 from keras_dvae.utils import checks
 from keras_dvae.utils.warnings import KerasDVAEWarning
 
-# The preset store: `keras_dvae.zoo` registers its loading and exporting
-# functions here when it is imported (which `import keras_dvae` does), so that
-# models never import the zoo that sits above them.
+# Filled by `keras_dvae.zoo` on import, so that models never import the zoo.
 _PRESET_STORE = {}
 
 
@@ -33,10 +32,6 @@ def _preset_store(name):
     if name not in _PRESET_STORE:
         raise RuntimeError("No preset store: import keras_dvae.zoo first.")
     return _PRESET_STORE[name]
-
-
-def _part(obj):
-    return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
 
 
 _PARTS = ("encoder", "prior", "decoder", "likelihood", "score_function")
@@ -80,53 +75,30 @@ def check_image_shape(image_shape):
 class DiscreteVAE(keras.Model):
     """A VAE assembled from parts, trained with `compile()` + `fit()`.
 
-    Parts (each a Keras layer with its own config and state):
+    The parts are Keras layers: `encoder` (a `networks.HierarchicalEncoder`,
+    q(z|x) = Π_g q(z_g | x, ζ_<g)), `prior` (a `priors.Prior`; the KL is
+    `distributions.kl_divergence(posterior, prior)`), `decoder` (an
+    `MLPDecoder` or `TopDownDecoder`, which reports the KL and log-densities
+    of its own latents) and `likelihood`. The loss is
 
-    - `encoder`: a `networks.HierarchicalEncoder`: input centring, a trunk
-      (none, or convolutional) and the hierarchical posterior
-      q(z|x) = Π_g q(z_g | x, ζ_<g) through a latent layer
-      (`SmoothedBernoulli`, `GumbelSoftmax`, `GaussianLatent`);
-    - `prior`: a `priors.Prior` (RBM, Bernoulli, categorical, Normal); the
-      KL comes from `distributions.kl_divergence(posterior, prior)`;
-    - `decoder`: `networks.MLPDecoder` or `networks.TopDownDecoder`, which
-      may carry latents of its own (Gaussian layers, local conv latents)
-      and reports their KL and log-densities;
-    - `likelihood`: `likelihoods.BernoulliLikelihood` or
-      `LogisticMixtureLikelihood`.
+        mean(−log p(x|ζ) + kl_weight · (KL + decoder KL)) + λ/2 Σ w²
 
-    A training step (`call` then `compute_loss`):
+    over every kernel (`weight_decay`). With a `score_function` part the
+    codes are hard in training and the encoder gets the REINFORCE gradient.
+    In evaluation the latent layers return discrete codes, so every
+    reported figure is that of the discrete model.
 
-        x ─ encoder ─▶ posterior (params, ζ) ─ decoder ─▶ output ─ likelihood ─▶ nll
-                              └──────── kl_divergence(posterior, prior) ─────────▶ KL
-
-    and loss = mean(−log p(x|ζ) + kl_weight · (KL + decoder KL))
-    + λ/2 Σ w² over every kernel (`weight_decay`). With a `score_function`
-    part, the codes are hard in training and the encoder gets the REINFORCE
-    gradient. In evaluation the latent layers return discrete codes, so
-    every reported figure is that of the discrete model (the papers'
-    binary limit).
-
-    What the methods take and return, on every model:
-
-    - Data (`fit`, `evaluate`, `log_likelihood`, `encode`, `reconstruct`,
-      `adapt`): NumPy arrays, flat (n, prod(image_shape)) or shaped
-      (n, *image_shape); `encode`/`reconstruct`/`log_likelihood`/`adapt`
-      also take a `tf.data.Dataset`, a `keras.utils.PyDataset` or any
-      iterable of batches (x or (x, ...)), and a `batch_size`.
-      Binary 0/1 pixels for the Bernoulli likelihood, integers 0..255 for
-      the logistic mixture (`adapt` also takes grey levels in [0, 1]).
-    - Codes: (n, encoder.num_values) float NumPy arrays, the space of the
-      prior: 0/1 units (binary), flattened one-hot vectors (categorical),
-      real values (Normal). `encode` returns (codes, probabilities), the
-      probabilities q(z=1|x, z_<g) (binary), the softmax (categorical) or
-      the posterior standard deviations (Normal), same shape.
-    - Images (`decode`, `reconstruct`, `generate`): flat float NumPy arrays
-      (n, prod(image_shape)) in [0, 1]: p(x=1|·) for Bernoulli pixels, a
-      sample k/255 for 8-bit pixels.
+    Data (`fit`, `evaluate`, `log_likelihood`, `encode`, `reconstruct`,
+    `adapt`) are arrays (n, prod(image_shape)) or (n, *image_shape): 0/1
+    pixels (Bernoulli) or integers 0..255 (logistic mixture); the last four
+    also take a dataset or an iterable of batches (x or (x, ...)). Codes
+    are (n, encoder.num_values) float arrays: 0/1 units, flattened one-hot
+    vectors or real values (Normal). Images (`decode`, `reconstruct`,
+    `generate`) are flat float arrays in [0, 1]: p(x=1|·), or a sample
+    k/255 for 8-bit pixels.
 
     A named constructor (a subclass with its own `__init__`, such as
-    `DVAEPP`) maps its arguments onto parts. Its arguments, with their
-    defaults, become its attributes (where it does not set them itself) and
+    `DVAEPP`) maps its arguments onto parts; they become its attributes and
     its config, as Keras's auto-config does.
 
     Args:
@@ -134,7 +106,7 @@ class DiscreteVAE(keras.Model):
         image_shape: (D,) or (H, W, C), the shape of one example.
         weight_decay: λ ≥ 0 (the reference code's `wd · l2_loss`, 1e-4).
         score_function: None or a `layers.ScoreFunction`.
-        seed: int or None (kept for the named constructors).
+        seed: int or None.
         **kwargs: base `keras.Model` arguments.
     """
 
@@ -185,11 +157,11 @@ class DiscreteVAE(keras.Model):
                 f"Received: weight_decay={weight_decay!r}"
             )
         self.weight_decay = float(weight_decay)
-        self.encoder = _part(encoder)
-        self.prior = _part(prior)
-        self.decoder = _part(decoder)
-        self.likelihood = _part(likelihood)
-        self.score_function = _part(score_function)
+        self.encoder = deserialize_part(encoder)
+        self.prior = deserialize_part(prior)
+        self.decoder = deserialize_part(decoder)
+        self.likelihood = deserialize_part(likelihood)
+        self.score_function = deserialize_part(score_function)
         if self.prior.num_latents != self.encoder.num_latents:
             raise ValueError(
                 f"The prior covers {self.prior.num_latents} latents but the encoder "
@@ -221,8 +193,6 @@ class DiscreteVAE(keras.Model):
             self.score_function.build((None, self.input_dim))
         self.built = True
 
-    # --------------------------------------------------------------- steps
-
     def _flat(self, x):
         return ops.reshape(x, (-1, self.input_dim))
 
@@ -234,28 +204,24 @@ class DiscreteVAE(keras.Model):
 
         Args:
             optimizer: as for Keras, or "auto": Adam with learning rate 3e-3
-                and ε = 1e-3, the reference recipe's optimizer (REFERENCE
-                §4; its piecewise learning-rate decay needs the run's length:
-                `keras_dvae.training.compile_model` adds it).
+                and ε = 1e-3, the reference recipe's (its learning-rate decay
+                needs the run's length: `training.compile_model` adds it).
             schedules: None or a dict mapping "kl_weight", "beta" (every
-                smoothing β of the latent layers) or "temperature" (every
-                Gumbel-softmax τ) to a `keras_dvae.schedules.Schedule` (or
-                its config, or a constant). Each is evaluated at the model's
-                `training_step` inside every training step and assigned to
-                its variables there.
+                smoothing β) or "temperature" (every Gumbel-softmax τ) to a
+                `schedules.Schedule` (or its config, or a constant), evaluated
+                at `training_step` inside every training step.
             **kwargs: passed to `keras.Model.compile`.
 
         Example:
 
         >>> import numpy as np
         >>> from keras_dvae import models, schedules
-        >>> model = models.BernoulliVAE(image_shape=(16,), num_latents=4,
-        ...                             hidden_units=(8,))
+        >>> model = models.BernoulliVAE(image_shape=(4,), num_latents=2,
+        ...                             hidden_units=())
         >>> model.compile("adam", schedules={
         ...     "kl_weight": schedules.Linear(0.0, 1.0, steps=100),
         ...     "beta": schedules.Linear(6.0, 15.0, steps=100)})
-        >>> x = (np.random.rand(40, 16) > 0.5).astype("float32")
-        >>> _ = model.fit(x, epochs=1, batch_size=20, verbose=0)
+        >>> _ = model.fit(np.ones((4, 4), "float32"), batch_size=2, verbose=0)
         >>> round(float(model.kl_weight.numpy()), 4)   # step index 1 of 2
         0.01
         """
@@ -274,8 +240,8 @@ class DiscreteVAE(keras.Model):
         return config
 
     def compile_from_config(self, config):
-        # Keras skips (with a warning) models that override `compile`; ours
-        # takes Keras's arguments plus `schedules`, so restore as Keras does.
+        # Keras skips models that override `compile`; ours takes Keras's
+        # arguments plus `schedules`, so restore as Keras would.
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built and getattr(self, "optimizer", None) is not None:
             self.optimizer.build(self.trainable_variables)
@@ -392,13 +358,10 @@ class DiscreteVAE(keras.Model):
         ]
         return 0.5 * self.weight_decay * sum(ops.sum(w * w) for w in kernels)
 
-    # --------------------------------------------------------------- data
-
     def check_data(self, x, name="x"):
         """Raises `ValueError` unless `x` is data this model can score.
 
-        NumPy arrays and lists are checked in full (shape, dtype, finiteness,
-        the likelihood's values); a `keras.utils.PyDataset` through its
+        Arrays and lists are checked in full, a `PyDataset` through its
         first batch; other datasets pass unchecked.
         """
         if isinstance(x, keras.utils.PyDataset):
@@ -416,10 +379,9 @@ class DiscreteVAE(keras.Model):
     def adapt(self, x, batch_size=None):
         """Centres the encoder's input by the mean of `x`; starts the output bias.
 
-        The decoder's output bias starts at the likelihood's choice for the
-        mean image (logit of the mean pixel for Bernoulli pixels), as the
-        DVAE++/DVAE# reference code does. `x` may be binary or grey-level
-        (mean pixel intensities, e.g. a dynamically binarised set's).
+        The output bias starts at the likelihood's choice for the mean image
+        (logit of the mean pixel for Bernoulli pixels), as the DVAE++/DVAE#
+        reference code does. `x` may also be grey levels in [0, 1].
 
         Returns:
             The model.
@@ -436,12 +398,7 @@ class DiscreteVAE(keras.Model):
         return self
 
     def _host_data(self, x, batch_size):
-        """Host rows of `x` in the likelihood's range.
-
-        Encoding and `adapt` take grey levels too (a binarised set's
-        expectation): only scoring (fit, evaluate, log_likelihood) needs
-        exact pixels.
-        """
+        """Host rows of `x` in the likelihood's range (grey levels allowed)."""
         array = data_lib.collect(x, self.image_shape, batch_size, "x")
         data_lib.check_numeric(array, "x")
         unit = np.asarray(array, "float64") * self.likelihood.scale
@@ -463,14 +420,11 @@ class DiscreteVAE(keras.Model):
         return super().fit(x, *args, **kwargs)
 
     def evaluate(self, x=None, *args, **kwargs):
-        # Validation inside `fit` comes here too: log Z is brought up to
-        # date whenever the prior changed (the prior decides).
+        # Also validation inside `fit`: log Z is updated if the prior changed.
         if not kwargs.get("_use_cached_eval_dataset"):
             self.check_data(x)
         self.prior.ensure_log_partition()
         return super().evaluate(x, *args, **kwargs)
-
-    # ---------------------------------------------------------- inference
 
     def _encoded(self, x, batch_size, function, mode=False):
         """`function(posterior, context)` over batches of data `x`, in NumPy."""
@@ -488,7 +442,7 @@ class DiscreteVAE(keras.Model):
         return self.likelihood.images(out)
 
     def encode(self, x, sample=False, batch_size=None):
-        """Codes of `x` and their probabilities (see the class docstring).
+        """Codes of `x` and their probabilities.
 
         Args:
             x: data (arrays, shaped or flat, or a dataset).
@@ -497,7 +451,9 @@ class DiscreteVAE(keras.Model):
             batch_size: examples per pass (default 1000).
 
         Returns:
-            (codes, probabilities): NumPy arrays (n, encoder.num_values).
+            (codes, probabilities), NumPy arrays (n, encoder.num_values):
+            q(z=1|x, z_<g) (binary), the softmax (categorical) or the
+            posterior standard deviations (Normal).
         """
 
         def codes(posterior, _):
@@ -537,11 +493,10 @@ class DiscreteVAE(keras.Model):
     def feature_extractor(self, output="probabilities", name=None):
         """The encoder as a deterministic `keras.Model` (*image_shape) → (num_values,).
 
-        A functional model around an `EncoderFeatures` layer that shares
-        this VAE's encoder (trunk, group networks and input centring): the
-        pass of `encode(x)` as a model that drops into a functional or
-        `Sequential` model. Fine-tuning it trains this VAE's encoder;
-        `extractor.trainable = False` freezes it.
+        The pass of `encode(x)` (an `EncoderFeatures` layer that shares this
+        VAE's encoder and input centring), to drop into another model:
+        fine-tuning it trains this VAE's encoder; `trainable = False`
+        freezes it.
 
         Args:
             output: "probabilities" (differentiable), "codes" (mode codes,
@@ -555,19 +510,14 @@ class DiscreteVAE(keras.Model):
         Example:
 
         >>> import keras, numpy as np
-        >>> from keras_dvae.models import DVAEPP
-        >>> vae = DVAEPP(image_shape=(64,), num_latents=8, hidden_units=(32,),
-        ...              num_chains=20, gibbs_sweeps=2)
-        >>> x = (np.random.rand(60, 64) > 0.5).astype("float32")
-        >>> y = np.random.randint(0, 10, 60)
+        >>> from keras_dvae.models import BernoulliVAE
+        >>> vae = BernoulliVAE(image_shape=(4,), num_latents=2, hidden_units=())
         >>> classifier = keras.Sequential([
         ...     vae.feature_extractor(),          # shares vae's encoder
-        ...     keras.layers.Dense(10, activation="softmax")])
-        >>> classifier.compile("adam", "sparse_categorical_crossentropy")
-        >>> history = classifier.fit(x, y, epochs=1, verbose=0)  # fine-tunes
-        >>> classifier.layers[0].trainable = False  # now only Dense trains
-        >>> codes = vae.feature_extractor("codes").predict(x, verbose=0)
-        >>> bool(np.all(codes == vae.encode(x)[0]))
+        ...     keras.layers.Dense(3, activation="softmax")])
+        >>> x = np.eye(4, dtype="float32")
+        >>> codes = vae.feature_extractor("codes")(x)
+        >>> bool(np.all(np.asarray(codes) == vae.encode(x)[0]))
         True
         """
         if output not in FEATURE_OUTPUTS:
@@ -584,13 +534,6 @@ class DiscreteVAE(keras.Model):
             name="encoder_features",
         )
         return keras.Model(inputs, layer(inputs), name=name or f"{self.name}_features")
-
-    # ---------------------------------------------------------- likelihood
-
-    #: Rows (examples × samples) per compiled chunk of `log_likelihood`.
-    @property
-    def _likelihood_rows(self):
-        return 2_000 if self.encoder.trunk is not None else 100_000
 
     def _log_weights(self, x):
         """log p(x, z, h) − log q(z, h|x) for one z ~ q(z|x) (discrete) per row."""
@@ -616,17 +559,15 @@ class DiscreteVAE(keras.Model):
 
             log p(x) ≈ log (1/K) Σ_k p(x, z_k) / q(z_k|x),   z_k ~ q(z|x),
 
-        with z binary (or one-hot), as the papers evaluate. The log-sum-exp
-        runs over chunks of samples in float64, so K = 4000 needs only
-        `batch_size × chunk_size` rows in memory at a time; each chunk is one
-        compiled call. The estimate is a stochastic lower bound whose
-        expectation rises to log p(x) as K grows (Burda et al. 2016). A
-        prior with a log Z (the RBM) first brings its estimate up to date.
+        with z binary (or one-hot), as the papers evaluate; a stochastic
+        lower bound whose expectation rises to log p(x) as K grows (Burda et
+        al. 2016). Samples run in chunks of `batch_size × chunk_size` rows,
+        the log-sum-exp in float64. An RBM prior first updates its log Z.
 
         Args:
             x: data (arrays, shaped or flat, or a dataset).
             num_samples: K, importance samples per example.
-            batch_size: examples per chunk (default: enough for 10⁵ rows,
+            batch_size: examples per chunk (default: 10⁵ rows a chunk,
                 2,000 for convolutional models).
             chunk_size: samples per chunk (default min(K, 1000)).
             verbose: 1 for a progress bar.
@@ -642,7 +583,8 @@ class DiscreteVAE(keras.Model):
         chunk_size = min(num_samples, chunk_size or 1000)
         chunk_size = checks.check_positive_int("chunk_size", chunk_size)
         if batch_size is None:
-            batch_size = max(1, self._likelihood_rows // chunk_size)
+            rows = 2_000 if self.encoder.trunk is not None else 100_000
+            batch_size = max(1, rows // chunk_size)
         batch_size = checks.check_positive_int("batch_size", batch_size)
         self.prior.ensure_log_partition()
         weights = self._log_weight_model()
@@ -674,21 +616,15 @@ class DiscreteVAE(keras.Model):
     def _log_weight_model(self):
         """The compiled `_LogWeights` wrapper, made once per model.
 
-        Stored outside Keras's attribute tracking: the wrapper holds the
-        model, so a tracked attribute would make the model its own layer.
-        Reusing it keeps the compiled predict function (about 1 s per
-        `log_likelihood` call on JAX otherwise). It sits in a plain holder:
-        Keras's saving walks every attribute that is a layer or a list, and
-        would recurse from the wrapper back into this model for ever
-        (`load_weights` after `log_likelihood`).
+        Reused to keep its compiled predict function (about 1 s per call on
+        JAX). Held in a plain namespace, untracked: the wrapper holds the
+        model, and Keras's saving would recurse through it for ever.
         """
         holder = self.__dict__.get("_log_weights_cache")
         if holder is None:
             holder = types.SimpleNamespace(model=_LogWeights(self))
             object.__setattr__(self, "_log_weights_cache", holder)
         return holder.model
-
-    # ------------------------------------------------------------- presets
 
     @classmethod
     def presets(cls):
@@ -735,8 +671,6 @@ class DiscreteVAE(keras.Model):
         """
         return _preset_store("export")(self, directory, dict(metadata or {}), samples)
 
-    # ------------------------------------------------------------- config
-
     def get_config(self):
         config = super().get_config()
         if self._arguments is not None:
@@ -774,16 +708,11 @@ def _logsumexp(a):
 
 
 class _LogWeights(keras.Model):
-    """A thin model whose compiled `predict_on_batch` runs `vae._log_weights`.
-
-    Keras compiles `predict_on_batch` per backend (jit on JAX, tf.function on
-    TensorFlow) and carries the seed generators' state across calls, so
-    every chunk draws fresh samples.
-    """
+    """A thin model whose compiled `predict_on_batch` runs `vae._log_weights`
+    (Keras carries the seed generators' state across calls: fresh samples)."""
 
     def __init__(self, vae):
-        # An explicit name: the automatic one, "__log_weights", is not a
-        # valid TensorFlow name scope.
+        # The automatic name, "__log_weights", is no valid TF name scope.
         super().__init__(name="log_weights")
         self.vae = vae
         self.built = True

@@ -19,11 +19,10 @@ def padded_size(image_shape):
 class ConvTrunk(keras.layers.Layer):
     """Images → (P/4 local feature map, flat P/8 global features).
 
-    Residual blocks with squeeze-and-excitation (`ResidualBlock`) between
-    stride-2 convolutions: P → P/2 → P/4 (the local features, which the
-    top-down decoder's local posteriors read) → P/8 (flattened: the global
-    features that the hierarchical encoder's group networks read). P is
-    the image side zero-padded to a multiple of 8.
+    `ResidualBlock`s between stride-2 convolutions, P → P/2 → P/4 → P/8,
+    P the image side zero-padded to a multiple of 8. The top-down
+    decoder's local posteriors read the P/4 map, the encoder's group
+    networks the flat P/8 features.
 
     Args:
         image_shape: (H, W, C).
@@ -41,6 +40,7 @@ class ConvTrunk(keras.layers.Layer):
     def __init__(self, image_shape, filters=64, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
+        self.padded = padded_size(self.image_shape)
         self.filters = checks.check_positive_int("filters", filters, minimum=4)
         if filters % 4:
             raise ValueError(
@@ -62,30 +62,21 @@ class ConvTrunk(keras.layers.Layer):
         self.call(ops.zeros((1, math.prod(self.image_shape)), self.compute_dtype))
 
     def call(self, x, training=None):
-        height, width, _ = self.image_shape
         h = ops.reshape(x, (-1, *self.image_shape))
-        padded = padded_size(self.image_shape)
-        pad_h, pad_w = padded[0] - height, padded[1] - width
-        if pad_h or pad_w:
-            h = ops.pad(
-                h,
-                [
-                    (0, 0),
-                    (pad_h // 2, pad_h - pad_h // 2),
-                    (pad_w // 2, pad_w - pad_w // 2),
-                    (0, 0),
-                ],
-            )
+        excess = [p - s for p, s in zip(self.padded, self.image_shape[:2], strict=True)]
+        if any(excess):
+            h = ops.pad(h, [(0, 0), *((e // 2, e - e // 2) for e in excess), (0, 0)])
         for layer in self.blocks:
             h = layer(h, training=training)
         return h, flatten(self.top(ops.silu(h)))
 
     def output_width(self):
         """Width of the flat global features."""
-        padded = padded_size(self.image_shape)
-        return (padded[0] // 8) * (padded[1] // 8) * self.filters
+        return (self.padded[0] // 8) * (self.padded[1] // 8) * self.filters
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"image_shape": list(self.image_shape), "filters": self.filters})
-        return config
+        return {
+            **super().get_config(),
+            "image_shape": list(self.image_shape),
+            "filters": self.filters,
+        }

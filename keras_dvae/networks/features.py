@@ -5,7 +5,10 @@ import math
 import keras
 from keras import ops
 
-from keras_dvae.networks.hierarchical_encoder import HierarchicalEncoder
+from keras_dvae.networks.hierarchical_encoder import (
+    HierarchicalEncoder,
+    deserialize_part,
+)
 
 OUTPUTS = ("probabilities", "codes", "logits")
 
@@ -15,26 +18,17 @@ class EncoderFeatures(keras.layers.Layer):
     """Deterministic features of a `HierarchicalEncoder` (the pass of `encode`).
 
     Each group's network sees the trunk's features and the mode codes of
-    the groups before it (1[logit > 0], or the one-hot argmax). The layer
-    holds the encoder itself, so it shares its weights with the VAE:
-    fine-tuning a model that contains it trains the VAE's encoder, and
-    `trainable = False` freezes it (batch norm then runs in inference
-    mode). Make it with `model.feature_extractor(...)`.
-
-    Outputs, all (n, units):
-
-    - "probabilities": q(z=1|x, z_<g) per binary unit, or the softmax
-      q(z_l=k|x) flattened (n, L × K): differentiable, for fine-tuning.
-      The gradient reaches each group's network but not through the hard
-      codes later groups are conditioned on.
-    - "codes": the mode codes as 0/1 floats (or flat one-hot vectors): a
-      threshold with no gradient, for hashing or a frozen extractor.
-    - "logits": the posterior logits, flattened.
+    the earlier groups. The layer holds the VAE's encoder itself, so
+    fine-tuning trains it and `trainable = False` freezes it (batch norm
+    then in inference mode). Made by `DiscreteVAE.feature_extractor`.
 
     Args:
         encoder: a `HierarchicalEncoder` (or its config) over binary or
             one-hot latents.
-        output_type: "probabilities", "codes" or "logits".
+        output_type: "probabilities" (q(z=1|x, z_<g), or the flattened
+            softmax: differentiable, though not through the hard codes
+            later groups read), "codes" (mode codes, 0/1 or one-hot, no
+            gradient) or "logits".
         image_shape: the VAE's input shape; inputs may be flat or shaped.
         scale: factor that brings the data to [0, 1] (1/255 for 8-bit).
         **kwargs: base `Layer` arguments.
@@ -44,10 +38,7 @@ class EncoderFeatures(keras.layers.Layer):
         training: passed to the encoder (batch norm).
 
     Returns:
-        (n, units) float features.
-
-    Raises:
-        ValueError: for a bad `output_type`, or continuous latents.
+        (n, encoder.num_values) float features.
     """
 
     def __init__(
@@ -64,8 +55,7 @@ class EncoderFeatures(keras.layers.Layer):
                 f"`output_type` must be one of {OUTPUTS}. "
                 f"Received: output_type={output_type!r}"
             )
-        if isinstance(encoder, dict):
-            encoder = keras.saving.deserialize_keras_object(encoder)
+        encoder = deserialize_part(encoder)
         if not isinstance(encoder, HierarchicalEncoder):
             raise ValueError(
                 "`encoder` must be a HierarchicalEncoder. "
@@ -101,15 +91,10 @@ class EncoderFeatures(keras.layers.Layer):
         return (input_shape[0], self.encoder.num_values)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "output_type": self.output_type,
-                "image_shape": None
-                if self.image_shape is None
-                else list(self.image_shape),
-                "scale": self.scale,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "output_type": self.output_type,
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "scale": self.scale,
+        }

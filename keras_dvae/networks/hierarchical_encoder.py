@@ -7,7 +7,8 @@ from keras_dvae.layers.mlp import mlp, resolve_hidden_units, serialize_hidden_un
 from keras_dvae.utils import checks
 
 
-def _deserialize(obj):
+def deserialize_part(obj):
+    """A part (layer) from its config, or the part itself."""
     return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
 
 
@@ -17,20 +18,12 @@ class HierarchicalEncoder(keras.layers.Layer):
 
     Mathematical details:
 
-        h = trunk(x − mean),
+        h = trunk(x − input_mean),
         q(z|x) = Π_g q(z_g | x, ζ_<g),   params_g = MLP_g([h, ζ_1, …, ζ_{g−1}]),
 
-    as in DVAE/DVAE++ (each conditional its own network). The latent layer
-    (`SmoothedBernoulli`, `GumbelSoftmax` or `GaussianLatent`) turns each
-    group's parameters into a sample: the relaxation ζ in training, the
-    discrete z otherwise; `mode=True` takes each group's most likely code
-    given the earlier groups' codes instead (deterministic features). The
-    trunk is the identity (fully connected models) or a `ConvTrunk`, whose
-    local feature map the top-down decoder also reads.
-
-    The encoder owns the input centring (`input_mean`, set by
-    `DiscreteVAE.adapt`), so a feature extractor made from it needs
-    nothing else of the VAE.
+    as in DVAE/DVAE++. The latent layer (`SmoothedBernoulli`,
+    `GumbelSoftmax` or `GaussianLatent`) samples each group: ζ in training,
+    the discrete z otherwise. `input_mean` is set by `DiscreteVAE.adapt`.
 
     Args:
         latent: the latent layer (or its config).
@@ -41,8 +34,9 @@ class HierarchicalEncoder(keras.layers.Layer):
             or a sequence of ints).
         activation: their activation.
         batch_norm: batch norm in their hidden layers.
-        trunk: None or a layer (or its config) mapping the centred flat
-            input to (local features, flat features).
+        trunk: None (the identity) or a layer (or its config), such as
+            `ConvTrunk`, mapping the centred flat input to (local features,
+            flat features).
         **kwargs: base `Layer` arguments.
 
     Example:
@@ -69,18 +63,13 @@ class HierarchicalEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.latent = _deserialize(latent)
+        self.latent = deserialize_part(latent)
         self.num_latents = checks.check_positive_int("num_latents", num_latents)
-        self.num_groups = checks.check_positive_int("num_groups", num_groups)
-        if self.num_latents % self.num_groups:
-            raise ValueError(
-                "`num_latents` must be a multiple of `num_groups`. Received: "
-                f"num_latents={num_latents}, num_groups={num_groups}"
-            )
+        self.num_groups = checks.check_num_groups(self.num_latents, num_groups)
         self.hidden_units = hidden_units
         self.activation = activation
         self.batch_norm = bool(batch_norm)
-        self.trunk = _deserialize(trunk)
+        self.trunk = deserialize_part(trunk)
         units = self.num_latents // self.num_groups
         self.networks = [
             mlp(
@@ -129,7 +118,8 @@ class HierarchicalEncoder(keras.layers.Layer):
             training: the training flag of the networks and the latent layer.
             discrete: override the latent layer's choice of ζ (training) or
                 z (otherwise).
-            mode: take each group's most likely code instead of sampling.
+            mode: take each group's most likely code given the earlier
+                groups' codes instead of sampling (deterministic features).
 
         Returns:
             (posterior, context): a `Posterior` of the latent layer's kind,
@@ -170,19 +160,16 @@ class HierarchicalEncoder(keras.layers.Layer):
         return (input_shape[0], self.num_values)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "latent": keras.saving.serialize_keras_object(self.latent),
-                "num_latents": self.num_latents,
-                "num_groups": self.num_groups,
-                "hidden_units": serialize_hidden_units(self.hidden_units),
-                "activation": self.activation,
-                "batch_norm": self.batch_norm,
-                "trunk": keras.saving.serialize_keras_object(self.trunk),
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "latent": keras.saving.serialize_keras_object(self.latent),
+            "num_latents": self.num_latents,
+            "num_groups": self.num_groups,
+            "hidden_units": serialize_hidden_units(self.hidden_units),
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+            "trunk": keras.saving.serialize_keras_object(self.trunk),
+        }
 
 
 def _concat(parts):

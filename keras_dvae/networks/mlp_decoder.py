@@ -13,17 +13,12 @@ from keras_dvae.utils import checks
 class MLPDecoder(keras.layers.Layer):
     """Output parameters of p(x | ζ) from an MLP of the codes.
 
-    Continuous layers (Rolfe 2016, §4). With `continuous_layers = L > 0`,
-    L layers of Gaussian latents h_1..h_L sit below the codes:
+    With `continuous_layers = L > 0`, L layers of diagonal Gaussian
+    latents sit below the codes (Rolfe 2016, §4), each conditional an MLP
+    of the same structure:
 
         p(x, h | ζ) = Π_l p(h_l | ζ, h_<l) · p(x | ζ, h),
-        q(h | x, ζ) = Π_l q(h_l | x, ζ, h_<l),
-
-    each a diagonal Gaussian whose mean and log variance come from an MLP
-    of the same structure. `run` then also returns Σ_l KL(q(h_l|·) ‖
-    p(h_l|·)) (analytic given the sampled parents) and log q(h), log p(h) of
-    the drawn h, so the importance weights of `log_likelihood` cover (z, h)
-    jointly.
+        q(h | x, ζ) = Π_l q(h_l | x, ζ, h_<l).
 
     Args:
         output_dim: int, output parameters per example (the pixels).
@@ -107,8 +102,9 @@ class MLPDecoder(keras.layers.Layer):
             discrete: unused (kept for the decoder protocol).
 
         Returns:
-            (output parameters (n, output_dim), KL, log q(h), log p(h)),
-            the last three per example (0 without continuous layers).
+            (output parameters (n, output_dim), Σ_l KL(q(h_l|·) ‖ p(h_l|·)),
+            log q(h), log p(h)), the last three per example (0 without
+            continuous layers).
         """
         inputs = [latents]
         kl = log_q = log_p = 0.0
@@ -133,17 +129,14 @@ class MLPDecoder(keras.layers.Layer):
         return out, kl, log_q, log_p
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "output_dim": self.output_dim,
-                "hidden_units": serialize_hidden_units(self.hidden_units),
-                "activation": self.activation,
-                "batch_norm": self.batch_norm,
-                "context_dim": self.context_dim,
-                "continuous_layers": self.continuous_layers,
-                "continuous_units": self.continuous_units,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "output_dim": self.output_dim,
+            "hidden_units": serialize_hidden_units(self.hidden_units),
+            "activation": self.activation,
+            "batch_norm": self.batch_norm,
+            "context_dim": self.context_dim,
+            "continuous_layers": self.continuous_layers,
+            "continuous_units": self.continuous_units,
+            "seed": self.seed,
+        }

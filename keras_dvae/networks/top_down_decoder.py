@@ -30,23 +30,19 @@ def _upsample(h):
 class TopDownDecoder(keras.layers.Layer):
     """From the global codes, through local latent groups, to output parameters.
 
-    The decoder of the convolutional DVAE++ (§6). It starts at P/8 × P/8
-    from the global codes ζ, upsamples to P/4, and for each of
-    `local_groups` groups of local latents h_k (P/4 × P/4 ×
-    `local_channels` maps) computes the prior p(h_k | ζ, h_<k) from its
-    state s and, given the encoder's local features, the posterior from
-    [s, features] (shared top-down inference, as in IAF-VAE and NVAE),
-    then merges h_k into s with a residual block. It ends multi-scale
-    (P/4 → P/2 → P, cropped to the image) in `output_channels` parameters
-    per pixel, plus a per-pixel bias when `output_bias` (Bernoulli images).
+    The decoder of the convolutional DVAE++ (§6): from the global codes at
+    P/8 × P/8 it upsamples to P/4; for each local group h_k (a P/4 × P/4 ×
+    `local_channels` map) the prior p(h_k | ζ, h_<k) reads the state s and
+    the posterior reads [s, the encoder's local features] (shared top-down
+    inference, as in IAF-VAE and NVAE); h_k merges into s through a
+    residual block. It ends at P → cropped to the image, `output_channels`
+    parameters per pixel.
 
     Args:
         image_shape: (H, W, C).
         output_channels: int, parameters per pixel.
-        local_groups: int ≥ 1.
-        local_channels: int ≥ 1.
-        local_latents: "normal" or "bernoulli" (smoothed like the global
-            codes, with `smoothing`).
+        local_groups, local_channels: ints ≥ 1, groups and channels a group.
+        local_latents: "normal" or "bernoulli" (smoothed with `smoothing`).
         filters: int, a multiple of 4.
         output_bias: add a per-pixel bias (initialised by `adapt`).
         smoothing: smoothing family of Bernoulli local latents.
@@ -92,9 +88,9 @@ class TopDownDecoder(keras.layers.Layer):
             name="local_latent",
         )
         f = self.filters
-        padded = padded_size(self.image_shape)
+        self.padded = padded_size(self.image_shape)
         self.global_decoder = keras.layers.Dense(
-            (padded[0] // 8) * (padded[1] // 8) * f, name="global_decoder"
+            (self.padded[0] // 8) * (self.padded[1] // 8) * f, name="global_decoder"
         )
         self.top_block = ResidualBlock(f, name="top_block")
         self.top_up = keras.layers.Conv2D(f, 3, padding="same", name="top_up")
@@ -133,12 +129,12 @@ class TopDownDecoder(keras.layers.Layer):
             )
         self.local_latent.build((None, self.local_channels))
         self.built = True
-        # Every sublayer builds on its first call: one inference pass (the
-        # context is the encoder trunk's P/4 feature map).
-        padded = padded_size(self.image_shape)
+        # Sublayers build on their first call: one inference pass, with the
+        # encoder trunk's P/4 feature map as context.
+        height, width = self.padded
         self.run(
             ops.zeros((1, int(input_shape[-1])), self.compute_dtype),
-            ops.zeros((1, padded[0] // 4, padded[1] // 4, self.filters)),
+            ops.zeros((1, height // 4, width // 4, self.filters)),
         )
 
     @property
@@ -152,9 +148,9 @@ class TopDownDecoder(keras.layers.Layer):
 
         Args:
             latents: (n, global width) codes (or ζ).
-            context: the encoder's local feature map; each local group is
-                then drawn from its posterior and the KL and log q are
-                accumulated. None draws every group from its prior.
+            context: the encoder's local feature map: each local group is
+                drawn from its posterior (KL and log q accumulate; log p
+                always does); None draws every group from its prior.
             training: training flag.
             discrete: whether Bernoulli local latents are discrete.
             local_values: optional list of per-group maps that fix the
@@ -162,13 +158,11 @@ class TopDownDecoder(keras.layers.Layer):
 
         Returns:
             (output parameters (n, H, W, output_channels), KL, log q, log p),
-            the last three per example; log p of the local latents under
-            their prior is accumulated in every case.
+            the last three per example.
         """
-        f = self.filters
-        padded = padded_size(self.image_shape)
-        top = (padded[0] // 8, padded[1] // 8)
-        s = ops.reshape(self.global_decoder(latents), (-1, *top, f))
+        padded_h, padded_w = self.padded
+        s = self.global_decoder(latents)
+        s = ops.reshape(s, (-1, padded_h // 8, padded_w // 8, self.filters))
         s = self.top_block(ops.silu(s), training=training)
         s = self.top_up(_upsample(s))
         kl = log_q = log_p = 0.0
@@ -199,8 +193,8 @@ class TopDownDecoder(keras.layers.Layer):
         s = self.up_1(_upsample(s))
         s = _upsample(self.up_block(s, training=training))
         height, width, _ = self.image_shape
-        top_h = (padded[0] - height) // 2
-        top_w = (padded[1] - width) // 2
+        top_h = (padded_h - height) // 2
+        top_w = (padded_w - width) // 2
         s = s[:, top_h : top_h + height, top_w : top_w + width, :]
         out = self.output_layer(ops.silu(s))
         if self.output_bias_enabled:
@@ -226,18 +220,15 @@ class TopDownDecoder(keras.layers.Layer):
         return ops.sum(kl_divergence(q, p), axis=-1)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "image_shape": list(self.image_shape),
-                "output_channels": self.output_channels,
-                "local_groups": self.local_groups,
-                "local_channels": self.local_channels,
-                "local_latents": self.local_latents,
-                "filters": self.filters,
-                "output_bias": self.output_bias_enabled,
-                "smoothing": smoothing_lib.serialize(self.smoothing),
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            **super().get_config(),
+            "image_shape": list(self.image_shape),
+            "output_channels": self.output_channels,
+            "local_groups": self.local_groups,
+            "local_channels": self.local_channels,
+            "local_latents": self.local_latents,
+            "filters": self.filters,
+            "output_bias": self.output_bias_enabled,
+            "smoothing": smoothing_lib.serialize(self.smoothing),
+            "seed": self.seed,
+        }

@@ -8,29 +8,18 @@ from keras_dvae.utils import checks
 class Prior(keras.layers.Layer):
     """A prior p(z) over a VAE's latent codes, as a Keras layer.
 
-    A prior is one part of a `keras_dvae.models.DiscreteVAE`; the model
-    asks it for three things and nothing else:
-
-    - the KL term of the objective given the encoder's posterior, found in
-      the one registry: `keras_dvae.distributions.kl_divergence(posterior,
-      prior)`, registered next to the prior with `register_kl(<posterior
-      class>, <prior class>)`. Its value is per example; its gradient may
-      be a surrogate (the RBM's PCD term, Rolfe's estimator);
-    - `log_prob(z)`: log p(z) of discrete codes, normalised, per example
-      (the importance weights of `log_likelihood`);
-    - `sample(num_samples)`: codes z ~ p(z), shape (n, num_latents).
-
-    A prior with an intractable normaliser keeps its own estimate of log Z
-    and decides itself when it is stale (`RBMPrior`); the others are
-    normalised and `has_log_partition` is False. The model calls
-    `ensure_log_partition()` before anything that reports a likelihood.
-    State that is not trained (persistent chains, seeds) lives in the
-    prior's own non-trainable variables, so that weight files keep it.
+    A `DiscreteVAE` asks it for the KL against the encoder's posterior,
+    `kl_divergence(posterior, prior)` (registered next to the prior with
+    `register_kl`; per example, the gradient possibly a surrogate), for
+    normalised `log_prob(z)` per example, and for `sample(num_samples)`.
+    A prior with an intractable normaliser (`has_log_partition`, `RBMPrior`)
+    keeps its own log Z estimate, made current by `ensure_log_partition()`
+    before anything reports a likelihood. Untrained state (chains, seeds)
+    lives in non-trainable variables, so weight files keep it.
 
     Args:
         num_latents: int ≥ 1, width of the codes (n, num_latents).
-        seed: int ≥ 0 or None, the seed of the prior's
-            `keras.random.SeedGenerator`, used by `sample`.
+        seed: int ≥ 0 or None, seeds the `SeedGenerator` used by `sample`.
         **kwargs: base `keras.layers.Layer` arguments.
     """
 
@@ -54,10 +43,7 @@ class Prior(keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} must implement sample")
 
     def ensure_log_partition(self, verbose=0):
-        """Makes log Z current (re-estimates it if stale); returns its info.
-
-        Normalised priors have nothing to estimate: the info says so.
-        """
+        """Makes log Z current (re-estimates it if stale); returns its info dict."""
         return {"log_z": 0.0, "method": "normalised prior", "seconds": 0.0}
 
     def call(self, *args, **kwargs):

@@ -21,25 +21,22 @@ class BernoulliPrior(Prior):
 
         p(z) = Π_g p(z_g | ζ_<g),   p(z_1) = Π_i Bernoulli(σ(b_i)),
 
-    p(z_g|ζ_<g) for g > 1 a factorial Bernoulli whose logits are an MLP of
-    the earlier groups (DVAE++ §4; ζ in training, z in the discrete limit).
-    The KL against a `BinaryPosterior` with the same groups has two forms:
+    p(z_g|ζ_<g) for g > 1 a factorial Bernoulli with logits an MLP of the
+    earlier groups (DVAE++ §4). The KL against a `BinaryPosterior`:
 
-    - `elbo="joint"`, the ELBO of (z, ζ): the r(ζ|z) factors cancel and
-      KL = Σ_g E_{ζ_<g}[KL(q(z_g|x, ζ_<g) ‖ p(z_g|ζ_<g))] (DVAE++ eq. 8);
-    - `elbo="marginal"`, the ELBO of ζ alone (tighter): the term is
-      log q(ζ|x) − log p(ζ) with the mixture densities
-      q(ζ_g|·) = Σ_z q(z|·) r(ζ_g|z) and likewise p (DVAE++ eq. 9), on the
-      reparameterised sample. It needs an overlapping family (no atom).
+    - `elbo="joint"`, of (z, ζ): Σ_g E_{ζ_<g}[KL(q(z_g|x, ζ_<g) ‖ p(z_g|ζ_<g))]
+      (DVAE++ eq. 8);
+    - `elbo="marginal"`, of ζ alone (tighter): log q(ζ|x) − log p(ζ) with
+      the mixture densities Σ_z q(z|·) r(ζ_g|z) (DVAE++ eq. 9) on the
+      sample; it needs an overlapping family (no atom).
 
-    In evaluation (discrete samples) both give the discrete KL.
+    On discrete samples both give the discrete KL.
 
     Args:
         num_latents: int, binary units in all groups.
-        num_groups: int ≥ 1, groups of the directed prior (must divide
-            `num_latents`).
+        num_groups: int ≥ 1 dividing `num_latents`.
         hidden_units: the conditionals' MLPs ("nonlinear", "linear" or
-            sizes), for groups after the first.
+            sizes).
         learned: learn p(z_1)'s logits (else uniform; only with one group).
         elbo: "joint" or "marginal".
         seed: int ≥ 0 or None, seeds `sample`.

@@ -23,65 +23,50 @@ _METHODS = ("auto", "exact", "ais")
 class RBMPrior(Prior):
     """A restricted Boltzmann machine p(z1, z2) trained by persistent chains.
 
-    The prior of the discrete VAEs (DVAE, DVAE++, DVAE#) over two groups of
-    binary latents,
+    The prior of DVAE, DVAE++ and DVAE# over two groups of binary latents,
 
         E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀ W z2,   p(z1, z2) = e^{-E} / Z.
 
-    Training. For a posterior q that is factorial, or hierarchical with
-    q(z1|x) q(z2|x, ζ1) (DVAE++ §5), the KL divergence is
+    For a factorial or hierarchical q(z1|x) q(z2|x, ζ1) (DVAE++ §5),
 
         KL(q‖p) = log Z - H(q) + [-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀ W μ2],
 
-    with μ1 = q(z1=1|x), μ2 = q(z2=1|x, ζ1), ν1 = q(z1=1|x, ζ1) (ν1 = μ1 for
-    a factorial q) and the bracket (`cross_entropy_terms`) averaged over
-    samples of ζ1. ∇ log Z = -E_p[∇E] is estimated from persistent chains
-    (PCD, Tieleman 2008) by `log_partition_surrogate`. Calling the layer
-    returns the bracket plus that surrogate, so that a model's
-    `compute_loss` writes
+    μ1 = q(z1=1|x), μ2 = q(z2=1|x, ζ1), ν1 = q(z1=1|x, ζ1) (μ1 if factorial),
+    the bracket (`cross_entropy_terms`) averaged over samples of ζ1. The
+    call returns the bracket plus `log_partition_surrogate`, whose gradient
+    is the PCD estimate of ∇ log Z (its value is not log Z), so
+    `kl = prior(mu1, mu2, nu1, training=training) - entropy_of_q` trains
+    prior, encoder and decoder together. Keras passes no training context
+    to `compute_loss`: pass `training` explicitly, and call the layer once
+    per step, since each training call advances the chains by
+    `gibbs_sweeps` block-Gibbs sweeps.
 
-        kl = prior(mu1, mu2, nu1, training=training) - entropy_of_q
+    The non-trainable variable `log_partition` holds the log Z estimate
+    that `log_prob` uses, set by `estimate_log_partition` (exact up to
+    `EXACT_LIMIT` units on the smaller side, AIS beyond) or
+    `set_log_partition`, each with a fingerprint of (a1, a2, W); once the
+    parameters change, it is stale and `ensure_log_partition()` re-estimates
+    it.
 
-    and autodiff trains the prior, the encoder and the decoder together
-    (the value is not the KL: the surrogate's value is not log Z). Keras
-    passes no training context to `compute_loss`: pass `training=training`
-    explicitly, and call the layer once per step, since each training call
-    first advances the chains by `gibbs_sweeps` block-Gibbs sweeps.
-
-    log Z. The non-trainable variable `log_partition` (saved with the
-    weights) holds the estimate that `log_prob` and the KL's value use.
-    `estimate_log_partition` sets it (exact by enumeration up to
-    `EXACT_LIMIT` units on the smaller side, AIS beyond) and
-    `set_log_partition` records a known value (e.g. a preset's), each with
-    a fingerprint of (a1, a2, W). Whatever changes the parameters (`fit`,
-    `set_weights`, `load_weights`, an `assign`), the estimate is stale once
-    they no longer match it, and `ensure_log_partition()` re-estimates it.
-
-    Parallel tempering. With `tempering_betas`, each of the `num_chains`
-    chains is a ladder of replicas at inverse temperatures β_k (p_β ∝ e^{-βE},
-    the last β = 1); every sweep updates all replicas and then proposes
-    swaps between neighbours (replica exchange), so that states cross
-    energy barriers at high temperature and reach β = 1 (Desjardins et al.
-    2010). It costs `len(tempering_betas)` times a plain sweep.
-
-    State. The chains are non-trainable variables `chains_z1`
-    (K, num_chains, num_z1) and `chains_z2` (K, num_chains, num_z2), K the
-    number of replicas (replica K - 1 at β = 1). They and the seed
+    With `tempering_betas`, each chain is a ladder of replicas at inverse
+    temperatures β_k (p_β ∝ e^{-βE}) with replica exchange between
+    neighbours after every sweep (Desjardins et al. 2010), at
+    `len(tempering_betas)` times the cost. The chains are the non-trainable
+    variables `chains_z1` (K, num_chains, num_z1) and `chains_z2`
+    (K, num_chains, num_z2), replica K - 1 at β = 1; they and the seed
     generator's state are saved with the weights, so a restored layer
-    continues its chains exactly as the original would.
+    continues its chains exactly.
 
     Args:
         num_z1: int ≥ 1, units in the first group.
         num_z2: int ≥ 1, units in the second group.
         num_chains: int ≥ 1, persistent chains.
         gibbs_sweeps: int ≥ 1, block-Gibbs sweeps per training step.
-        tempering_betas: None for plain block Gibbs, or a sequence of ≥ 2
-            inverse temperatures in [0, 1], strictly increasing, ending at 1,
-            for parallel tempering.
+        tempering_betas: None for plain block Gibbs, or ≥ 2 inverse
+            temperatures in [0, 1], strictly increasing, ending at 1.
         kernel_initializer: initializer of `W` (default zeros).
         bias_initializer: initializer of `a1` and `a2` (default zeros).
-        seed: int ≥ 0 or None, the seed of the layer's
-            `keras.random.SeedGenerator`.
+        seed: int ≥ 0 or None, seeds the layer's `SeedGenerator`.
         **kwargs: passed to `keras.layers.Layer` (e.g. `name`).
 
     Call arguments:
@@ -99,9 +84,9 @@ class RBMPrior(Prior):
     Example:
 
     >>> import numpy as np
-    >>> prior = RBMPrior(4, 3, num_chains=64, gibbs_sweeps=5, seed=0)
+    >>> prior = RBMPrior(4, 3, num_chains=8, seed=0)
     >>> mu1, mu2 = np.full((2, 4), 0.5, "float32"), np.full((2, 3), 0.5, "float32")
-    >>> cross_entropy = prior(mu1, mu2, training=True)  # (2,); advances the chains
+    >>> cross_entropy = prior(mu1, mu2)  # (2,); training=True advances the chains
     >>> log_z = prior.exact_log_partition()
 
     References:
@@ -199,11 +184,7 @@ class RBMPrior(Prior):
     # ----------------------------------------------------------- sampling
 
     def gibbs_sweep(self, z1, inverse_temperature=1.0):
-        """(z1, z2) after one block-Gibbs sweep from binary z1 (..., num_z1).
-
-        `inverse_temperature` is β of p_β ∝ e^{-βE}, a float or a tensor
-        broadcastable to (..., 1). See `rbm_sampling.gibbs_sweep`.
-        """
+        """(z1, z2) after one sweep at β from z1; see `rbm_sampling.gibbs_sweep`."""
         z1 = self._check_group("z1", z1, self.num_z1)
         a1, a2, w = self._rbm_parameters()
         beta = ops.cast(inverse_temperature, z1.dtype)
@@ -212,11 +193,8 @@ class RBMPrior(Prior):
     def sample(self, num_samples, sweeps=1000):
         """Draws z = [z1, z2] of shape (num_samples, num_z1 + num_z2).
 
-        Each sample is the end of its own fresh chain (the persistent ones
-        are untouched), started uniformly at random and run for `sweeps`
-        block-Gibbs sweeps (with replica exchange when `tempering_betas` is
-        set). Whether that is enough depends on the RBM's mixing; the samples
-        are exact only in the limit. `split` gives the two sides.
+        Each sample ends a fresh uniform chain run for `sweeps` sweeps (the
+        persistent chains are untouched): exact only in the limit.
         """
         num_samples = checks.check_positive_int("num_samples", num_samples)
         sweeps = checks.check_positive_int("sweeps", sweeps)
@@ -232,11 +210,7 @@ class RBMPrior(Prior):
         return -self.energy(z1, z2) - ops.cast(self.log_partition, self.compute_dtype)
 
     def update_chains(self, sweeps=None):
-        """Advances the persistent chains by `sweeps` (default `gibbs_sweeps`).
-
-        Returns:
-            (z1, z2), the chains' new states at β = 1 (assigned to them).
-        """
+        """Advances the chains `sweeps` (default `gibbs_sweeps`); (z1, z2) at β = 1."""
         sweeps = self.gibbs_sweeps if sweeps is None else sweeps
         sweeps = checks.check_positive_int("sweeps", sweeps)
         z1, z2 = self._run_chains(
@@ -251,16 +225,11 @@ class RBMPrior(Prior):
     # ----------------------------------------------------------- training
 
     def log_partition_surrogate(self, training=None):
-        """A scalar whose gradient is the PCD estimate of ∇ log Z.
+        """A scalar whose gradient is the PCD estimate of ∇ log Z (value: not log Z).
 
-        With stop-gradient chain samples z1 ~ p(z1) (the β = 1 replicas),
-
-            S = -mean_chains F(z1) = mean_chains [a1ᵀz1 + Σ_j softplus(a2 + Wᵀz1)_j],
-            ∇S = mean_chains E_{p(z2|z1)}[-∇E(z1, z2)] ≈ -E_p[∇E] = ∇ log Z.
-
-        z2 is summed out analytically (Rao-Blackwellised), which lowers the
-        variance over using the sampled z2. S's value is not log Z. With
-        `training`, the chains first advance (`update_chains`).
+        S = -mean F(z1) over the chains' stop-gradient z1 at β = 1, so
+        ∇S = mean E_{p(z2|z1)}[-∇E] ≈ ∇ log Z, z2 summed out (lower variance).
+        With `training`, the chains first advance.
         """
         if training:
             z1, _ = self.update_chains()
@@ -270,10 +239,7 @@ class RBMPrior(Prior):
         return -ops.mean(rbm_sampling.free_energy(z1, self.a1, self.a2, self.W))
 
     def cross_entropy_terms(self, mu1, mu2, nu1=None):
-        """-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀWμ2, per example: E_q[E(z)] given ζ1.
-
-        The arguments are those of the call (and μ, ν of the KL above).
-        """
+        """-a1ᵀμ1 - a2ᵀμ2 - ν1ᵀWμ2 per example, E_q[E(z)] given ζ1; see the call."""
         mu1 = self._check_group("mu1", mu1, self.num_z1)
         mu2 = self._check_group("mu2", mu2, self.num_z2)
         nu1 = mu1 if nu1 is None else self._check_group("nu1", nu1, self.num_z1)
@@ -312,14 +278,9 @@ class RBMPrior(Prior):
         return self._log_partition_info
 
     def set_log_partition(self, log_z, info=None):
-        """Records a known log Z for the current parameters (e.g. a preset's).
+        """Records a known log Z (e.g. a preset's) for the current parameters.
 
-        Args:
-            log_z: float, the value.
-            info: optional dict describing how it was obtained.
-
-        Returns:
-            The info dict.
+        Returns the info dict: `info` (how it was obtained) plus `log_z`.
         """
         info = {"method": "given", **(info or {}), "log_z": float(log_z)}
         self.log_partition.assign(np.float32(log_z))
@@ -331,12 +292,10 @@ class RBMPrior(Prior):
         """Estimates log Z and stores it in `log_partition`.
 
         Args:
-            method: "exact" (enumeration, smaller side ≤ 24 units), "ais"
-                (`ais_log_partition`, forward), or "auto" (exact up to
-                `EXACT_LIMIT` units a side, else AIS).
+            method: "exact" (smaller side ≤ 24 units), "ais" (forward
+                `ais_log_partition`), or "auto" (exact up to `EXACT_LIMIT`).
             verbose: progress bar for AIS.
-            **ais_kwargs: passed to `ais_log_partition` (`num_betas`,
-                `num_chains`, ...).
+            **ais_kwargs: passed to `ais_log_partition`.
 
         Returns:
             A dict: log_z, method, seconds, and for AIS log_z_lower /
@@ -411,48 +370,38 @@ class RBMPrior(Prior):
     ):
         """Estimates log Z by annealed importance sampling.
 
-        Anneals from a factorial base model p_A ∝ exp(b1ᵀz1 + b2ᵀz2) to the
-        RBM through p_β ∝ exp(-(1 - β)E_A - βE), summing out the larger side
-        analytically (Salakhutdinov & Murray 2008). Forward AIS is unbiased
-        in Z, so its log Z is biased low (an optimistic likelihood). Reverse
-        AIS (`reverse=True`, Burda et al. 2015) anneals from the RBM back to
-        the base and is biased high, provided it starts from exact samples of
-        the RBM: use samples from long Gibbs chains (`target_sweeps`, with
-        parallel tempering if the layer has it) or pass your own. A forward
-        and a reverse estimate that agree bracket log Z.
+        Anneals from a factorial base p_A ∝ exp(b1ᵀz1 + b2ᵀz2) to the RBM,
+        the larger side summed out (see `annealed_log_partition`). Forward
+        AIS is biased low in log Z; reverse AIS (Burda et al. 2015) is
+        biased high if it starts from exact RBM samples (long chains,
+        `target_sweeps`, or your own). Agreeing estimates bracket log Z.
 
         Args:
-            num_betas: int ≥ 2, the number of inverse temperatures of the
-                default schedule (`default_schedule`: dense near β = 1).
+            num_betas: int ≥ 2, points of `default_schedule`.
             num_chains: int ≥ 1, independent AIS runs.
-            schedule: None, or a sequence of inverse temperatures increasing
-                strictly from 0 to 1 (overrides `num_betas`).
-            base: "bias", a bias-only base model fitted to `base_samples`,
-                or "uniform" (all biases 0).
-            base_samples: (z1, z2) binary arrays to fit the base biases to,
-                b = logit((Σz + 1) / (N + 2)); None uses the persistent
-                chains at β = 1.
+            schedule: None, or inverse temperatures increasing strictly from
+                0 to 1 (overrides `num_betas`).
+            base: "bias" (biases b = logit((Σz + 1) / (N + 2)) fitted to
+                `base_samples`) or "uniform" (b = 0).
+            base_samples: (z1, z2) binary arrays; None: the chains at β = 1.
             reverse: run reverse AIS.
-            target_samples: for reverse AIS, (z1, z2) samples of the RBM,
-                one row a chain (`num_chains` is then their number); None
-                draws `num_chains` samples with `sample(..., target_sweeps)`.
-            target_sweeps: int ≥ 1, sweeps of those chains.
+            target_samples: for reverse AIS, (z1, z2) RBM samples, one row a
+                chain; None draws `num_chains` by `sample(n, target_sweeps)`.
+            target_sweeps: int ≥ 1.
             seed: int ≥ 0 for a reproducible estimate with its own
                 generator; None uses (and advances) the layer's.
-            batch_size: chains per batch (None: all). Memory is
-                O(batch_size · (num_z1 + num_z2)) for any number of
-                temperatures.
+            batch_size: chains per batch (None: all); memory is
+                O(batch_size · (num_z1 + num_z2)).
             verbose: 0 silent, 1 a progress bar.
 
         Returns:
-            An `AISEstimate` (`log_z`, `log_z_lower`, `log_z_upper`: log(Ẑ ∓
-            3σ̂) from the weights' spread, `log_weights`, ...).
+            An `AISEstimate`.
 
         Example:
 
-        >>> prior = RBMPrior(10, 10, seed=0)
-        >>> estimate = prior.ais_log_partition(num_betas=1000, num_chains=100)
-        >>> abs(estimate.log_z - prior.exact_log_partition()) < 1e-3
+        >>> prior = RBMPrior(3, 3, num_chains=8, seed=0)
+        >>> estimate = prior.ais_log_partition(num_betas=100, num_chains=64)
+        >>> abs(estimate.log_z - prior.exact_log_partition()) < 0.1
         True
         """
         if schedule is None:

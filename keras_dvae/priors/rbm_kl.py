@@ -15,22 +15,18 @@ _MAX_PROBABILITY = 0.999
 def _kl_binary_rbm(q, p):
     """DVAE++ §5 (eq. 13), with Rolfe's gradient for an atom at ζ = 0.
 
-    The binary units z (every group, in order) are the RBM's two sides
-    z1 = z[:num_z1], z2 = z[num_z1:]. For the hierarchical posterior
+    With z1 = z[:num_z1], z2 = z[num_z1:] over all groups in order,
 
         KL = log Z − Σ_g E[H(q(z_g|x, ζ_<g))] − E_ζ[a1ᵀμ1 + a2ᵀμ2 + ν1ᵀWμ2],
 
-    μ = q(z=1|x, ζ_<g), ν = q(z=1|x, ζ) (`BinaryPosterior.own_posterior`).
-    log Z's value is the prior's estimate and its gradient the PCD term
-    (`RBMPrior.log_partition_term`; a training call advances the chains).
+    μ = q(z=1|x, ζ_<g), ν = `BinaryPosterior.own_posterior()`; log Z is the
+    prior's estimate carrying the PCD gradient (`log_partition_term`).
 
-    With spike-and-exponential smoothing and several groups (DVAE, Rolfe
-    2016) the value is the same expression with ν = z and the encoder's
-    gradient is Rolfe's estimator (arXiv:1609.02200v2, eqs. 11–12, as in
-    the DVAE/DVAE# reference code): a surrogate Σ_i sg(l_i − a_i − c_i) q_i
-    with c_i the coupling (W z̃)_i scaled by (1 − z_i)/(1 − q_i) for units
-    of the first side, z̃ the sampled z with the last group replaced by its
-    probabilities. With one group both reduce to the factorial closed form.
+    With spike-and-exponential smoothing and several groups (DVAE) ν = z and
+    the encoder's gradient is Rolfe's estimator (arXiv:1609.02200v2, eqs.
+    11–12, as in the DVAE/DVAE# code): a surrogate Σ_i sg(l_i − a_i − c_i) q_i,
+    c_i the coupling (W z̃)_i scaled by (1 − z_i)/(1 − q_i) on the first
+    side, z̃ the sampled z with the last group replaced by its probabilities.
     """
     if q.training and q.num_groups > 1 and not q.family.is_overlapping:
         return _rolfe_kl(q, p)

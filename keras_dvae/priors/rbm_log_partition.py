@@ -1,11 +1,4 @@
-"""The log partition function of an RBM: exact enumeration and AIS.
-
-`exact_log_partition` enumerates the smaller side in NumPy float64 (it is
-evaluation code, and float64 keeps the log-sum-exp of up to 2^24 terms
-accurate to ~1e-15 relative). `annealed_log_partition` runs annealed
-importance sampling (Neal 2001; Salakhutdinov & Murray 2008) in `keras.ops`,
-inside compiled loops, from a factorial base model to the RBM.
-"""
+"""log Z of an RBM: exact enumeration (NumPy float64) and AIS (compiled loops)."""
 
 import dataclasses
 import math
@@ -30,14 +23,12 @@ _BLOCK = 2000
 
 
 def exact_log_partition(a1, a2, w, max_units=MAX_EXACT_UNITS, chunk_size=1 << 14):
-    """log Z of an RBM by enumerating the smaller side, in NumPy float64.
-
-    With z1 on the smaller side (the roles swap, W → Wᵀ, otherwise),
+    """log Z of an RBM as a float, enumerating the smaller side in float64.
 
         log Z = logsumexp_{z1 ∈ {0,1}^n1} [a1ᵀz1 + Σ_j softplus(a2_j + (Wᵀz1)_j)],
 
-    summed in chunks of `chunk_size` states with a running maximum, so that
-    memory stays bounded and no term overflows. Returns a Python float.
+    z1 the smaller side, summed in chunks of `chunk_size` states with a
+    running maximum (bounded memory, no overflow).
 
     Raises:
         ValueError: if the smaller side has more than `max_units` units.
@@ -75,13 +66,10 @@ def exact_log_partition(a1, a2, w, max_units=MAX_EXACT_UNITS, chunk_size=1 << 14
 
 
 def default_schedule(num_betas):
-    """The β schedule of Salakhutdinov & Murray (2008), with `num_betas` points.
+    """The β schedule of Salakhutdinov & Murray (2008, §4.2), `num_betas` ≥ 2 points.
 
-    β runs from 0 to 1 through a piecewise-linear map that puts 500/14,500
-    of the steps on [0, 0.5], 4,000/14,500 on [0.5, 0.9] and 10,000/14,500
-    on [0.9, 1], where the distributions change fastest. With
-    `num_betas=14501` this is their schedule exactly (steps of 1e-3, 1e-4
-    and 1e-5). `num_betas` ≥ 2 counts 0 and 1.
+    Piecewise linear: 500/14,500 of the steps on [0, 0.5], 4,000/14,500 on
+    [0.5, 0.9], 10,000/14,500 on [0.9, 1]; `num_betas=14501` is theirs exactly.
 
     Example:
 
@@ -125,19 +113,16 @@ class AISEstimate:
     """The result of annealed importance sampling of log Z.
 
     Attributes:
-        log_z: the estimate, log Z_base + log-mean-exp of the log-weights
-            (minus it, for reverse AIS).
+        log_z: log Z_base ± log-mean-exp of the log-weights (− for reverse).
         log_z_lower, log_z_upper: log(Ẑ ∓ 3σ̂), σ̂ the standard error of the
-            mean importance weight (Salakhutdinov & Murray 2008, §4.2); the
-            lower end is -inf when Ẑ - 3σ̂ ≤ 0 (and the upper +inf for
-            reverse AIS). They describe the weights' spread, not AIS's bias:
-            with too few temperatures both ends can miss log Z.
+            mean weight (Salakhutdinov & Murray 2008, §4.2); -inf (+inf for
+            reverse) when Ẑ - 3σ̂ ≤ 0. They show the weights' spread, not
+            AIS's bias: with too few temperatures both can miss log Z.
         log_weights: float64 array of shape (num_chains,).
         log_z_base: log Z of the factorial base model.
-        num_betas: the number of inverse temperatures (0 and 1 included).
-        num_chains: the number of AIS runs.
-        reverse: whether this is reverse AIS (a stochastic upper estimate
-            when its starting samples come from the RBM).
+        num_betas: inverse temperatures, 0 and 1 included.
+        num_chains: AIS runs.
+        reverse: whether this is reverse AIS.
         seconds: wall-clock time of the sampling.
     """
 
@@ -181,41 +166,31 @@ def annealed_log_partition(
 ):
     """Annealed importance sampling of log Z, collapsed over one side.
 
-    The intermediate distributions interpolate the factorial base model
-    p_A(z1, z2) ∝ exp(b1ᵀz1 + b2ᵀz2) and the RBM p_B:
-
-        p_β(z1, z2) ∝ exp(-(1 - β) E_A(z1, z2) - β E_B(z1, z2)).
-
-    The z2 side is summed out analytically (Salakhutdinov & Murray 2008,
-    eq. 13), so the chains carry z1 only, with unnormalised marginal
+    p_β(z1, z2) ∝ exp(-(1 - β) E_A - β E_B) runs from the factorial base
+    p_A ∝ exp(b1ᵀz1 + b2ᵀz2) to the RBM p_B. With z2 summed out
+    (Salakhutdinov & Murray 2008, eq. 13) the chains carry z1 only:
 
         log p*_β(z1) = (b1 + β(a1 - b1))ᵀz1 + Σ_j softplus(x_j(β)),
         x(β) = b2 + β d,   d = a2 + Wᵀz1 - b2.
 
-    A run adds log p*_{β_k}(z1) - log p*_{β_{k-1}}(z1) to its log-weight,
-    then moves z1 by a block-Gibbs sweep that leaves p_{β_k} invariant. Each
-    increment is computed as Δβ (a1 - b1)ᵀz1 + Σ_j [softplus(x_j + Δβ d_j) -
-    softplus(x_j)] with the difference of softplus evaluated without
-    cancellation (`_softplus_step`), and the log-weights accumulate
-    with Kahan summation, so 10^4 float32 steps lose no accuracy to rounding.
-
-    Forward AIS starts from exact samples of p_A; E[w] = Z_B / Z_A, so
-    log Ẑ_B = log Z_A + log mean w, biased low (Jensen). Reverse AIS
-    (Burda, Grosse & Salakhutdinov 2015) runs the schedule from 1 to 0
-    starting from samples of p_B; E[w] = Z_A / Z_B, so
-    log Ẑ_B = log Z_A - log mean w, biased high when the starting samples are
-    exact.
+    Each step adds log p*_{β_k}(z1) - log p*_{β_{k-1}}(z1) to the log-weight
+    (softplus differences without cancellation, `_softplus_step`; Kahan
+    summation, so 10^4 float32 steps lose nothing to rounding), then does a
+    block-Gibbs sweep at β_k. Forward AIS starts from exact samples of p_A:
+    log Ẑ_B = log Z_A + log mean w, biased low. Reverse AIS (Burda, Grosse &
+    Salakhutdinov 2015) runs from 1 to 0 from samples of p_B:
+    log Ẑ_B = log Z_A - log mean w, biased high if those samples are exact.
 
     Args:
         a1, a2, w: the RBM's parameters; z1 (the carried side) has a1.
         b1, b2: the base model's biases.
         schedule: float64 (K,) inverse temperatures from 0 to 1.
-        initial_state: (C, n1) starting z1 samples, one a chain: exact
-            samples of p_A for forward AIS, samples of p_B for reverse AIS.
+        initial_state: (C, n1) starting z1, one row a chain: samples of p_A
+            (forward) or p_B (reverse).
         seed_generator: a `keras.random.SeedGenerator`.
-        reverse: run the schedule backwards from 1 to 0.
-        batch_size: chains per batch (None: all at once). Memory is
-            O(batch_size · (n1 + n2)) whatever the number of temperatures.
+        reverse: run the schedule from 1 to 0.
+        batch_size: chains per batch (None: all); memory is
+            O(batch_size · (n1 + n2)).
         verbose: 0 silent, 1 a `keras.utils.Progbar`.
 
     Returns:
@@ -348,12 +323,9 @@ def _guarded_ais_step(i, state, constants, seed_generator):
 def _softplus_step(x, delta, guarded=True):
     """(x + δ, softplus(x + δ) - softplus(x)), the difference without cancellation.
 
-    softplus(x + δ) - softplus(x) = log1p(σ(x) expm1(δ)). For |δ| ≤ 1 the
-    argument of log1p is ≥ e^{-1} - 1, so the form keeps the relative
-    precision of the (small) result however large |x| is, where the direct
-    difference of two O(|x|) numbers would lose it. For |δ| > 1 the direct
-    difference is accurate and the log1p form could overflow: with
-    `guarded`, those elements take it.
+    It is log1p(σ(x) expm1(δ)), relatively precise for |δ| ≤ 1 however
+    large |x|; for |δ| > 1 that form can overflow and, with `guarded`, the
+    direct difference (accurate there) is used.
     """
     x_next = x + delta
     if not guarded:

@@ -1,12 +1,7 @@
-"""Block-Gibbs sampling and replica exchange for restricted Boltzmann machines.
+"""Block-Gibbs sampling and replica exchange for RBMs, on tensors.
 
-Functions on tensors, shared by `RBMPrior` (persistent chains, parallel
-tempering) and by annealed importance sampling. The RBM is given by its
-parameters `(a1, a2, w)`:
-
-    E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀ W z2,   p_β(z1, z2) ∝ exp(-β E(z1, z2)).
-
-The compiled loops draw random numbers through `seeded_fori_loop`.
+The RBM is `(a1, a2, w)`: E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀ W z2 and
+p_β(z1, z2) ∝ exp(-β E(z1, z2)).
 """
 
 import keras
@@ -63,10 +58,10 @@ def gibbs_sweep(z1, a1, a2, w, seed, beta=None):
         a1, a2, w: the RBM's parameters.
         seed: a `keras.random.SeedGenerator`.
         beta: None (β = 1) or inverse temperatures broadcastable to
-            (..., 1), e.g. shape (K, 1, 1) for K replicas of shape (K, C, n).
+            (..., 1), e.g. (K, 1, 1) for K replicas.
 
     Returns:
-        (z1, z2), the new state; (z1, z2) ~ p_β when z1 was.
+        (z1, z2), distributed as p_β when z1 was.
     """
     logits2 = a2 + matmul_last_axis(z1, w)
     if beta is not None:
@@ -79,13 +74,9 @@ def gibbs_sweep(z1, a1, a2, w, seed, beta=None):
 
 
 def exchange_partners(num_replicas):
-    """Partner indices for the even and the odd replica-exchange moves.
+    """(2, num_replicas) int32 partners: even move (0, 1), (2, 3), ...; odd (1, 2), ...
 
-    The even move pairs replicas (0, 1), (2, 3), ...; the odd move pairs
-    (1, 2), (3, 4), ...; an unpaired replica is its own partner.
-
-    Returns:
-        int32 array of shape (2, num_replicas).
+    An unpaired replica is its own partner.
     """
     partners = np.tile(np.arange(num_replicas, dtype="int32"), (2, 1))
     for parity in (0, 1):
@@ -97,24 +88,16 @@ def exchange_partners(num_replicas):
 def replica_exchange(z1, z2, a1, a2, w, betas, partners, seed):
     """Metropolis swaps between neighbouring inverse temperatures.
 
-    Each chain attempts either the even or the odd set of neighbour pairs,
-    chosen at random per chain and sweep (each set alone is a reversible
-    Metropolis move, so the mixture is too). A pair (k, l) swaps states with
-    probability
-
-        min(1, exp((β_k - β_l)(E(x_k) - E(x_l)))),
-
-    which leaves Π_k p_{β_k} invariant (Swendsen & Wang 1986; Earl & Deem
-    2005, eq. 2).
+    Each chain tries the even or the odd pairs (chosen at random per chain
+    and sweep; a mixture of reversible moves). A pair (k, l) swaps with
+    probability min(1, exp((β_k - β_l)(E(x_k) - E(x_l)))), leaving
+    Π_k p_{β_k} invariant (Swendsen & Wang 1986; Earl & Deem 2005, eq. 2).
 
     Args:
         z1, z2: (K, C, n1) and (K, C, n2) states, replica k at `betas[k]`.
         betas: (K,) inverse temperatures.
         partners: (2, K) int32 from `exchange_partners`.
         seed: a `keras.random.SeedGenerator`.
-
-    Returns:
-        (z1, z2) after the swaps.
     """
     z1 = ops.convert_to_tensor(z1)
     dtype = z1.dtype
@@ -144,20 +127,14 @@ def replica_exchange(z1, z2, a1, a2, w, betas, partners, seed):
 def run_chains(z1, z2, a1, a2, w, sweeps, seed, betas=None):
     """Advances chains by `sweeps` block-Gibbs sweeps in one compiled loop.
 
-    With `betas` (K ≥ 2 increasing inverse temperatures ending at 1), the
-    leading axis of `z1`, `z2` indexes the replicas and every sweep is
-    followed by a replica-exchange move (parallel tempering).
-
     Args:
         z1, z2: (C, n1), (C, n2) states, or (K, C, n1), (K, C, n2) with
             `betas`.
         a1, a2, w: the RBM's parameters (gradients are stopped).
         sweeps: Python int ≥ 1.
         seed: a `keras.random.SeedGenerator`; its state advances.
-        betas: None, or a (K,) tensor of inverse temperatures.
-
-    Returns:
-        (z1, z2) after the sweeps.
+        betas: None, or (K,) increasing inverse temperatures ending at 1:
+            parallel tempering, a replica exchange after every sweep.
     """
     constants = tuple(ops.stop_gradient(x) for x in (a1, a2, w))
     if betas is None:
@@ -187,24 +164,14 @@ _ACTIVE_GENERATORS = []
 def seeded_fori_loop(lower, upper, body, state, constants, seed_generator):
     """`ops.fori_loop` whose body may draw from `seed_generator`.
 
-    Works under `jax.jit`, `tf.function` and eager PyTorch alike. A
-    `SeedGenerator` advances by assigning to its state variable, and an
-    assignment inside a traced loop body would leak the tracer. Instead the
-    state rides in the loop carry: each iteration maps the variable to the
-    carried value in a `keras.StatelessScope`, runs `body`, and carries the
-    updated value out; after the loop the final value is assigned once (as
-    keras-hub's samplers do).
-
-    Loop invariants travel in the carry too, not in closures, and each body
-    is wrapped once, reading the generator of the running loop: on JAX an
-    eager loop of the same body and shapes then reuses its compiled
-    executable instead of compiling again on every call. (The traced
-    computation does not depend on which generator it was traced with, only
-    on the carried seed value.)
-
-    The body must not read Keras variables (it would see their stored
-    values, not those of an enclosing stateless scope such as JAX's `fit`):
-    read them before the loop and pass them in `constants`.
+    Assigning the generator's state inside a traced body would leak the
+    tracer, so the state rides in the carry (mapped in a
+    `keras.StatelessScope` each iteration) and is assigned once after the
+    loop, as keras-hub's samplers do. Constants ride in the carry too and
+    each body is wrapped once, so JAX reuses the compiled loop across
+    calls. The body must not read Keras variables (it would see their
+    stored values, not an enclosing stateless scope's such as JAX `fit`'s):
+    pass them in `constants`.
 
     Args:
         lower, upper: Python int loop bounds.

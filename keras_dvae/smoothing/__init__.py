@@ -28,11 +28,9 @@ def get(identifier, **kwargs):
     """Resolves a smoothing family.
 
     Args:
-        identifier: a family name (see `FAMILIES`, or an alias in `ALIASES`),
-            a config dict `{"class_name": ..., "config": {...}}` as written by
-            `serialize`, or a `Smoothing` instance (returned as is).
-        **kwargs: constructor arguments when `identifier` is a name, e.g.
-            `beta=8.0` or `temperature=0.5`.
+        identifier: a name in `FAMILIES` or `ALIASES`, a `serialize` dict,
+            or a `Smoothing` (returned as is).
+        **kwargs: constructor arguments for a name, e.g. `beta=8.0`.
 
     Raises:
         ValueError: for an unknown name, listing the valid ones.

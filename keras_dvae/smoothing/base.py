@@ -12,27 +12,18 @@ _U_BOUND = 4096.0
 
 
 class Smoothing:
-    """A smoothing transformation r(ζ|z) of a binary latent z.
+    """A smoothing transformation r(ζ|z) of a binary latent z, elementwise.
 
-    A smoothing family pairs each binary latent z with a continuous
-    ζ ∈ [0, 1] through a conditional density r(ζ|z), so that the encoder's
-    marginal over ζ is the mixture
+    The encoder's marginal over ζ ∈ [0, 1] is the mixture
 
-        q(ζ|x) = (1 - q) r(ζ|z=0) + q r(ζ|z=1),   q = σ(logits).
+        q(ζ|x) = (1 - q) r(ζ|z=0) + q r(ζ|z=1),   q = σ(logits),
 
-    Samples are reparameterised by the inverse CDF, ζ = F⁻¹(ρ), ρ ~ U(0, 1),
-    so gradients reach the encoder's logits. Families are elementwise: every
-    method broadcasts its tensor arguments.
-
-    Subclasses implement `_cdf_logs` and `_log_prob`, and may override
-    `_icdf` with a closed form. Without one, `icdf` inverts `cdf` by
-    bisection and attaches the implicit reparameterisation gradient
-    dζ/dθ = -(∂F(ζ; θ)/∂θ) / p(ζ; θ) (Figurnov et al. 2018), which
-    `numerical_icdf` also exposes to cross-check closed forms.
-
-    The sharpness parameter (`beta`, an inverse temperature, or `temperature`
-    for the concrete family) may be a Python float or a tensor such as an
-    annealed Keras variable (see `with_parameter`).
+    sampled by the inverse CDF ζ = F⁻¹(ρ), ρ ~ U(0, 1). Subclasses implement
+    `_cdf_logs` and `_log_prob`, and may override `_icdf` with a closed
+    form; otherwise `icdf` bisects `cdf` and attaches the implicit gradient
+    dζ/dθ = -(∂F(ζ; θ)/∂θ) / p(ζ; θ) (Figurnov et al. 2018). The sharpness
+    (`beta`, or `temperature`) may be a float or a tensor such as an
+    annealed Keras variable.
 
     Args:
         beta: float > 0, the inverse temperature. β → ∞ recovers z.
@@ -65,23 +56,11 @@ class Smoothing:
         return getattr(self, self.parameter_name)
 
     def with_parameter(self, value):
-        """Returns a copy whose sharpness parameter is `value`.
-
-        Layers use this to bind the family to the non-trainable variable
-        that holds an annealed β or τ.
-        """
+        """A copy with sharpness `value` (e.g. a variable holding an annealed β)."""
         return type(self)(**{self.parameter_name: value})
 
     def icdf(self, rho, logits):
-        """The reparameterised sample ζ = F⁻¹(ρ) for uniform ρ ∈ [0, 1].
-
-        Args:
-            rho: uniform variates in [0, 1].
-            logits: log-odds of q(z=1|x); broadcast against `rho`.
-
-        Returns:
-            ζ ∈ [0, 1] with the broadcast shape, differentiable in `logits`.
-        """
+        """ζ = F⁻¹(ρ) for ρ ∈ [0, 1], differentiable in `logits` (log-odds of q)."""
         rho, logits = self._check("rho", rho, logits)
         return self._icdf(rho, logits)
 
@@ -91,12 +70,7 @@ class Smoothing:
         return self._cdf(zeta, logits)
 
     def log_prob(self, zeta, logits):
-        """Log-density of the continuous part of q(ζ|x) at ζ.
-
-        For families with an atom (the spike at ζ = 0 of
-        `SpikeAndExponential`) this is the density of the absolutely
-        continuous part only; its mass is `1 - atom_mass(logits)`.
-        """
+        """Log-density of the continuous part of q(ζ|x), of mass 1 - `atom_mass`."""
         zeta, logits = self._check("zeta", zeta, logits)
         return self._log_prob(zeta, logits)
 
@@ -113,11 +87,7 @@ class Smoothing:
         return self._mean(self._check_logits(logits))
 
     def posterior_logits(self, zeta, logits):
-        """logit q(z=1|x, ζ) = logits + log r(ζ|1) − log r(ζ|0).
-
-        Defined for the overlapping families, where both r(ζ|0) and r(ζ|1)
-        are positive on (0, 1).
-        """
+        """logit q(z=1|x, ζ) = logits + log r(ζ|1) − log r(ζ|0) (overlapping only)."""
         if not self.is_overlapping:
             raise NotImplementedError(
                 f"{type(self).__name__} has no posterior_logits: it is not an "
@@ -127,22 +97,13 @@ class Smoothing:
         return logits + self._log_likelihood_ratio(zeta)
 
     def sample(self, logits, seed=None):
-        """Draws ζ ~ q(ζ|x) by the inverse CDF.
-
-        Args:
-            logits: log-odds of q(z=1|x).
-            seed: a `keras.random.SeedGenerator`, an int, or None.
-        """
+        """Draws ζ ~ q(ζ|x); `seed` is a `SeedGenerator`, an int or None."""
         logits = self._check_logits(logits)
         rho = keras.random.uniform(ops.shape(logits), dtype=logits.dtype, seed=seed)
         return self._icdf(rho, logits)
 
     def binary_sample(self, rho, logits):
-        """The discrete z coupled to ζ = icdf(ρ): z = 1 iff ρ > 1 − q.
-
-        The mixture puts its z = 0 component on ρ ∈ [0, 1 − q], so the same
-        ρ gives ζ and the z it was smoothed from; z ~ Bernoulli(q) exactly.
-        """
+        """The z ~ Bernoulli(q) that ζ = icdf(ρ) smooths: z = 1 iff ρ > 1 − q."""
         rho = ops.convert_to_tensor(rho)
         logits = ops.cast(logits, rho.dtype)
         return ops.cast(rho > ops.sigmoid(-logits), rho.dtype)
@@ -150,18 +111,11 @@ class Smoothing:
     def numerical_icdf(self, rho, logits, num_iterations=None):
         """F⁻¹(ρ) by bisection, with the implicit reparameterisation gradient.
 
-        Bisection runs on u = logit(ζ), so that ζ near 0 is resolved to
-        float precision; the CDF is evaluated from log σ(u) and log σ(−u),
-        so that 1 − ζ is too. The gradient is attached by a surrogate whose value
-        is zero: ζ − (F(ζ̄; θ) − F̄) / p̄, bars marking stopped gradients,
-        so autodiff gives dζ/dθ = −(∂F/∂θ) / p(ζ).
-
-        Args:
-            rho: uniform variates in [0, 1].
-            logits: log-odds of q(z=1|x).
-            num_iterations: bisection steps; default 40 in float32 (the
-                interval of width 8192 shrinks to 7e-9, below float32's
-                resolution of u) and 64 in float64.
+        Bisection runs on u = logit(ζ) with F from log σ(±u), resolving ζ
+        and 1 − ζ to float precision; the gradient comes from the zero-valued
+        surrogate ζ − (F(ζ̄; θ) − F̄) / p̄ (bars: stopped gradients).
+        `num_iterations` defaults to 40 in float32 (width 8192 → 7e-9) and
+        64 in float64.
         """
         rho, logits = self._check("rho", rho, logits)
         return self._numerical_icdf(rho, logits, num_iterations)
@@ -214,12 +168,7 @@ class Smoothing:
         return self._numerical_icdf(rho, logits)
 
     def _icdf_logit(self, rho, logits):
-        """u = logit F⁻¹(ρ), without gradient, resolved beyond float range of ζ.
-
-        The power-function and concrete families put real mass within
-        e^{-100} of ζ = 1, where a float ζ rounds to 1; u still resolves it,
-        which lets tests check the inverse there (with `_cdf_logit`).
-        """
+        """u = logit F⁻¹(ρ) without gradient, resolved where a float ζ rounds to 1."""
         rho, logits = ops.convert_to_tensor(rho), ops.convert_to_tensor(logits)
         if type(self)._icdf is Smoothing._icdf:  # the bisection inverse
             rho, logits = _broadcast(rho, logits)

@@ -23,15 +23,10 @@ class OverlappingExponential(Smoothing):
         F(ζ) = [(1 − q)(1 − e^{−βζ}) + q (e^{β(ζ−1)} − e^{−β})] / (1 − e^{−β})
         log r(ζ|1) − log r(ζ|0) = β (2ζ − 1)
 
-    The inverse CDF (DVAE++ eq. 3) solves the quadratic in x = e^{−βζ}
-
-        (1 − q) x² + B x − q e^{−β} = 0,   B = ρ − (1 − q) + e^{−β}(q − ρ),
-
-    whose positive root is taken in the form that avoids cancellation:
-    x = 2 q e^{−β} / (B + √(B² + D)) for B > 0 and
-    x = (−B + √(B² + D)) / (2 (1 − q)) otherwise, D = 4 q (1 − q) e^{−β},
-    with ζ = −log(x)/β computed in log space. This is the same root as the
-    paper's −(1/β) log((−b + √(b² − 4c))/2) after dividing by 1 − q.
+    The inverse CDF (DVAE++ eq. 3) takes the positive root of
+    (1 − q) x² + B x − q e^{−β} = 0, x = e^{−βζ}, B = ρ − (1 − q) + e^{−β}(q − ρ),
+    without cancellation: x = 2 q e^{−β} / (B + √(B² + D)) for B > 0, else
+    (−B + √(B² + D)) / (2 (1 − q)), D = 4 q (1 − q) e^{−β}, in log space.
 
     Args:
         beta: float > 0, inverse temperature (default 10, the DVAE++ recipe).

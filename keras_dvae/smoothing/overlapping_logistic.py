@@ -24,10 +24,8 @@ class OverlappingLogistic(Smoothing):
         log r(ζ|1) − log r(ζ|0) = log σ(β(1−ζ)) + log σ(−β(1−ζ))
                                   − log σ(βζ) − log σ(−βζ)   (→ β(2ζ − 1))
 
-    Support is [0, 1], as for every family here. The inverse CDF reduces to
-    a quadratic in e^{βζ} whose coefficients involve e^{β}, which overflows
-    float32 for β ≳ 88, so `icdf` uses the bisection inverse with the
-    implicit reparameterisation gradient instead (see `Smoothing`).
+    `icdf` bisects: the closed form needs e^{β}, which overflows float32
+    for β ≳ 88.
 
     Args:
         beta: float > 0, inverse temperature (default 10).

@@ -26,11 +26,9 @@ class PowerFunction(Smoothing):
         F(ζ)     = (1 − q) ζ^{1/β} + q (1 − (1 − ζ)^{1/β})
         log r(ζ|1) − log r(ζ|0) = (1/β − 1)(log(1 − ζ) − log ζ)
 
-    The mixture's inverse CDF has no closed form; `icdf` uses bisection on
-    logit(ζ) with the implicit reparameterisation gradient. For β > 1 the
-    densities are unbounded at the ends and most of the mass sits within
-    e^{−O(β)} of 0 or 1: float32 resolves ζ near 0 to ~1e-38 but 1 − ζ
-    only to ~6e-8, so large-β samples near 1 round to exactly 1.
+    `icdf` bisects (no closed form). For β > 1 most mass lies within
+    e^{−O(β)} of 0 or 1, and float32 resolves 1 − ζ only to ~6e-8: large-β
+    samples near 1 round to exactly 1.
 
     Args:
         beta: float > 0, inverse temperature (default 30).

@@ -19,10 +19,8 @@ class SpikeAndExponential(Smoothing):
         F⁻¹(ρ)   = 0                                    if ρ ≤ 1 − q
                  = 1 + (1/β) log(u (1 − e^{−β}) + e^{−β}),  u = (ρ − 1 + q)/q
 
-    The spike is an atom of mass 1 − q at ζ = 0: `cdf` includes it,
-    `log_prob` is the density q r(ζ|1) of the continuous part, and
-    `atom_mass` returns 1 − q. z is recovered exactly as 1[ζ > 0], so this
-    family has no `posterior_logits`.
+    The spike is an atom of mass 1 − q (`atom_mass`), in `cdf` but not in
+    `log_prob`. z = 1[ζ > 0] exactly, so there is no `posterior_logits`.
 
     Args:
         beta: float > 0, inverse temperature (default 4, the DVAE recipe).

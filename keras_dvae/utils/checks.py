@@ -1,9 +1,7 @@
 """Argument validation shared by every public class.
 
-Checks that need values (finiteness, sign) only run on host data: Python
-numbers, lists and NumPy arrays, which is how values enter the library.
-Backend tensors pass through unchecked, eager or traced, so that no check
-runs inside a training step.
+Value checks (finiteness, sign) run on host data only (Python, NumPy);
+backend tensors pass unchecked, so no check runs inside a training step.
 """
 
 import math
@@ -13,24 +11,14 @@ from keras import ops
 
 
 def concrete_value(x):
-    """Returns `x` as a NumPy array if it is host data (Python or NumPy), else None.
-
-    Backend tensors and variables are never read back: they are what the
-    training step passes around, and a device-to-host copy per step (torch,
-    eager TF) would cost more than the math. Values are checked where they
-    enter the library, as NumPy or Python data (TFP's `validate_args=False`).
-    """
+    """`x` as a NumPy array if it is host data, else None (no device copies)."""
     if isinstance(x, (int, float, np.number, np.ndarray, list, tuple)):
         return np.asarray(x)
     return None
 
 
 def check_positive_finite(name, value):
-    """Checks a scalar hyperparameter is finite and > 0; returns it as float.
-
-    A tensor or variable (for example an annealed `beta` held in a Keras
-    variable) is returned unchanged when its value cannot be read.
-    """
+    """Checks a hyperparameter is finite and > 0; returns a float, or a tensor as is."""
     if isinstance(value, bool):
         raise ValueError(
             f"`{name}` must be a finite number > 0. Received: {name}={value!r}"
@@ -99,11 +87,7 @@ def check_in_unit_interval(name, x):
 
 
 def check_value(name, x, logits, unit_interval=False):
-    """Checks `x` against a distribution's `logits`; returns it in their dtype.
-
-    A concrete `x` must be finite (and in [0, 1] with `unit_interval`), and
-    its static shape must broadcast with that of `logits`.
-    """
+    """`x` in the dtype of `logits`, checked finite (in [0, 1]) and broadcastable."""
     check_finite(name, x)
     if unit_interval:
         check_in_unit_interval(name, x)

@@ -1,8 +1,4 @@
-"""Atomic file writes: a kill at any moment leaves the old file or the new one.
-
-Each writer writes to a temporary name in the destination's folder and
-renames it into place with `os.replace` (atomic on one file system).
-"""
+"""Atomic file writes: a kill at any moment leaves the old file or the new one."""
 
 import contextlib
 import json
@@ -14,9 +10,8 @@ import tempfile
 def atomic_path(path):
     """Yields a temporary path beside `path`; on success renames it to `path`.
 
-    The temporary name keeps the suffix of `path` (Keras chooses the weights
-    format from `.weights.h5`). On an exception the temporary file is
-    removed and `path` is left as it was.
+    The temporary name keeps the suffix (Keras picks the format from
+    `.weights.h5`); on an exception `path` is left as it was.
 
     Example:
 

@@ -8,18 +8,13 @@ from keras_dvae.utils.files import atomic_path
 def grid_image(rows, image_shape, scale=None):
     """Rows of images (each a list of flat arrays in [0, 1]) as one uint8 image.
 
-    Ink (1) is drawn black on white; colour images (image_shape (H, W, 3))
-    as they are. One pixel of padding separates the images and each pixel
-    is repeated `scale` times.
+    Ink (1) is drawn black on white, colour images as they are, with one
+    pixel of padding between images.
 
     Args:
-        rows: a list of rows, each a list of arrays of `prod(image_shape)`
-            values in [0, 1].
+        rows: lists of arrays of `prod(image_shape)` values in [0, 1].
         image_shape: (H, W) or (H, W, C).
         scale: int ≥ 1, pixel repeat; default about 128 pixels an image.
-
-    Returns:
-        uint8 array (height, width) or (height, width, 3).
 
     Example:
 

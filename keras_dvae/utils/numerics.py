@@ -1,8 +1,7 @@
-"""Numerically careful elementwise math on `keras.ops`.
+"""Numerically careful elementwise math on `keras.ops`, keeping the dtype.
 
-Keras's `ops.maximum(x, 1e-30)` and `ops.logaddexp` return float32 for
-float64 tensors on some backends (a Python scalar is promoted as floatx), so
-the helpers here keep the dtype of their tensor argument.
+(`ops.maximum(x, 1e-30)` and `ops.logaddexp` give float32 for float64 on
+some backends.)
 """
 
 import math
@@ -10,18 +9,12 @@ import math
 import keras
 from keras import ops
 
-# Floors for logs and divisions. 1e-30 is a normal float32 number, so it is
-# safe in float32 and float64 alike; any probability below it is far beneath
-# float32's resolution of the quantities it feeds.
+# Floor for logs and divisions: a normal float32 number.
 TINY = 1e-30
 
 
 def log1mexp(x):
-    """Computes log(1 - exp(-x)) for x > 0 without cancellation.
-
-    Uses log(-expm1(-x)) for small x and log1p(-exp(-x)) for large x
-    (Mächler 2012, "Accurately computing log(1 - exp(-|a|))").
-    """
+    """log(1 - exp(-x)) for x > 0 without cancellation (Mächler 2012)."""
     x = ops.convert_to_tensor(x)
     small = x < 0.6931
     safe_small = ops.where(small, x, 0.6931)
@@ -52,11 +45,7 @@ def to_float(x):
 
 
 def as_dtype(value, dtype):
-    """A Python float or a tensor as a tensor of `dtype`.
-
-    A float goes straight to `dtype`: `ops.cast` would round it through
-    float32 first.
-    """
+    """A float or tensor as a `dtype` tensor (a float is not rounded via float32)."""
     if isinstance(value, float):
         return ops.convert_to_tensor(value, dtype=dtype)
     return ops.cast(value, dtype)

@@ -1,16 +1,11 @@
 """Pretrained presets: trained models with their measured metrics.
 
-A preset is a folder `<name>/` holding `config.json` (the Keras config),
-`model.weights.h5` (model variables only), `metadata.json` (dataset,
-metrics with their K and log Z method, training command, hardware, wall
-time, sha256 of the weights, optionally a `ci_check`), a model card
-`README.md` and `samples.png`. They live in the checkout's top-level
-`zoo/` and ship inside the wheel as `keras_dvae/_zoo_presets`; more
-folders can be added with `$KERAS_DVAE_ZOO` (see `search_dirs`).
-
-Each preset is a recipe of `keras_dvae.recipes` of the same name (what it
-was trained with) plus its trained weights and measured metadata;
-`python -m keras_dvae.zoo.train NAME` retrains and exports one.
+A preset folder `<name>/` holds `config.json`, `model.weights.h5` (model
+variables only), `metadata.json` (dataset, metrics with their K and log Z
+method, training command, hardware, sha256 of the weights, a `ci_check`),
+a model card `README.md` and `samples.png` (folders: `search_dirs`). Its
+recipe is `keras_dvae.recipes.get(name)`; `python -m keras_dvae.zoo.train
+NAME` retrains and exports it.
 
 >>> from keras_dvae import models, zoo
 >>> "dvaepp_2nl_mnist_static" in zoo.list_presets()

@@ -27,16 +27,13 @@ from keras_dvae.zoo.loading import (
 
 
 def export(model, directory, metadata, samples=None, model_card=True):
-    """Writes `model` as a preset folder that `zoo.load` reads back.
+    """Writes `model` as a preset folder for `zoo.load`; returns the metadata.
 
-    Writes `config.json` (without the compile config: a preset loads
-    uncompiled), `model.weights.h5` (`training.save_weights`: the model's
-    variables, PCD chains and seeds included, never optimizer state),
-    `metadata.json` (`metadata` plus "class", the library versions, the log
-    Z the model holds when it has an RBM prior and "weights_sha256"),
-    `samples.png` when `samples` is given, and a model card `README.md`
-    unless the folder already has one (hand-edited cards are kept;
-    `write_model_card` rewrites it).
+    `config.json` (no compile config), `model.weights.h5`
+    (`training.save_weights`: PCD chains and seeds included, no optimizer
+    state), `metadata.json` (`metadata` plus "class", the library versions,
+    an RBM prior's log Z and "weights_sha256"), `samples.png`, and a model
+    card `README.md` unless the folder has one (hand-edited cards are kept).
 
     Args:
         model: a built `keras_dvae` model.
@@ -46,9 +43,6 @@ def export(model, directory, metadata, samples=None, model_card=True):
         samples: optional uint8 image (H, W) or (H, W, 3), e.g.
             `keras_dvae.utils.images.sample_grid(model, data)`.
         model_card: write README.md when the folder has none.
-
-    Returns:
-        The completed metadata dict.
 
     Raises:
         ValueError: `metadata` is not a dict, `samples` is not a uint8
@@ -90,9 +84,8 @@ def ci_check(model, recipe, data, repeats=3):
     """The `ci_check` a preset records (`zoo.run_ci_check` re-measures it).
 
     The mean log-likelihood of the first `ci_examples` test rows at K =
-    `ci_samples`, with a tolerance of 5 × the spread of `repeats`
-    independent estimates (at least 1 nat, or 0.002 nats a dimension for
-    8-bit data).
+    `ci_samples`, with a tolerance of 5 × the spread of `repeats` estimates
+    (at least 1 nat, or 0.002 nats a dimension for 8-bit data).
     """
     x = data.x_test[: recipe["ci_examples"]]
     means = [
@@ -116,8 +109,7 @@ def ci_check(model, recipe, data, repeats=3):
 
 
 def _hardware():
-    """The machine in words: CPU cores, and the GPU's name if there is one
-    (from `nvidia-smi`, so no backend is asked)."""
+    """The machine in words; the GPU's name from `nvidia-smi`, if any."""
     try:
         devices = [str(d) for d in keras.distribution.list_devices()]
     except AttributeError:  # a backend without `keras.distribution` (torch)
@@ -136,13 +128,8 @@ def _hardware():
 
 
 def export_preset(run, directory):
-    """Writes a `training.TrainingRun` as the preset folder `directory`.
-
-    `export` with the recipe's description and paper figure, the metrics
-    (`run.metrics["evaluation"]`), the training facts, the command that
-    rebuilds it and a `ci_check` (the model's log Z estimate current); then
-    the model card and `train.sh`. Returns the metadata written.
-    """
+    """`export` of a `training.TrainingRun` with its recipe, metrics, training
+    facts and `ci_check`, plus a model card and `train.sh`; returns metadata."""
     model, recipe, data, facts = run.model, run.recipe, run.data, run.metrics
     check = ci_check(model, recipe, data)
     backend = keras.backend.backend()
@@ -206,10 +193,9 @@ def zoo_table():
     for name in list_presets():
         meta = get_metadata(name)
         metrics = meta.get("metrics", {})
-        key = next((k for k in ("test_ll", "test_ll_subset") if k in metrics), None)
+        m = metrics.get("test_ll") or metrics.get("test_ll_subset")
         measured, detail = "—", ""
-        if key:
-            m = metrics[key]
+        if m:
             measured = f"{m['mean']:.2f} nats"
             if "bits_per_dim" in m:
                 measured = f"{m['bits_per_dim']:.3f} bits/dim"
@@ -218,7 +204,7 @@ def zoo_table():
         reference = paper.get("test_ll", paper.get("bits_per_dim", "—"))
         run = meta.get("training", {})
         hardware = run.get("hardware", "")
-        device = "GPU" if ("cuda" in hardware or "gpu" in hardware) else "CPU"
+        device = "GPU" if "cuda" in hardware or "gpu" in hardware else "CPU"
         budget = (
             f"{run.get('iterations', '?'):,} steps, "
             f"{run.get('train_seconds', 0) / 60:.0f} min "
@@ -246,11 +232,9 @@ def write_model_card(directory):
 def model_card(name, metadata, samples=False):
     """The Markdown model card of a preset from its metadata.
 
-    Shows, when present: "description", "class", "dataset", "metrics" (name
-    → number, or {"mean", "standard_error", "bits_per_dim", "num_samples",
-    "num_examples", "split", "log_partition"}), "paper", "training",
-    "lossy_data", "ci_check", "weights_sha256"; and samples.png if
-    `samples`.
+    Shows, when present: "description", "lossy_data", "class", "dataset",
+    "metrics", "paper", "training", "ci_check", "weights_sha256"; and
+    samples.png if `samples`.
     """
     cls = metadata.get("class", "model")
     dataset = metadata.get("dataset")
@@ -270,7 +254,7 @@ def model_card(name, metadata, samples=False):
             "- **Metrics** (importance-weighted log-likelihoods, in nats unless "
             "named otherwise):"
         )
-        lines += [f"  - {_metric_line(k, v)}" for k, v in metrics.items()]
+        lines += [f"  - `{k}`: {_metric_text(k, v)}" for k, v in metrics.items()]
     paper = metadata.get("paper")
     if paper:
         value = paper.get("test_ll")
@@ -279,7 +263,7 @@ def model_card(name, metadata, samples=False):
         lines.append(f"- **Paper:** {paper.get('setting', '')}: {value}.")
     training = metadata.get("training") or {}
     if training:
-        lines.append(f"- **Training:** {_training_line(training)}")
+        lines.append(f"- **Training:** {_training_text(training)}")
         if training.get("command"):
             lines.append(f"  `{training['command']}`")
     check = metadata.get("ci_check")
@@ -295,46 +279,31 @@ def model_card(name, metadata, samples=False):
         lines.append(f"- **Weights sha256:** `{metadata['weights_sha256']}`")
     lines.append("")
     if samples:
-        lines += [
-            f"![Rows: prior samples, test images, reconstructions]({SAMPLES_FILE})",
-            "",
-        ]
-    lines += [
-        "```python",
-        "from keras_dvae import models",
-        "",
-        f'model = models.{cls}.from_preset("{name}")',
-        "```",
-        "",
-    ]
+        caption = "Rows: prior samples, test images, reconstructions"
+        lines += [f"![{caption}]({SAMPLES_FILE})", ""]
+    lines += ["```python", "from keras_dvae import models", ""]
+    lines += [f'model = models.{cls}.from_preset("{name}")', "```", ""]
     return "\n".join(lines)
 
 
 def _log_z_text(log_z):
-    if log_z is None:
-        return "as recorded"
     if isinstance(log_z, dict):
-        value = log_z.get("log_z")
-        method = log_z.get("method", "?")
+        method, value = log_z.get("method", "?"), log_z.get("log_z")
         return method if value is None else f"{method}, {value:.3f}"
-    if isinstance(log_z, str):
-        return log_z
-    return f"given, {log_z:.3f}"
+    if isinstance(log_z, (int, float)):
+        return f"given, {log_z:.3f}"
+    return log_z or "as recorded"
 
 
-def _metric_line(key, value):
+def _metric_text(key, value):
     if not isinstance(value, dict):
-        return (
-            f"`{key}`: {value:.2f}" if isinstance(value, float) else f"`{key}`: {value}"
-        )
-    text = f"`{key}`: {value['mean']:.2f}"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+    text = f"{value['mean']:.2f}"
     if "standard_error" in value:
         text += f" ± {value['standard_error']:.2f} s.e."
     if "bits_per_dim" in value:
         text += f" ({value['bits_per_dim']:.3f} bits/dim)"
-    details = []
-    if "num_samples" in value:
-        details.append(f"K = {value['num_samples']}")
+    details = [f"K = {value['num_samples']}"] if "num_samples" in value else []
     if "num_examples" in value:
         split = value.get("split") or next(
             (s for s in ("test", "valid", "train") if key.startswith(s)), ""
@@ -345,13 +314,12 @@ def _metric_line(key, value):
     return text + (f" ({'; '.join(details)})" if details else "")
 
 
-def _training_line(training):
+def _training_text(training):
     parts = []
     if "iterations" in training:
-        budget = f"{training['iterations']:,} iterations"
+        parts.append(f"{training['iterations']:,} iterations")
         if "epochs" in training:
-            budget += f" ({training['epochs']} epochs)"
-        parts.append(budget)
+            parts.append(f"({training['epochs']} epochs)")
     if "train_seconds" in training:
         parts.append(f"in {training['train_seconds'] / 60:.0f} min")
     where = ", ".join(
@@ -359,7 +327,5 @@ def _training_line(training):
     )
     if where:
         parts.append(f"on {where}")
-    text = " ".join(parts) + "."
-    if training.get("budget"):
-        text += f" Budget: {training['budget']}."
-    return text
+    budget = f" Budget: {training['budget']}." if training.get("budget") else ""
+    return " ".join(parts) + "." + budget

@@ -16,8 +16,7 @@ from keras_dvae import datasets, models
 from keras_dvae.training import CONFIG_FILE, SAMPLES_FILE, WEIGHTS_FILE  # noqa: F401
 
 ENV_VAR = "KERAS_DVAE_ZOO"
-# The wheel carries the checkout's top-level zoo/ as this data package
-# (pyproject.toml, [tool.setuptools.package-dir]).
+# The checkout's zoo/ in the wheel (pyproject.toml, package-dir).
 PACKAGE = "keras_dvae._zoo_presets"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
@@ -26,24 +25,21 @@ _CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def search_dirs():
-    """The existing directories searched for presets, first match wins.
+    """The existing preset directories (`pathlib.Path`s), first match wins.
 
-    `$KERAS_DVAE_ZOO` (directories separated by `os.pathsep`), the `zoo/`
-    folder of the checkout this package runs from, then the copy packaged
-    in the wheel (`keras_dvae/_zoo_presets`), as `pathlib.Path`s.
+    `$KERAS_DVAE_ZOO` (`os.pathsep`-separated), the checkout's `zoo/`, then
+    the copy in the wheel (`keras_dvae/_zoo_presets`).
     """
     candidates = [
         pathlib.Path(p).expanduser()
         for p in os.environ.get(ENV_VAR, "").split(os.pathsep)
         if p
     ]
-    # Only a real checkout: an installed package's parents[2] is
-    # site-packages, where a `zoo/` would belong to someone else.
+    # In an installed package, parents[2] is site-packages: not ours.
     if (_CHECKOUT / "pyproject.toml").is_file():
         candidates.append(_CHECKOUT / "zoo")
-    # A folder without __init__.py is a namespace package, for which
-    # `importlib.resources.files` gives no plain path on Python 3.10; its
-    # spec's search locations are plain directories on every version.
+    # A namespace package (no __init__.py) has no plain path from
+    # `importlib.resources.files` on Python 3.10; its spec's locations do.
     spec = importlib.util.find_spec(PACKAGE)
     if spec is not None and spec.submodule_search_locations:
         candidates += [pathlib.Path(p) for p in spec.submodule_search_locations]
@@ -59,14 +55,7 @@ def _is_preset(path):
 
 
 def list_presets():
-    """Names of the available presets (folders with a metadata.json), sorted.
-
-    Example:
-
-    >>> from keras_dvae import zoo
-    >>> "dvaepp_2nl_mnist_static" in zoo.list_presets()
-    True
-    """
+    """Names of the available presets (folders with a metadata.json), sorted."""
     names = set()
     for root in search_dirs():
         names.update(p.name for p in root.iterdir() if p.is_dir() and _is_preset(p))
@@ -74,11 +63,8 @@ def list_presets():
 
 
 def preset_dir(name):
-    """The folder (a `pathlib.Path`) of preset `name`.
-
-    A `str` without a path separator is a preset name, looked up in
-    `search_dirs()`; a path (`os.PathLike`, or a string holding a
-    separator) is the folder itself.
+    """The folder (a `pathlib.Path`) of preset `name`: a name looked up in
+    `search_dirs()`, or a path (`os.PathLike`, or a str with a separator).
 
     Raises:
         ValueError: no such preset; the message lists the available ones.
@@ -120,8 +106,7 @@ def sha256(path):
 
 
 def _read_config(directory):
-    """A preset's config.json, its "class_name" and the `DiscreteVAE`
-    subclass of that name (None when there is none)."""
+    """A preset's config.json, its "class_name" and that `DiscreteVAE` or None."""
     with open(directory / CONFIG_FILE) as f:
         config = json.load(f)
     class_name = config.get("class_name") if isinstance(config, dict) else None
@@ -147,22 +132,16 @@ def presets_of(cls):
 def load(name, verify=True, load_weights=True, cls=None):
     """Builds a preset's model and loads its weights.
 
-    The weights' sha256 is checked against metadata.json before anything is
-    built, and the file is opened as HDF5 before any weight is read, so a
-    corrupted or truncated download fails with the preset and file named.
-    A model with an RBM prior gets the log Z recorded in the metadata
-    (`metadata["log_partition"]`, e.g. from AIS), so that
+    The sha256 and the HDF5 structure of the weights are checked before
+    anything is built, so a corrupted download fails naming the file. An
+    RBM prior gets the log Z recorded in `metadata["log_partition"]`, so
     `model.log_likelihood` does not re-estimate it.
 
     Args:
         name: a preset name (`list_presets()`) or a path to a preset folder.
         verify: check the weights' sha256 against `weights_sha256`.
-        load_weights: load the weights (else the configured, untrained model).
-        cls: None, or the class the preset's model must be (or subclass):
-            checked from config.json before anything is built.
-
-    Returns:
-        The `keras_dvae` model, weights loaded.
+        load_weights: load the weights (else the untrained model).
+        cls: None, or the class the preset's model must be (or subclass).
 
     Raises:
         ValueError: an unknown preset; weights whose sha256 differs from the
@@ -241,14 +220,11 @@ def load(name, verify=True, load_weights=True, cls=None):
 def run_ci_check(name, data_dir=None, model=None):
     """Re-measures the metric recorded under `metadata["ci_check"]`.
 
-    The mean importance-weighted log-likelihood (K = `num_samples`) of the
-    first `num_examples` rows of the `split` of `dataset` should lie within
-    `tolerance` nats of `mean`, with log Z `log_partition`: "exact", a
-    number (recorded for these weights, so that no AIS runs), or absent
-    (the model's own).
-
-    `data_dir` is searched for the dataset files (nothing is downloaded);
-    `model` is the already loaded preset, if any.
+    The mean log-likelihood (K = `num_samples`) of the first `num_examples`
+    rows of the `split` of `dataset` should lie within `tolerance` nats of
+    `mean`, with log Z `log_partition`: "exact", a recorded number (no AIS
+    runs), or absent (the model's own). `data_dir` is searched for the
+    dataset (nothing is downloaded); `model` is the loaded preset, if any.
 
     Returns:
         A dict: the `ci_check` entries plus "measured" (the mean),

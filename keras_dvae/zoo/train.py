@@ -5,15 +5,11 @@
     python -m keras_dvae.zoo.train --list
     python -m keras_dvae.zoo.train --table
 
-NAME is the recipe of a preset (`keras_dvae.recipes`, same name).
-`keras_dvae.training.train` trains and evaluates it in `--output-dir`
-(rerun the same command to resume) and `zoo.exporting.export_preset`
-writes the folder. `--time-budget` turns a wall-clock budget into epochs
-(`training.epochs_for_budget`). `--data-parallel` (JAX) sets
-`keras.distribution.DataParallel` over every visible device before the
-model is built: each batch is split across devices and the gradients
-averaged, the same computation as on one device (tested on two virtual
-CPU devices, `XLA_FLAGS=--xla_force_host_platform_device_count=2`).
+NAME is the preset's recipe; `training.train` trains it in `--output-dir`
+(rerun to resume) and `exporting.export_preset` writes the folder.
+`--data-parallel` (JAX) splits each batch over every visible device with
+`keras.distribution.DataParallel`, the same computation as on one device
+(tested with `XLA_FLAGS=--xla_force_host_platform_device_count=2`).
 """
 
 import argparse
@@ -30,7 +26,7 @@ from keras_dvae.zoo import exporting, loading
 
 def _lossless_train_ll(run, data_dir):
     """For 8-bit data, the log-likelihood of the lossless CIFAR-10 training
-    images when their file is available (else None)."""
+    images if their file is found, else None."""
     if run.data.binary or run.data.dynamic_binarization:
         return None
     try:

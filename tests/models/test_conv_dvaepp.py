@@ -1,10 +1,7 @@
 """ConvDVAEPP: the discrete limit against enumeration, KLs, variants, state."""
 
 import itertools
-import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -13,7 +10,7 @@ from scipy import special
 
 from keras_dvae.distributions import kl_divergence
 from keras_dvae.models import DVAEPP, ConvDVAEPP
-from tests.helpers import BACKEND, to_numpy
+from tests.helpers import to_numpy
 from tests.priors import rbm_reference as rbm_ref
 
 TINY = dict(
@@ -212,81 +209,3 @@ def test_bad_data_names_the_shape():
         model.log_likelihood(np.zeros((2, 63)), num_samples=2)
     with pytest.raises(ValueError, match="binary"):
         model.log_likelihood(np.full((2, 64), 0.5), num_samples=2)
-
-
-_PROBE = """
-import json, sys
-import keras, numpy as np
-from keras_dvae import datasets
-from keras_dvae.zoo import train
-if sys.argv[1] == "2":
-    keras.distribution.set_distribution(keras.distribution.DataParallel())
-data = datasets.load("digits")
-model, *_ = train.train(
-    "dvaepp_caltech101_silhouettes", data=data, output_dir=sys.argv[2], epochs=1,
-    batch_size=50, verbose=0,
-    model_args={"local_groups": 1, "filters": 8, "hidden_units": [16],
-                "num_chains": 10, "gibbs_sweeps": 2},
-)
-print(json.dumps({"devices": len(keras.distribution.list_devices()),
-                  "weights": [np.asarray(v).ravel()[:50].tolist()
-                              for v in model.trainable_variables]}))
-"""
-
-
-@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution is JAX-only")
-def test_data_parallel_matches_one_device(tmp_path):
-    # The zoo training script on 2 virtual CPU devices with DataParallel
-    # gives the same weights as on one device (same batches, same seeds).
-    results = {}
-    for devices in ("1", "2"):
-        env = {
-            **os.environ,
-            "KERAS_BACKEND": "jax",
-            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-        }
-        out = subprocess.run(
-            [sys.executable, "-c", _PROBE, devices, str(tmp_path / devices)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
-        )
-        assert out.returncode == 0, out.stderr[-3000:]
-        results[devices] = json.loads(out.stdout.strip().splitlines()[-1])
-    assert results["1"]["devices"] == 1 and results["2"]["devices"] == 2
-    for one, two in zip(results["1"]["weights"], results["2"]["weights"], strict=True):
-        np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-4)
-
-
-def test_time_budget_sets_the_epochs_from_a_probe(tmp_path, monkeypatch):
-    from keras_dvae import datasets
-    from keras_dvae.zoo import train
-
-    rates = []
-    probe = train._probe_rate
-
-    def recording_probe(*args, **kwargs):
-        rates.append(probe(*args, steps=30, skip=10))
-        return rates[-1]
-
-    monkeypatch.setattr(train, "_probe_rate", recording_probe)
-    data = datasets.load("digits")
-    model, config, data, _ = train.train(
-        "dvaepp_caltech101_silhouettes",
-        data=data,
-        output_dir=str(tmp_path),
-        batch_size=100,
-        verbose=0,
-        time_budget=1.0,
-        model_args={"local_groups": 1, "filters": 4, "hidden_units": [8]},
-    )
-    steps_per_epoch = len(data.x_train) // 100
-    assert rates and rates[0] > 0
-    assert config["epochs"] == max(1, int(0.85 * 1.0 * rates[0] // steps_per_epoch))
-    assert int(to_numpy(model.optimizer.iterations)) == (
-        config["epochs"] * steps_per_epoch
-    )
-    # The probe's throw-away model leaves no trace in the run's layer names.
-    assert model.name == "conv_dvaepp"
