@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # Runs the test suite once per Keras backend (KERAS_BACKEND is fixed per
 # process) and fails if any backend fails. Extra arguments go to pytest.
-# Tests marked `backend_independent` run on one backend only: jax, or the
-# first of $BACKENDS when jax is not among them. Each backend's run ends with
-# its skips grouped by reason (tests/conftest.py); the last lines here add
-# them up and repeat any warning that the benchmark data is missing.
+# Tests marked `backend_independent` or `end_to_end` run on one backend
+# only: torch (eager, so it compiles nothing and tests fastest), or the first
+# of $BACKENDS when torch is not among them. Tests run on $TEST_WORKERS
+# processes (pytest-xdist; default 2, the CI machine's cores; 0 = none);
+# on JAX they share one compilation cache (tests/conftest.py). Each
+# backend's run ends with its slowest tests and its skips grouped by reason;
+# the last lines here add them up and repeat any warning that the benchmark
+# data is missing.
 set -u
 PY=${PY:-.venv/bin/python}
 BACKENDS=${BACKENDS:-"tensorflow jax torch"}
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 case " $BACKENDS " in
-    *" jax "*) once=jax ;;
+    *" torch "*) once=torch ;;
     *) read -r once _ <<<"$BACKENDS" ;;
 esac
+workers=()
+if [ "${TEST_WORKERS:-2}" != 0 ] && "$PY" -c "import xdist" 2>/dev/null; then
+    workers=(-n "${TEST_WORKERS:-2}")
+fi
 export KERAS_DVAE_ONCE_BACKEND=${KERAS_DVAE_ONCE_BACKEND:-$once}
 status=0
 passed=0
@@ -23,7 +31,8 @@ for backend in $BACKENDS; do
     echo "=== KERAS_BACKEND=$backend"
     log=$(mktemp)
     start=$SECONDS
-    KERAS_BACKEND=$backend "$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$log"
+    KERAS_BACKEND=$backend "$PY" -m pytest -q -p no:cacheprovider \
+        "${workers[@]}" --durations=10 "$@" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     # pytest exits 5 when it collects no test: that is a failure here too.
     if [ "$rc" -ne 0 ]; then status=1; fi
@@ -39,5 +48,5 @@ for backend in $BACKENDS; do
 done
 printf "%s" "$warnings"
 echo "all backends: $passed passed, $failed failed, $skipped skipped" \
-    "(backend-independent tests ran on $KERAS_DVAE_ONCE_BACKEND only)"
+    "(backend-independent and end-to-end tests ran on $KERAS_DVAE_ONCE_BACKEND only)"
 exit $status

@@ -31,16 +31,28 @@ if BACKEND == "jax" and os.environ.get("KERAS_DVAE_JAX_CACHE", "1") != "0":
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 # Tests marked `backend_independent` exercise no Keras op (NumPy loaders,
-# metrics, packaging): they run on this backend only. scripts/run_tests.sh
-# sets it to the first of its backends when jax is not among them.
-ONCE_BACKEND = os.environ.get("KERAS_DVAE_ONCE_BACKEND", "jax")
+# metrics, packaging): they run on this backend only (by default the
+# current one; scripts/run_tests.sh picks torch, the quickest to test).
+ONCE_BACKEND = os.environ.get("KERAS_DVAE_ONCE_BACKEND") or BACKEND
 # Doctests of modules that are NumPy only, marked by path.
 BACKEND_INDEPENDENT_DOCTESTS = ("keras_dvae/datasets/",)
+# Whole-pipeline runs (trainer, command lines, zoo retraining and
+# re-measurement, applications) run once too: what is backend-specific in
+# them (fit, save/load, log Z, each model's numerics) has unit tests that
+# run on every backend, so once is enough for the plumbing.
+END_TO_END_DOCTESTS = ("keras_dvae/training.py",)
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--runslow", action="store_true", default=False, help="run slow tests"
+    )
+
+
+def _end_to_end(item):
+    path = item.nodeid.split("::")[0]
+    return "end_to_end" in item.keywords or (
+        isinstance(item, pytest.DoctestItem) and path in END_TO_END_DOCTESTS
     )
 
 
@@ -64,9 +76,14 @@ def pytest_collection_modifyitems(config, items):
     )
     # The first skip marker added gives the reason: the backend first, since
     # --runslow cannot run a test on a backend that never runs it.
+    skip_end_to_end = pytest.mark.skip(
+        reason=f"end-to-end: runs once, on {ONCE_BACKEND}"
+    )
     for item in items:
         if BACKEND != ONCE_BACKEND and _backend_independent(item):
             item.add_marker(skip_once)
+        elif BACKEND != ONCE_BACKEND and _end_to_end(item):
+            item.add_marker(skip_end_to_end)
         if "tensorflow_only" in item.keywords and BACKEND != "tensorflow":
             item.add_marker(pytest.mark.skip(reason="needs the TensorFlow backend"))
         if "slow" in item.keywords and not run_slow:
@@ -81,7 +98,8 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_report_header(config):
     found = "found" if DATA_DIR.is_dir() else "MISSING"
     return [
-        f"keras backend: {BACKEND} (backend-independent tests run on {ONCE_BACKEND})",
+        f"keras backend: {BACKEND} (backend-independent and end-to-end tests "
+        f"run on {ONCE_BACKEND})",
         f"benchmark data: {DATA_DIR} ({found}; ${DATA_ENV_VAR} overrides)",
     ]
 

@@ -3,8 +3,11 @@
 import json
 
 import numpy as np
+import pytest
 
 from keras_dvae import cli, recipes, training, zoo
+
+pytestmark = pytest.mark.end_to_end
 
 TINY = json.dumps({"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]})
 

@@ -55,6 +55,7 @@ def _data_like(name, metadata):
     )
 
 
+@pytest.mark.end_to_end
 @pytest.mark.parametrize("name", PRESET_FOLDERS)
 def test_recipe_rebuilds_the_presets_model(name):
     # The model `training.build_model` makes from the recipe has the

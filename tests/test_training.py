@@ -21,6 +21,7 @@ def digits():
     return datasets.load("digits")
 
 
+@pytest.mark.end_to_end
 def test_train_writes_a_run_folder_that_rebuilds(tmp_path, digits):
     out = str(tmp_path / "run")
     run = training.train(
@@ -136,6 +137,7 @@ def test_batches_are_whole_and_binarised_when_dynamic(digits):
         batches[len(batches)]
 
 
+@pytest.mark.end_to_end
 def test_evaluate_on_a_subset_with_the_full_test_set(digits):
     recipe = recipes.get(
         "digits_bernoulli",
@@ -158,6 +160,7 @@ def test_evaluate_on_a_subset_with_the_full_test_set(digits):
     assert np.isfinite(full["mean_on_subset"])
 
 
+@pytest.mark.end_to_end
 def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
     out = str(tmp_path / "run")
     kwargs = dict(

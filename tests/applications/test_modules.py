@@ -6,6 +6,8 @@ import pytest
 
 from applications import clustering, few_label, semantic_hashing
 
+pytestmark = pytest.mark.end_to_end
+
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):

@@ -4,9 +4,12 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from keras_dvae import zoo
 from keras_dvae.zoo import train
+
+pytestmark = pytest.mark.end_to_end
 
 
 def test_table_and_list(capsys):

@@ -133,6 +133,7 @@ def test_codes_and_samples(name, loaded):
         assert np.all((samples >= 0) & (samples <= 1))
 
 
+@pytest.mark.end_to_end
 @pytest.mark.parametrize("name", PRESETS)
 def test_metric_reproduces(name, loaded):
     check = zoo.get_metadata(name).get("ci_check")
