@@ -19,7 +19,7 @@ case " $BACKENDS " in
 esac
 workers=()
 if [ "${TEST_WORKERS:-2}" != 0 ] && "$PY" -c "import xdist" 2>/dev/null; then
-    workers=(-n "${TEST_WORKERS:-2}")
+    workers=(-n "${TEST_WORKERS:-2}" --dist worksteal)
 fi
 export KERAS_DVAE_ONCE_BACKEND=${KERAS_DVAE_ONCE_BACKEND:-$once}
 status=0

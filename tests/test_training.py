@@ -259,6 +259,7 @@ def test_data_parallel_matches_one_device(tmp_path):
         np.testing.assert_allclose(two, one, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.end_to_end
 def test_time_budget_sets_the_epochs_from_a_probe(tmp_path, digits, monkeypatch):
     rates = []
     probe = training.epochs_for_budget
