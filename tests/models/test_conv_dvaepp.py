@@ -120,10 +120,9 @@ def test_global_kl_matches_enumeration(prior):
 def test_one_step_trains_every_weight(variant):
     rng = np.random.default_rng(2)
     # Two local groups for DVAE++ (the hierarchy's second group must train
-    # too); the prior and smoothing variants need one.
-    model = ConvDVAEPP(
-        **{"local_groups": 2 if not variant else 1, "seed": 3, **TINY, **variant}
-    )
+    # too); one is enough to test the prior and smoothing variants.
+    local_groups = 1 if variant else 2
+    model = ConvDVAEPP(local_groups=local_groups, seed=3, **TINY, **variant)
     x = _binary(rng, 16)
     model.adapt(x)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
