@@ -1,6 +1,7 @@
 """keras_dvae: discrete variational autoencoders for Keras 3."""
 
 from keras_dvae.utils.warnings import KerasDVAEWarning  # noqa: I001 (first)
+from keras_dvae.utils import backend_choice  # noqa: F401 (before Keras)
 from keras_dvae import (
     callbacks,
     datasets,

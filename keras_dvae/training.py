@@ -20,7 +20,7 @@ import numpy as np
 
 from keras_dvae import callbacks as dvae_callbacks
 from keras_dvae import datasets, evaluation, models, recipes, schedules
-from keras_dvae.utils import files, images
+from keras_dvae.utils import checks, files, images
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -132,16 +132,26 @@ def training_batches(data, batch_size, seed=0):
     return _WholeBatches(data.train_batches(batch_size, seed=seed))
 
 
-def compile_model(model, recipe, steps):
+def compile_model(model, recipe, steps, initial_step=0):
     """Compiles `model` with Adam (ε = 1e-3) at the recipe's learning rate
-    and schedule, and `recipe_schedules`, for a run of `steps`."""
+    and schedule, and `recipe_schedules`, for a run of `steps`.
+
+    A run continued from `initial_step` lays every schedule over the
+    cumulative `initial_step + steps` and resumes it at `initial_step`: the
+    learning rate through a shifted schedule (the new Adam counts its own
+    steps from 0, so its bias correction fits its fresh moments), β, τ and
+    the KL weight through `model.training_step` (set it to `initial_step`).
+    """
     _, recipe = resolve(recipe)
+    horizon = initial_step + steps
     rate = recipe["learning_rate"]
     if recipe["schedule"] == "reference":
-        rate = dvae_callbacks.reference_learning_rate(steps, rate)
+        rate = dvae_callbacks.reference_learning_rate(
+            horizon, rate, start_step=initial_step
+        )
     model.compile(
         optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON),
-        schedules=recipe_schedules(recipe, steps),
+        schedules=recipe_schedules(recipe, horizon),
     )
 
 
@@ -166,12 +176,15 @@ def recipe_schedules(recipe, steps):
     return result
 
 
-def fit(model, batches, recipe, *, epochs=None, callbacks=(), verbose=0):
+def fit(
+    model, batches, recipe, *, epochs=None, callbacks=(), verbose=0, initial_step=0
+):
     """`compile_model` for `len(batches) × epochs` steps (default
-    `recipe["epochs"]`), then `model.fit`; returns the Keras `History`."""
+    `recipe["epochs"]`) after `initial_step`, then `model.fit`; returns the
+    Keras `History`."""
     _, recipe = resolve(recipe)
     epochs = recipe["epochs"] if epochs is None else epochs
-    compile_model(model, recipe, len(batches) * epochs)
+    compile_model(model, recipe, len(batches) * epochs, initial_step)
     return model.fit(batches, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
 
 
@@ -393,6 +406,8 @@ def train(
     examples=None,
     num_samples=None,
     time_budget=None,
+    initial_weights=None,
+    initial_step=0,
     **overrides,
 ):
     """Trains a recipe into `output_dir` (rerun the same call to resume).
@@ -417,6 +432,12 @@ def train(
         examples, num_samples: see `evaluate`.
         time_budget: seconds of training, turned into epochs by
             `epochs_for_budget` (the metrics record the probed speed).
+        initial_weights: a `.weights.h5` file of this recipe's model to
+            continue from (a preset's `model.weights.h5`: PCD chains
+            included), or None to start afresh.
+        initial_step: int ≥ 0, the steps those weights were trained for:
+            the schedules resume there (`compile_model`), and the batch
+            order is seeded with `seed + initial_step`.
 
     Example:
 
@@ -443,10 +464,14 @@ def train(
         # Forget the probe's model: the run gets the layer names (and the
         # random state) it would have had without the probe.
         keras.backend.clear_session()
+    initial_step = checks.check_positive_int("initial_step", initial_step, minimum=0)
     keras.utils.set_random_seed(seed)
     model = build_model(recipe, data, seed)
     adapt(model, data, seed)
-    batches = training_batches(data, recipe["batch_size"], seed)
+    if initial_weights is not None:
+        model.load_weights(initial_weights)
+        model.training_step.assign(float(initial_step))
+    batches = training_batches(data, recipe["batch_size"], seed + initial_step)
     steps = len(batches) * recipe["epochs"]
     config = keras.saving.serialize_keras_object(model)
     files.write_json(
@@ -457,7 +482,9 @@ def train(
     if progress or verbose:
         print(
             f"{'Resuming' if resuming else 'Training'} {recipe['model']} "
-            f"(recipe {name or 'custom'}) on {data.name}: {len(data.x_train)} "
+            f"(recipe {name or 'custom'}"
+            + (f", continued from step {initial_step}" if initial_step else "")
+            + f") on {data.name}: {len(data.x_train)} "
             f"train / {len(data.x_test)} test, {recipe['epochs']} epochs × "
             f"{len(batches)} steps, backend {keras.backend.backend()}"
         )
@@ -465,7 +492,14 @@ def train(
     if progress and not verbose:
         extra.append(_epoch_progress(recipe["epochs"]))
     start = time.time()
-    fit(model, batches, recipe, callbacks=extra, verbose=verbose)
+    fit(
+        model,
+        batches,
+        recipe,
+        callbacks=extra,
+        verbose=verbose,
+        initial_step=initial_step,
+    )
     seconds = time.time() - start
     save_weights(model, os.path.join(output_dir, WEIGHTS_FILE))
     metrics = {
@@ -474,6 +508,7 @@ def train(
         "model": recipe["model"],
         "epochs": recipe["epochs"],
         "steps": steps,
+        "initial_step": initial_step,
         "train_seconds": round(seconds, 1),
         "backend": keras.backend.backend(),
         "seed": seed,

@@ -19,6 +19,15 @@ from tests.helpers import DATA_DIR, DATA_ENV_VAR, is_data_skip
 # its subprocesses), removed at the end; KERAS_DVAE_JAX_CACHE=0 turns it off.
 BACKEND = keras.backend.backend()
 _JAX_CACHE = None
+if BACKEND == "jax":
+    # Tests run tiny programs once: XLA's CPU code generation at -O0 without
+    # its expensive LLVM passes compiles about a third faster (the conv
+    # model's train step 18.8 → 11.5 s); numerics are unchanged (fast-math
+    # stays off). Flags the user set win.
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
+    )
 if BACKEND == "jax" and os.environ.get("KERAS_DVAE_JAX_CACHE", "1") != "0":
     import jax
 

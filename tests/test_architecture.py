@@ -66,3 +66,27 @@ def test_no_folder_imports_one_above_it():
 
 def test_presets_reach_the_zoo_through_its_registration():
     assert models.DVAEPP.presets() == zoo.loading.presets_of(models.DVAEPP)
+
+
+def test_a_missing_configured_backend_falls_back_to_an_installed_one(
+    tmp_path, monkeypatch
+):
+    # pip install 'keras-dvae[jax]' with Keras's default (TensorFlow) backend:
+    # keras_dvae picks JAX, with a warning, rather than failing on import.
+    from keras_dvae.utils import backend_choice
+    from keras_dvae.utils.warnings import KerasDVAEWarning
+
+    (tmp_path / "keras.json").write_text('{"backend": "tensorflow"}')
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    present = {"jax", "torch"}
+    environ = {}
+    with pytest.warns(KerasDVAEWarning, match="tensorflow is not installed"):
+        chosen = backend_choice.choose_backend(environ, {}, present.__contains__)
+    assert chosen == "jax" and environ == {"KERAS_BACKEND": "jax"}
+    # Left alone: an explicit KERAS_BACKEND, Keras already imported, or an
+    # installed configured backend.
+    assert backend_choice.choose_backend({"KERAS_BACKEND": "torch"}, {}) is None
+    assert backend_choice.choose_backend({}, {"keras": None}) is None
+    environ = {}
+    assert backend_choice.choose_backend(environ, {}, lambda p: True) is None
+    assert environ == {}

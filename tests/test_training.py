@@ -235,7 +235,9 @@ def test_data_parallel_matches_one_device(tmp_path):
         env = {
             **os.environ,
             "KERAS_BACKEND": "jax",
-            "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
+            # Keeps conftest's fast-compile flags.
+            "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+            + f" --xla_force_host_platform_device_count={devices}",
         }
         out = subprocess.run(
             [

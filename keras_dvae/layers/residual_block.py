@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_dvae.layers.host_init import conv2d, dense
 from keras_dvae.utils import checks
 
 
@@ -32,13 +33,13 @@ class ResidualBlock(keras.layers.Layer):
         self.filters = checks.check_positive_int("filters", filters)
         self.squeeze_ratio = checks.check_positive_int("squeeze_ratio", squeeze_ratio)
         self.norm1 = keras.layers.BatchNormalization(name="norm1")
-        self.conv1 = keras.layers.Conv2D(filters, 3, padding="same", name="conv1")
+        self.conv1 = conv2d(filters, 3, padding="same", name="conv1")
         self.norm2 = keras.layers.BatchNormalization(name="norm2")
-        self.conv2 = keras.layers.Conv2D(filters, 3, padding="same", name="conv2")
-        self.squeeze = keras.layers.Dense(
+        self.conv2 = conv2d(filters, 3, padding="same", name="conv2")
+        self.squeeze = dense(
             max(filters // squeeze_ratio, 4), activation="relu", name="squeeze"
         )
-        self.excite = keras.layers.Dense(filters, activation="sigmoid", name="excite")
+        self.excite = dense(filters, activation="sigmoid", name="excite")
         self.shortcut = None
 
     def build(self, input_shape):
@@ -51,7 +52,7 @@ class ResidualBlock(keras.layers.Layer):
         self.squeeze.build((None, self.filters))
         self.excite.build((None, self.squeeze.units))
         if channels != self.filters:
-            self.shortcut = keras.layers.Conv2D(self.filters, 1, name="shortcut")
+            self.shortcut = conv2d(self.filters, 1, name="shortcut")
             self.shortcut.build(input_shape)
 
     def call(self, x, training=None):

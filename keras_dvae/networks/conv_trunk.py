@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_dvae.layers.host_init import conv2d
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.utils import checks
 from keras_dvae.utils.numerics import flatten
@@ -48,18 +49,30 @@ class ConvTrunk(keras.layers.Layer):
             )
         f = self.filters
         self.blocks = [
-            keras.layers.Conv2D(f // 2, 3, strides=2, padding="same", name="stem"),
+            conv2d(f // 2, 3, strides=2, padding="same", name="stem"),
             ResidualBlock(f // 2, name="block_0"),
-            keras.layers.Conv2D(f, 3, strides=2, padding="same", name="down_1"),
+            conv2d(f, 3, strides=2, padding="same", name="down_1"),
             ResidualBlock(f, name="block_1"),
         ]
-        self.top = keras.layers.Conv2D(f, 3, strides=2, padding="same", name="down_2")
+        self.top = conv2d(f, 3, strides=2, padding="same", name="down_2")
 
     def build(self, input_shape):
         if self.built:
             return
+        # Shapes by hand, not an eager pass: on JAX every eager op of a
+        # pass compiles a program.
+        h, w = self.padded
+        f = self.filters
+        shapes = [
+            (None, h, w, self.image_shape[-1]),
+            (None, h // 2, w // 2, f // 2),
+            (None, h // 2, w // 2, f // 2),
+            (None, h // 4, w // 4, f),
+        ]
+        for layer, shape in zip(self.blocks, shapes, strict=True):
+            layer.build(shape)
+        self.top.build((None, h // 4, w // 4, f))
         self.built = True
-        self.call(ops.zeros((1, math.prod(self.image_shape)), self.compute_dtype))
 
     def call(self, x, training=None):
         h = ops.reshape(x, (-1, *self.image_shape))

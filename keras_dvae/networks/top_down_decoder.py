@@ -7,6 +7,7 @@ from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions import Bernoulli, kl_divergence
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
 from keras_dvae.layers.gaussian_latent import sample_normal
+from keras_dvae.layers.host_init import conv2d, dense
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
 from keras_dvae.networks.conv_trunk import padded_size
@@ -89,30 +90,29 @@ class TopDownDecoder(keras.layers.Layer):
         )
         f = self.filters
         self.padded = padded_size(self.image_shape)
-        self.global_decoder = keras.layers.Dense(
+        self.global_decoder = dense(
             (self.padded[0] // 8) * (self.padded[1] // 8) * f, name="global_decoder"
         )
         self.top_block = ResidualBlock(f, name="top_block")
-        self.top_up = keras.layers.Conv2D(f, 3, padding="same", name="top_up")
+        self.top_up = conv2d(f, 3, padding="same", name="top_up")
         params = local_channels * (2 if local_latents == "normal" else 1)
         self.local_priors = [
-            keras.layers.Conv2D(params, 3, padding="same", name=f"prior_{k}")
+            conv2d(params, 3, padding="same", name=f"prior_{k}")
             for k in range(local_groups)
         ]
         self.local_posteriors = [
-            keras.layers.Conv2D(params, 3, padding="same", name=f"posterior_{k}")
+            conv2d(params, 3, padding="same", name=f"posterior_{k}")
             for k in range(local_groups)
         ]
         self.local_projections = [
-            keras.layers.Conv2D(f, 1, name=f"merge_projection_{k}")
-            for k in range(local_groups)
+            conv2d(f, 1, name=f"merge_projection_{k}") for k in range(local_groups)
         ]
         self.local_blocks = [
             ResidualBlock(f, name=f"merge_block_{k}") for k in range(local_groups)
         ]
-        self.up_1 = keras.layers.Conv2D(f // 2, 3, padding="same", name="up_1")
+        self.up_1 = conv2d(f // 2, 3, padding="same", name="up_1")
         self.up_block = ResidualBlock(f // 2, name="up_block")
-        self.output_layer = keras.layers.Conv2D(
+        self.output_layer = conv2d(
             output_channels, 3, padding="same", name="output_layer"
         )
 
@@ -128,14 +128,29 @@ class TopDownDecoder(keras.layers.Layer):
                 name="pixel_bias", shape=self.image_shape, initializer="zeros"
             )
         self.local_latent.build((None, self.local_channels))
+        # Shapes by hand, not an eager pass: on JAX every eager op of a
+        # pass compiles a program.
+        h, w = self.padded
+        f = self.filters
+        quarter = (None, h // 4, w // 4)
+        self.global_decoder.build(input_shape)
+        self.top_block.build((None, h // 8, w // 8, f))
+        self.top_up.build((*quarter, f))
+        for prior, posterior, projection, block in zip(
+            self.local_priors,
+            self.local_posteriors,
+            self.local_projections,
+            self.local_blocks,
+            strict=True,
+        ):
+            prior.build((*quarter, f))
+            posterior.build((*quarter, 2 * f))  # state ‖ the trunk's P/4 map
+            projection.build((*quarter, self.local_channels))
+            block.build((*quarter, f))
+        self.up_1.build((*quarter, f))
+        self.up_block.build((None, h // 2, w // 2, f // 2))
+        self.output_layer.build((None, *self.image_shape[:2], f // 2))
         self.built = True
-        # Sublayers build on their first call: one inference pass, with the
-        # encoder trunk's P/4 feature map as context.
-        height, width = self.padded
-        self.run(
-            ops.zeros((1, int(input_shape[-1])), self.compute_dtype),
-            ops.zeros((1, height // 4, width // 4, self.filters)),
-        )
 
     @property
     def output_bias(self):

@@ -1,6 +1,7 @@
 """Writing a trained model as a preset folder, with its model card."""
 
 import contextlib
+import datetime
 import json
 import os
 import pathlib
@@ -127,24 +128,107 @@ def _hardware():
     return f"{text}, devices {devices}"
 
 
+def continuation(directory):
+    """Where a preset folder's training stands, for `training.train`.
+
+    Returns:
+        {"initial_weights": its weights file, "initial_step": the cumulative
+        steps its metadata records}.
+
+    Raises:
+        ValueError: no metadata or weights, or weights whose sha256 is not
+            the recorded one.
+    """
+    directory = pathlib.Path(directory)
+    weights = directory / WEIGHTS_FILE
+    try:
+        with open(directory / METADATA_FILE) as f:
+            metadata = json.load(f)
+        step = int(metadata["training"]["iterations"])
+        recorded = metadata["weights_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"Cannot continue the preset in {str(directory)!r}: its {METADATA_FILE} "
+            f"does not record training.iterations and weights_sha256 ({error!r})."
+        ) from None
+    if not weights.is_file() or sha256(weights) != recorded:
+        raise ValueError(
+            f"Cannot continue the preset in {str(directory)!r}: {WEIGHTS_FILE} is "
+            "missing or its sha256 differs from the one in its metadata."
+        )
+    return {"initial_weights": str(weights), "initial_step": step}
+
+
+def _stages(previous):
+    """The recorded stages and history of a preset's metadata; one stage
+    (and one history point) made from an older metadata's single run."""
+    training = previous.get("training", {})
+    if "stages" in training:
+        return list(training["stages"]), list(previous.get("history", []))
+    keys = ("epochs", "train_seconds", "steps_per_second", "backend", "hardware")
+    stage = {"steps": [0, training.get("iterations", 0)]}
+    stage.update({k: training[k] for k in keys if k in training})
+    stage["command"] = training.get("command")
+    metrics = previous.get("metrics", {})
+    return [stage], [_history_point(stage["steps"][1], metrics)]
+
+
+def _history_point(step, metrics):
+    """{"step", "test_ll", K, examples[, "bits_per_dim"]} of a stage's metrics."""
+    m = metrics.get("test_ll") or metrics.get("test_ll_subset") or {}
+    point = {"step": step, "test_ll": m.get("mean")}
+    for key in ("num_samples", "num_examples", "bits_per_dim"):
+        if key in m:
+            point[key] = m[key]
+    return point
+
+
 def export_preset(run, directory):
     """`export` of a `training.TrainingRun` with its recipe, metrics, training
-    facts and `ci_check`, plus a model card and `train.sh`; returns metadata."""
+    facts and `ci_check`, plus a model card and `train.sh`; returns metadata.
+
+    A run continued from a preset (`initial_step` > 0) adds a stage to the
+    folder's metadata: "training" then holds the cumulative iterations and
+    seconds and a list of "stages" (steps, seconds, speed, hardware, date,
+    command each), and "history" the test figure after each stage.
+    """
     model, recipe, data, facts = run.model, run.recipe, run.data, run.metrics
     check = ci_check(model, recipe, data)
     backend = keras.backend.backend()
+    initial = facts.get("initial_step", 0)
     command = shlex.join(
         [f"KERAS_BACKEND={backend}", "python", "-m", "keras_dvae.zoo.train"]
-        + [facts["recipe"], "--epochs", str(recipe["epochs"])]
+        + [facts["recipe"]]
+        + (["--continue"] if initial else [])
+        + ["--epochs", str(recipe["epochs"])]
         + ["--seed", str(facts["seed"]), "--data-dir", "../shared/data"]
     )
     steps, seconds = facts["steps"], facts["train_seconds"]
     metrics = facts["evaluation"]
-    budget = f"{recipe['epochs']} epochs on the hardware above"
+    stages, history = [], []
+    if initial:
+        with open(pathlib.Path(directory) / METADATA_FILE) as f:
+            stages, history = _stages(json.load(f))
+    stage = {
+        "steps": [initial, initial + steps],
+        "epochs": recipe["epochs"],
+        "train_seconds": round(seconds, 1),
+        "steps_per_second": round(steps / max(seconds, 1e-9), 2),
+        "backend": backend,
+        "hardware": _hardware(),
+        "date": datetime.date.today().isoformat(),
+        "command": command,
+    }
+    stages.append(stage)
+    history.append(_history_point(initial + steps, metrics))
+    budget = f"{sum(s.get('epochs', 0) for s in stages)} epochs"
+    budget += (
+        f" in {len(stages)} stages" if len(stages) > 1 else " on the hardware above"
+    )
     if "time_budget" in facts:
         budget += (
-            f" (the epochs that fit a {facts['time_budget']:.0f} s budget at the "
-            f"probed {facts['probed_steps_per_second']:.1f} steps/s)"
+            f" (the last: the epochs that fit a {facts['time_budget']:.0f} s "
+            f"budget at the probed {facts['probed_steps_per_second']:.1f} steps/s)"
         )
     metadata = {
         "dataset": recipe["dataset"],
@@ -152,16 +236,18 @@ def export_preset(run, directory):
         "paper": recipe["paper"],
         "metrics": metrics,
         "training": {
-            "iterations": steps,
-            "epochs": recipe["epochs"],
+            "iterations": initial + steps,
+            "epochs": sum(s.get("epochs", 0) for s in stages),
             "batch_size": recipe["batch_size"],
-            "train_seconds": round(seconds, 1),
-            "steps_per_second": round(steps / max(seconds, 1e-9), 2),
+            "train_seconds": round(sum(s.get("train_seconds", 0) for s in stages), 1),
+            "steps_per_second": stage["steps_per_second"],
             "backend": backend,
-            "hardware": _hardware(),
+            "hardware": stage["hardware"],
             "budget": budget + "; the paper trains for about 10^6 iterations on GPUs",
             "command": command,
+            "stages": stages,
         },
+        "history": history,
         "ci_check": check,
     }
     info = metrics.get("test_ll", {}).get("log_partition") or {}
@@ -177,9 +263,11 @@ def export_preset(run, directory):
     samples = images.sample_grid(model, data)
     written = export(model, directory, metadata, samples=samples, model_card=False)
     write_model_card(directory)
+    commands = "\n".join(str(s.get("command")) for s in stages)
     files.write_text(
         pathlib.Path(directory) / "train.sh",
-        f"#!/usr/bin/env bash\n# Reproduces this preset.\n{command}\n",
+        "#!/usr/bin/env bash\n# Reproduces this preset: its training stages in "
+        f"order.\nset -e\n{commands}\n",
     )
     return written
 
@@ -233,7 +321,7 @@ def model_card(name, metadata, samples=False):
     """The Markdown model card of a preset from its metadata.
 
     Shows, when present: "description", "lossy_data", "class", "dataset",
-    "metrics", "paper", "training", "ci_check", "weights_sha256"; and
+    "metrics", "paper", "training", "history", "ci_check", "weights_sha256"; and
     samples.png if `samples`.
     """
     cls = metadata.get("class", "model")
@@ -266,6 +354,10 @@ def model_card(name, metadata, samples=False):
         lines.append(f"- **Training:** {_training_text(training)}")
         if training.get("command"):
             lines.append(f"  `{training['command']}`")
+    points = [p for p in metadata.get("history", []) if p.get("test_ll") is not None]
+    if len(points) > 1:
+        curve = "; ".join(f"{p['step']:,} → {p['test_ll']:.2f}" for p in points)
+        lines.append(f"- **History** (steps → test log-likelihood): {curve}.")
     check = metadata.get("ci_check")
     if check:
         lines.append(

@@ -135,7 +135,8 @@ def load(name, verify=True, load_weights=True, cls=None):
     The sha256 and the HDF5 structure of the weights are checked before
     anything is built, so a corrupted download fails naming the file. An
     RBM prior gets the log Z recorded in `metadata["log_partition"]`, so
-    `model.log_likelihood` does not re-estimate it.
+    `model.log_likelihood` does not re-estimate it. The model comes
+    compiled with its default `compile()`, ready for `evaluate` or `fit`.
 
     Args:
         name: a preset name (`list_presets()`) or a path to a preset folder.
@@ -203,6 +204,7 @@ def load(name, verify=True, load_weights=True, cls=None):
         )
     model = keras.saving.deserialize_keras_object(config)
     if not load_weights:
+        model.compile()
         return model
     try:
         model.load_weights(weights)
@@ -214,6 +216,9 @@ def load(name, verify=True, load_weights=True, cls=None):
     info = metadata.get("log_partition")
     if model.prior.has_log_partition and info:
         model.prior.set_log_partition(info["log_z"], {**info, "source": METADATA_FILE})
+    # Compiled (after loading: the weights file has no optimizer) as Keras
+    # users expect of a loaded model: `evaluate` and `fit` work at once.
+    model.compile()
     return model
 
 

@@ -2,11 +2,16 @@
 
     python -m keras_dvae.zoo.train dvaepp_mnist_static --data-dir ../shared/data
     python -m keras_dvae.zoo.train dvaepp_cifar10 --epochs 1 --export /tmp/x
+    python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 40
     python -m keras_dvae.zoo.train --list
     python -m keras_dvae.zoo.train --table
 
 NAME is the preset's recipe; `training.train` trains it in `--output-dir`
 (rerun to resume) and `exporting.export_preset` writes the folder.
+`--continue` trains the committed preset further: its weights (PCD chains
+included) and recorded step are the start, the schedules resume at that
+step over the cumulative length, Adam starts afresh, and the folder's
+metadata gains the stage (`exporting.export_preset`).
 `--data-parallel` (JAX) splits each batch over every visible device with
 `keras.distribution.DataParallel`, the same computation as on one device
 (tested with `XLA_FLAGS=--xla_force_host_platform_device_count=2`).
@@ -69,6 +74,14 @@ def main(argv=None):
         help="seconds of training: the epochs come from a speed probe "
         "(train.sh records the resulting --epochs)",
     )
+    parser.add_argument(
+        "--continue",
+        dest="continue_preset",
+        action="store_true",
+        help="continue the preset folder (--export, default zoo/NAME) from its "
+        "weights and recorded step for --epochs more (or --time-budget), and "
+        "add the stage to its metadata",
+    )
     parser.add_argument("--data-parallel", action="store_true")
     parser.add_argument(
         "--evaluate-only",
@@ -92,7 +105,13 @@ def main(argv=None):
             keras.distribution.DataParallel(devices=devices)
         )
         print(f"data parallel over {len(devices)} device(s): {devices}")
-    output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name)
+    directory = args.export or os.path.join("zoo", args.name)
+    start = {}
+    if args.continue_preset:
+        start = exporting.continuation(directory)
+        print(f"continuing {directory} from step {start['initial_step']}")
+    stage = f"-from-{start['initial_step']}" if start else ""
+    output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name + stage)
     if args.evaluate_only:
         run = training.load_run(output_dir, args.data_dir)
         run.metrics["evaluation"] = training.evaluate(run.model, run.data, run.recipe)
@@ -105,6 +124,7 @@ def main(argv=None):
             seed=args.seed,
             verbose=args.verbose,
             time_budget=args.time_budget,
+            **start,
         )
     metrics = run.metrics["evaluation"]
     lossless = _lossless_train_ll(run, args.data_dir)
@@ -112,7 +132,6 @@ def main(argv=None):
         metrics["lossless_train_ll"] = lossless
     print(f"trained {run.steps} steps in {run.metrics['train_seconds']:.0f} s")
     print(json.dumps(metrics, indent=2, default=float))
-    directory = args.export or os.path.join("zoo", args.name)
     exporting.export_preset(run, directory)
     print(f"wrote {directory}")
     return 0

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dvae import zoo
+from keras_dvae import callbacks, zoo
 from keras_dvae.zoo import train
 
 pytestmark = pytest.mark.end_to_end
@@ -47,3 +47,60 @@ def test_train_export_and_evaluate_only(tmp_path):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
         )
+
+
+def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
+    # A preset continued for another epoch starts from its weights and PCD
+    # chains, at its recorded step (the learning rate of step 14 of 28, not
+    # the warm-up's tenth), and records both stages and their test figures.
+    folder = tmp_path / "preset"
+    common = ["digits_dvaepp", "--epochs", "1", "--verbose", "0"]
+    common += ["--export", str(folder)]
+    assert train.main([*common, "--output-dir", str(tmp_path / "run1")]) == 0
+    first = zoo.get_metadata(folder)
+    assert first["training"]["iterations"] == 14
+    preset = zoo.load(folder)
+    seen = {}
+
+    def record(logs=None):
+        model = seen["model"]
+        seen["chains"] = keras.ops.convert_to_numpy(model.prior.chains_z1)
+        seen["step"] = float(keras.ops.convert_to_numpy(model.training_step))
+        seen["rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["model"] = self.model
+            record()
+
+    real_train = train.training.train
+
+    def recording_train(*args, **kwargs):
+        return real_train(*args, callbacks=[Recorder()], **kwargs)
+
+    monkeypatch.setattr(train.training, "train", recording_train)
+    assert (
+        train.main([*common, "--continue", "--output-dir", str(tmp_path / "run2")]) == 0
+    )
+    np.testing.assert_array_equal(
+        seen["chains"], keras.ops.convert_to_numpy(preset.prior.chains_z1)
+    )
+    assert seen["step"] == 14
+    expected = callbacks.reference_learning_rate(28)(14)
+    np.testing.assert_allclose(seen["rate"], keras.ops.convert_to_numpy(expected))
+    assert seen["rate"] == pytest.approx(3e-3)  # the full rate, not 3e-4
+    metadata = zoo.get_metadata(folder)
+    training = metadata["training"]
+    assert training["iterations"] == 28 and training["epochs"] == 2
+    assert [s["steps"] for s in training["stages"]] == [[0, 14], [14, 28]]
+    assert "--continue" in training["stages"][1]["command"]
+    assert [p["step"] for p in metadata["history"]] == [14, 28]
+    assert metadata["history"][0]["test_ll"] == first["metrics"]["test_ll"]["mean"]
+    script = (folder / "train.sh").read_text()
+    assert all(s["command"] in script for s in training["stages"])
+    continued = zoo.load(folder)
+    assert float(keras.ops.convert_to_numpy(continued.training_step)) == 28
+    # A weights file that is not the recorded one is refused.
+    (folder / "model.weights.h5").write_bytes(b"not the weights")
+    with pytest.raises(ValueError, match="sha256"):
+        train.main([*common, "--continue", "--output-dir", str(tmp_path / "run3")])

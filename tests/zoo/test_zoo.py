@@ -342,3 +342,11 @@ def test_save_to_preset_round_trip(tmp_path):
         )
     with pytest.raises(ValueError, match="not a BernoulliVAE"):
         models.BernoulliVAE.from_preset(str(tmp_path / "mine"))
+
+
+def test_a_loaded_preset_is_compiled(loaded):
+    # `evaluate` works on a preset as loaded (no "call compile() first").
+    model = loaded("bernoulli_joint_1nl_mnist_static")
+    assert model.compiled
+    logs = model.evaluate(_binary_rows(model), verbose=0, return_dict=True)
+    assert np.isfinite(logs["elbo"]) and logs["elbo"] < 0
