@@ -22,8 +22,11 @@ DATA_MISSING = "benchmark data missing"
 
 
 def need_data(*names):
-    """`DATA_DIR` if it holds every file in `names`, else skips the test."""
+    """`DATA_DIR` if it holds every file in `names` (or, without names,
+    exists), else skips the test."""
     missing = [n for n in names if not (DATA_DIR / n).is_file()]
+    if not names and not DATA_DIR.is_dir():
+        missing = ["the whole folder"]
     if missing:
         pytest.skip(f"{DATA_MISSING} in {DATA_DIR}: {', '.join(missing)}")
     return DATA_DIR

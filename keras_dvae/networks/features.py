@@ -68,6 +68,10 @@ class EncoderFeatures(keras.layers.Layer):
                 f"encoder with latent={type(encoder.latent).__name__}"
             )
         self.encoder = encoder
+        if not self.trainable:
+            # Frozen in `kwargs` (a saved frozen extractor): the encoder,
+            # built after `Layer.__init__` set the flag, freezes too.
+            encoder.trainable = False
         self.output_type = output_type
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.scale = float(scale)

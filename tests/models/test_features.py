@@ -84,7 +84,7 @@ def test_categorical_features_equal_encode():
 
 
 @pytest.mark.parametrize("make", [binary_vae, categorical_vae, conv_vae])
-def test_fine_tuning_updates_the_vae_and_freezing_stops_it(make):
+def test_fine_tuning_updates_the_vae_and_freezing_stops_it(make, tmp_path):
     vae = make()
     x, y = data(dim=vae.input_dim)
     classifier = keras.Sequential(
@@ -103,6 +103,12 @@ def test_fine_tuning_updates_the_vae_and_freezing_stops_it(make):
     classifier.fit(x, y, epochs=1, batch_size=N, verbose=0)
     np.testing.assert_array_equal(first_kernel(vae), tuned)
     assert np.abs(to_numpy(classifier.layers[1].kernel) - dense).max() > 0
+
+    # Still frozen after `.keras` save and load (it used to thaw: 2 → 151).
+    path = str(tmp_path / "classifier.keras")
+    classifier.save(path)
+    loaded = keras.saving.load_model(path)
+    assert len(loaded.trainable_weights) == 2
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist:UserWarning")
