@@ -1,9 +1,11 @@
-"""Glorot-uniform weights drawn on the host, and the layers that use them.
+"""Weights initialised on the host, and the layers that use them.
 
 On JAX, `keras.random.uniform` compiles one XLA program per weight shape
 (0.2–0.4 s each on a CPU), so building the convolutional preset spent 10 of
-its 18 s compiling random-number programs. NumPy draws the same
-distribution with no compilation, on every backend.
+its 18 s compiling random-number programs, and filling biases and batch-norm
+statistics compiled one more program per shape. NumPy draws the same
+distribution, and fills the constants, with no compilation, on every
+backend.
 """
 
 import math
@@ -42,13 +44,51 @@ class HostGlorotUniform(keras.initializers.GlorotUniform):
         return keras.ops.convert_to_tensor(values.astype(dtype))
 
 
+@keras.saving.register_keras_serializable(package="keras_dvae")
+class HostConstant(keras.initializers.Constant):
+    """`keras.initializers.Constant`, filled with NumPy (no compilation).
+
+    Example:
+
+    >>> keras.ops.convert_to_numpy(HostConstant(1.0)((2,))).tolist()
+    [1.0, 1.0]
+    """
+
+    def __call__(self, shape, dtype=None):
+        dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+        value = np.full(tuple(int(s) for s in shape), self.value, dtype)
+        return keras.ops.convert_to_tensor(value)
+
+
 def conv2d(filters, kernel_size, **kwargs):
     """`keras.layers.Conv2D` with a host-drawn Glorot-uniform kernel."""
     return keras.layers.Conv2D(
-        filters, kernel_size, kernel_initializer=HostGlorotUniform(), **kwargs
+        filters,
+        kernel_size,
+        kernel_initializer=HostGlorotUniform(),
+        bias_initializer=HostConstant(0.0),
+        **kwargs,
     )
 
 
-def dense(units, **kwargs):
-    """`keras.layers.Dense` with a host-drawn Glorot-uniform kernel."""
-    return keras.layers.Dense(units, kernel_initializer=HostGlorotUniform(), **kwargs)
+def dense(units, kernel_initializer=None, **kwargs):
+    """`keras.layers.Dense` with host-initialised weights (Glorot-uniform
+    kernel unless `kernel_initializer` is given, zero bias)."""
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=kernel_initializer or HostGlorotUniform(),
+        bias_initializer=HostConstant(0.0),
+        **kwargs,
+    )
+
+
+def batch_norm(**kwargs):
+    """`keras.layers.BatchNormalization` with host-initialised variables."""
+    zero, one = HostConstant(0.0), HostConstant(1.0)
+    return keras.layers.BatchNormalization(
+        beta_initializer=zero,
+        gamma_initializer=one,
+        moving_mean_initializer=zero,
+        moving_variance_initializer=one,
+        **kwargs,
+    )

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_dvae.layers import host_init
 from keras_dvae.utils import checks
 
 #: The papers' names for their conditionals (DVAE++ §7): "nonlinear" is two
@@ -39,11 +40,13 @@ def mlp(hidden_units, units, name, activation="tanh", batch_norm=True):
 
     Returns an unbuilt `keras.Sequential`; `hidden_units` is a tuple of ints.
     """
+    # Keras's kernel initialiser (the published runs' draws); zeros and
+    # ones filled on the host (`host_init`: no compilation per shape on JAX).
     layers = []
     for h in hidden_units:
-        layers.append(keras.layers.Dense(h))
+        layers.append(host_init.dense(h, kernel_initializer="glorot_uniform"))
         if batch_norm:
-            layers.append(keras.layers.BatchNormalization())
+            layers.append(host_init.batch_norm())
         layers.append(keras.layers.Activation(activation))
-    layers.append(keras.layers.Dense(units))
+    layers.append(host_init.dense(units, kernel_initializer="glorot_uniform"))
     return keras.Sequential(layers, name=name)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_dvae.layers.host_init import conv2d, dense
+from keras_dvae.layers.host_init import batch_norm, conv2d, dense
 from keras_dvae.utils import checks
 
 
@@ -32,9 +32,9 @@ class ResidualBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = checks.check_positive_int("filters", filters)
         self.squeeze_ratio = checks.check_positive_int("squeeze_ratio", squeeze_ratio)
-        self.norm1 = keras.layers.BatchNormalization(name="norm1")
+        self.norm1 = batch_norm(name="norm1")
         self.conv1 = conv2d(filters, 3, padding="same", name="conv1")
-        self.norm2 = keras.layers.BatchNormalization(name="norm2")
+        self.norm2 = batch_norm(name="norm2")
         self.conv2 = conv2d(filters, 3, padding="same", name="conv2")
         self.squeeze = dense(
             max(filters // squeeze_ratio, 4), activation="relu", name="squeeze"
