@@ -43,11 +43,13 @@ def train(args):
         progress=True,
         examples=args.examples,
         num_samples=args.num_samples,
+        overwrite=args.overwrite,
         **overrides,
     )
     _print_metrics(run.metrics)
     png = os.path.join(args.output_dir, training.SAMPLES_FILE)
-    print(f"Wrote {png} (rows: prior samples, test images, reconstructions)")
+    done = "Kept" if run.reused else "Wrote"
+    print(f"{done} {png} (rows: prior samples, test images, reconstructions)")
     return 0
 
 
@@ -78,7 +80,12 @@ def sample(args):
     from keras_dvae.utils import images
 
     run = training.load_run(args.model_dir, args.data_dir)
-    path = args.output or os.path.join(args.model_dir, training.SAMPLES_FILE)
+    path = args.output
+    if path is None:  # the next free samples-N.png: the run's own PNG stays
+        n = 1
+        while os.path.exists(os.path.join(args.model_dir, f"samples-{n}.png")):
+            n += 1
+        path = os.path.join(args.model_dir, f"samples-{n}.png")
     images.write_png(images.sample_grid(run.model, run.data, n=args.num), path)
     print(f"Wrote {path} (rows: prior samples, test images, reconstructions)")
     return 0
@@ -138,6 +145,12 @@ def main(argv=None):
     t.add_argument("--data-dir", help="directory holding the dataset files")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--verbose", action="store_true", help="a line per epoch")
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run in --output-dir (else a rerun of the same "
+        "run prints its results, and another run there is refused)",
+    )
     e = sub.add_parser("evaluate", help="log-likelihood of a trained model")
     e.add_argument("--model-dir", default="outputs/digits")
     e.add_argument("--dataset")
@@ -147,7 +160,7 @@ def main(argv=None):
     s = sub.add_parser("sample", help="PNG of prior samples and reconstructions")
     s.add_argument("--model-dir", default="outputs/digits")
     s.add_argument("--num", type=int, default=16)
-    s.add_argument("--output")
+    s.add_argument("--output", help="PNG path (default MODEL_DIR/samples-N.png)")
     s.add_argument("--data-dir")
     s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     sub.add_parser("recipes", help="list the training recipes")
@@ -155,7 +168,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     commands = {"train": train, "evaluate": evaluate, "sample": sample}
     commands.update(recipes=list_recipes, presets=list_presets)
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except (ValueError, FileNotFoundError) as error:
+        # Bad input the library refused with its message: one line, no
+        # traceback, argparse's exit status.
+        print(f"keras-dvae {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -28,6 +28,15 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 SAMPLES_FILE = "samples.png"
 BACKUP_DIR = "backup"
+#: What a run folder holds besides `backup/` (`overwrite` deletes them).
+RUN_FILES = (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    METRICS_FILE,
+    HISTORY_FILE,
+    SAMPLES_FILE,
+    "evaluation.json",
+)
 #: Adam's ε in the reference recipe (REFERENCE §4).
 ADAM_EPSILON = 1e-3
 
@@ -50,6 +59,9 @@ class TrainingRun:
     data: datasets.Dataset
     steps: int
     metrics: dict
+    #: True when `train` found this run finished in its folder and
+    #: returned it without training.
+    reused: bool = False
 
 
 def resolve(recipe, **overrides):
@@ -366,6 +378,44 @@ def summary(metrics):
     return result
 
 
+def _finished_run(output_dir, key, overwrite, budgeted):
+    """The metrics of the finished run in `output_dir` that `key` (recipe,
+    seed, start; epochs aside for a time budget) describes, or None when
+    there is none or `overwrite` deleted it.
+
+    Raises:
+        ValueError: the folder's finished run is another one.
+    """
+    metrics = os.path.join(output_dir, METRICS_FILE)
+    if not os.path.isfile(metrics) or os.path.isdir(
+        os.path.join(output_dir, BACKUP_DIR)
+    ):
+        return None
+    if overwrite:
+        for name in RUN_FILES:
+            path = os.path.join(output_dir, name)
+            if os.path.isfile(path):
+                os.remove(path)
+        return None
+    try:
+        with open(os.path.join(output_dir, CONFIG_FILE)) as f:
+            saved = {k: v for k, v in json.load(f).items() if k != "model"}
+        with open(metrics) as f:
+            result = json.load(f)
+    except (OSError, ValueError):
+        saved, result = None, None
+    same = json.loads(json.dumps(key))
+    if budgeted and saved:
+        same["training"]["epochs"] = saved.get("training", {}).get("epochs")
+    if saved != same:
+        raise ValueError(
+            f"`output_dir` {output_dir!r} holds a finished run of another "
+            "recipe, seed or start (its config.json): pass overwrite=True "
+            "(--overwrite) to replace it, or another output_dir."
+        )
+    return result
+
+
 def _run_callbacks(model, recipe, output_dir):
     """log Z updates, the resumable backup and the CSV history of a run."""
     result = [
@@ -408,6 +458,7 @@ def train(
     time_budget=None,
     initial_weights=None,
     initial_step=0,
+    overwrite=False,
     **overrides,
 ):
     """Trains a recipe into `output_dir` (rerun the same call to resume).
@@ -438,6 +489,10 @@ def train(
         initial_step: int ≥ 0, the steps those weights were trained for:
             the schedules resume there (`compile_model`), and the batch
             order is seeded with `seed + initial_step`.
+        overwrite: a finished run in `output_dir` (its `metrics.json`, no
+            backup) is returned as it is (`reused=True`) when it had this
+            recipe, seed and start, and refused (ValueError) otherwise;
+            `overwrite=True` deletes its files and trains afresh.
 
     Example:
 
@@ -452,6 +507,19 @@ def train(
         overrides["epochs"] = epochs
     name, recipe = resolve(recipe, **overrides)
     os.makedirs(output_dir, exist_ok=True)
+    key = {"recipe": name, "training": recipe, "seed": seed}
+    if initial_step:
+        key["initial_step"] = initial_step
+    finished = _finished_run(output_dir, key, overwrite, time_budget is not None)
+    if finished is not None:
+        model, _ = load_trained(output_dir)
+        data = load_data(recipe, data_dir) if data is None else data
+        if progress or verbose:
+            print(
+                f"{output_dir} holds this run, finished: returning it "
+                "(overwrite=True, or --overwrite, trains it again)."
+            )
+        return TrainingRun(model, recipe, data, finished["steps"], finished, True)
     data = load_data(recipe, data_dir) if data is None else data
     probed = {}
     if time_budget is not None:
@@ -474,10 +542,7 @@ def train(
     batches = training_batches(data, recipe["batch_size"], seed + initial_step)
     steps = len(batches) * recipe["epochs"]
     config = keras.saving.serialize_keras_object(model)
-    files.write_json(
-        os.path.join(output_dir, CONFIG_FILE),
-        {"recipe": name, "training": recipe, "seed": seed, "model": config},
-    )
+    files.write_json(os.path.join(output_dir, CONFIG_FILE), {**key, "model": config})
     resuming = os.path.isdir(os.path.join(output_dir, BACKUP_DIR))
     if progress or verbose:
         print(

@@ -45,6 +45,43 @@ def test_train_evaluate_sample(tmp_path, capsys):
     assert image.width > image.height > 0
 
 
+def test_a_finished_run_is_kept_refused_or_overwritten(tmp_path, capsys):
+    # Rerunning a finished run returns it (no new history rows); another
+    # configuration into its folder is refused; --overwrite trains afresh.
+    # `sample` writes beside the run's samples.png, never over it.
+    out = tmp_path / "run"
+    args = ["train", "digits_bernoulli", "--epochs", "1", "--num-samples", "2"]
+    args += ["--examples", "5", "--output-dir", str(out)]
+    tiny = ["--model-args", json.dumps({"num_latents": 4, "hidden_units": [8]})]
+    assert cli.main([*args, *tiny]) == 0
+    rows = (out / "history.csv").read_text()
+    weights = (out / "model.weights.h5").read_bytes()
+    capsys.readouterr()
+    assert cli.main([*args, *tiny]) == 0
+    printed = capsys.readouterr().out
+    assert "holds this run, finished" in printed and "Kept" in printed
+    assert (out / "history.csv").read_text() == rows
+    assert (out / "model.weights.h5").read_bytes() == weights
+    other = ["--model-args", json.dumps({"num_latents": 6, "hidden_units": [8]})]
+    assert cli.main([*args, *other]) == 2
+    assert "finished run of another" in capsys.readouterr().err
+    (out / "evaluation.json").write_text("{}")  # a stale evaluation
+    assert cli.main([*args, *other, "--overwrite"]) == 0
+    assert (
+        json.loads((out / "config.json").read_text())["training"]["model_args"][
+            "num_latents"
+        ]
+        == 6
+    )
+    assert (out / "history.csv").read_text().count("\n") == rows.count("\n")
+    assert not (out / "evaluation.json").exists()
+    samples = (out / "samples.png").read_bytes()
+    for n in (1, 2):
+        assert cli.main(["sample", "--model-dir", str(out), "--num", "2"]) == 0
+        assert (out / f"samples-{n}.png").is_file()
+    assert (out / "samples.png").read_bytes() == samples
+
+
 def test_train_takes_the_recipe_as_argument_or_flag(tmp_path):
     common = ["--epochs", "1", "--num-samples", "2", "--examples", "5"]
     common += ["--model-args", json.dumps({"num_latents": 4, "hidden_units": [8]})]

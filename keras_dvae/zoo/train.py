@@ -82,6 +82,11 @@ def main(argv=None):
         "weights and recorded step for --epochs more (or --time-budget), and "
         "add the stage to its metadata",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="retrain a finished run in --output-dir instead of exporting it",
+    )
     parser.add_argument("--data-parallel", action="store_true")
     parser.add_argument(
         "--evaluate-only",
@@ -124,6 +129,7 @@ def main(argv=None):
             seed=args.seed,
             verbose=args.verbose,
             time_budget=args.time_budget,
+            overwrite=args.overwrite,
             **start,
         )
     metrics = run.metrics["evaluation"]
