@@ -92,7 +92,7 @@ def sample(args):
 
 
 def _row(name, model, dataset, rest):
-    print(f"{name:36s} {model:13s} {dataset:23s} {rest}")
+    print(f"{name:36s} {model:14s} {dataset:23s} {rest}")
 
 
 def list_recipes(args):
@@ -110,11 +110,35 @@ def list_recipes(args):
 def list_presets(args):
     from keras_dvae import zoo
 
+    _row("preset", "model", "dataset", "measured (test)       steps  paper")
     for name in zoo.list_presets():
         meta = zoo.get_metadata(name)
-        description = meta.get("description", "")[:60]
-        _row(name, meta.get("class", "?"), meta.get("dataset", "?"), description)
+        metrics = meta.get("metrics", {})
+        m = metrics.get("test_ll") or metrics.get("test_ll_subset") or {}
+        measured = "-"
+        if "bits_per_dim" in m:
+            measured = f"{m['bits_per_dim']:.3f} bits/dim"
+        elif "mean" in m:
+            measured = f"{m['mean']:.2f} nats"
+        paper = meta.get("paper") or {}
+        reference = paper.get("test_ll", paper.get("bits_per_dim", "-"))
+        steps = meta.get("training", {}).get("iterations", 0)
+        rest = f"{measured:15s} {steps:>11,}  {reference}"
+        _row(name, meta.get("class", "?"), meta.get("dataset", "?"), rest)
+    print("\nTraining recipes (these and more): keras-dvae recipes")
     return 0
+
+
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that shows an option's default, unless it is None or a flag's False."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        hidden = default is None or default is False or default == argparse.SUPPRESS
+        if not hidden and "(default" not in text:
+            text += f" (default: {default})"
+        return text
 
 
 def main(argv=None):
@@ -124,7 +148,10 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a recipe (default digits_dvaepp)")
+    defaults = _DefaultsShown
+    t = sub.add_parser(
+        "train", help="train a recipe (default digits_dvaepp)", formatter_class=defaults
+    )
     t.add_argument(
         "recipe", nargs="?", default="digits_dvaepp", help="see `keras-dvae recipes`"
     )
@@ -135,15 +162,25 @@ def main(argv=None):
         help="the recipe, as a flag (--preset: the same, for a preset's name)",
     )
     t.add_argument("--dataset", help="override the recipe's dataset")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--learning-rate", type=float)
+    t.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    t.add_argument(
+        "--learning-rate", type=float, help="override the recipe's base learning rate"
+    )
     t.add_argument("--model-args", help="JSON dict merged into the model arguments")
-    t.add_argument("--num-samples", type=int, help="importance samples K")
-    t.add_argument("--examples", type=int, help="evaluate on N test rows")
-    t.add_argument("--output-dir", default="outputs/digits")
-    t.add_argument("--data-dir", help="directory holding the dataset files")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--num-samples", type=int, help="importance samples K (default: the recipe's)"
+    )
+    t.add_argument(
+        "--examples", type=int, help="evaluate on N test rows (default: the recipe's)"
+    )
+    t.add_argument("--output-dir", default="outputs/digits", help="the run folder")
+    t.add_argument(
+        "--data-dir", help="directory holding the dataset files (default: searched)"
+    )
+    t.add_argument(
+        "--seed", type=int, default=0, help="seeds the model, batches, binarisation"
+    )
     t.add_argument("--verbose", action="store_true", help="a line per epoch")
     t.add_argument(
         "--overwrite",
@@ -151,17 +188,25 @@ def main(argv=None):
         help="replace a finished run in --output-dir (else a rerun of the same "
         "run prints its results, and another run there is refused)",
     )
-    e = sub.add_parser("evaluate", help="log-likelihood of a trained model")
-    e.add_argument("--model-dir", default="outputs/digits")
-    e.add_argument("--dataset")
-    e.add_argument("--num-samples", type=int, default=4000)
-    e.add_argument("--examples", type=int)
-    e.add_argument("--data-dir")
-    s = sub.add_parser("sample", help="PNG of prior samples and reconstructions")
-    s.add_argument("--model-dir", default="outputs/digits")
-    s.add_argument("--num", type=int, default=16)
+    e = sub.add_parser(
+        "evaluate", help="log-likelihood of a trained model", formatter_class=defaults
+    )
+    e.add_argument("--model-dir", default="outputs/digits", help="a `train` run folder")
+    e.add_argument("--dataset", help="evaluate on another dataset of the same shape")
+    e.add_argument("--num-samples", type=int, default=4000, help="importance samples K")
+    e.add_argument(
+        "--examples", type=int, help="evaluate on N test rows (default: the recipe's)"
+    )
+    e.add_argument("--data-dir", help="directory holding the dataset files")
+    s = sub.add_parser(
+        "sample",
+        help="PNG of prior samples and reconstructions",
+        formatter_class=defaults,
+    )
+    s.add_argument("--model-dir", default="outputs/digits", help="a `train` run folder")
+    s.add_argument("--num", type=int, default=16, help="images per row")
     s.add_argument("--output", help="PNG path (default MODEL_DIR/samples-N.png)")
-    s.add_argument("--data-dir")
+    s.add_argument("--data-dir", help="directory holding the dataset files")
     s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     sub.add_parser("recipes", help="list the training recipes")
     sub.add_parser("presets", help="list the pretrained presets (zoo)")

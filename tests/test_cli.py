@@ -98,7 +98,14 @@ def test_recipes_and_presets_listings(capsys):
     listing = capsys.readouterr().out
     for name in recipes.list_recipes():
         assert name in listing
-    # `presets` lists the pretrained presets of the zoo.
+    # `presets` lists the pretrained presets of the zoo, with their figures.
     assert cli.main(["presets"]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in listing] == zoo.list_presets()
+    names = zoo.list_presets()
+    rows = listing[1 : 1 + len(names)]
+    assert [line.split()[0] for line in rows] == names
+    for name, row in zip(names, rows, strict=True):
+        meta = zoo.get_metadata(name)
+        steps = meta["training"]["iterations"]
+        assert f"{steps:,}" in row
+    assert "keras-dvae recipes" in listing[-1]
