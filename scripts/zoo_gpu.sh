@@ -5,8 +5,13 @@
 #
 #   KERAS_BACKEND=jax bash scripts/zoo_gpu.sh DATA_DIR OUT_DIR SECONDS [NAMES...]
 #
-# Writes OUT_DIR/zoo/<name>/ (preset folders), OUT_DIR/runs/<name>/ (history)
-# and OUT_DIR/logs/<name>.log. Each run is killed after SECONDS + KILL_SLACK.
+# Each preset continues from its committed folder (zoo/<name>, copied to
+# OUT_DIR/zoo/<name>; `--continue`: weights, PCD chains and recorded step),
+# and is evaluated on the whole test set at K = $EVAL_SAMPLES (default 4000).
+# FRESH=1 trains from scratch instead. Writes OUT_DIR/zoo/<name>/ (preset
+# folders with the new stage in metadata.json), OUT_DIR/runs/<name>/
+# (history) and OUT_DIR/logs/<name>.log. Each run is killed after
+# SECONDS + KILL_SLACK (evaluation included: size the slack for it).
 set -u
 DATA=$1
 OUT=$2
@@ -15,10 +20,18 @@ shift 3
 NAMES=${*:-dvaepp_mnist_static dvaepp_mnist dvaepp_omniglot dvaepp_caltech101_silhouettes categorical_mnist}
 PY=${PY:-python3}
 mkdir -p "$OUT/logs"
+mkdir -p "$OUT/zoo"
 for name in $NAMES; do
+    more=()
+    if [ "${FRESH:-0}" != 1 ] && [ -d "zoo/$name" ]; then
+        rm -rf "$OUT/zoo/$name"
+        cp -r "zoo/$name" "$OUT/zoo/$name"
+        more=(--continue)
+    fi
     timeout "$((BUDGET + ${KILL_SLACK:-250}))" "$PY" -u -m keras_dvae.zoo.train "$name" \
         --data-dir "$DATA" --output-dir "$OUT/runs/$name" --export "$OUT/zoo/$name" \
-        --time-budget "$BUDGET" > "$OUT/logs/$name.log" 2>&1 &
+        --time-budget "$BUDGET" --eval-examples 0 --eval-samples "${EVAL_SAMPLES:-4000}" \
+        "${more[@]}" > "$OUT/logs/$name.log" 2>&1 &
 done
 wait
 for name in $NAMES; do

@@ -54,6 +54,11 @@ def _lossless_train_ll(run, data_dir):
     }
 
 
+def _examples(value):
+    """--eval-examples: None (the recipe's), 0 → every test row, else N."""
+    return 10**9 if value == 0 else value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", nargs="?", help="recipe to train (see --list)")
@@ -81,6 +86,14 @@ def main(argv=None):
         help="continue the preset folder (--export, default zoo/NAME) from its "
         "weights and recorded step for --epochs more (or --time-budget), and "
         "add the stage to its metadata",
+    )
+    parser.add_argument(
+        "--eval-examples",
+        type=int,
+        help="test rows to evaluate (0: the whole test set; default: the recipe's)",
+    )
+    parser.add_argument(
+        "--eval-samples", type=int, help="importance samples K (default: the recipe's)"
     )
     parser.add_argument(
         "--overwrite",
@@ -119,7 +132,13 @@ def main(argv=None):
     output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name + stage)
     if args.evaluate_only:
         run = training.load_run(output_dir, args.data_dir)
-        run.metrics["evaluation"] = training.evaluate(run.model, run.data, run.recipe)
+        run.metrics["evaluation"] = training.evaluate(
+            run.model,
+            run.data,
+            run.recipe,
+            examples=_examples(args.eval_examples),
+            num_samples=args.eval_samples,
+        )
     else:
         run = training.train(
             args.name,
@@ -130,6 +149,8 @@ def main(argv=None):
             verbose=args.verbose,
             time_budget=args.time_budget,
             overwrite=args.overwrite,
+            examples=_examples(args.eval_examples),
+            num_samples=args.eval_samples,
             **start,
         )
     metrics = run.metrics["evaluation"]

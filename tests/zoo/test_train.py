@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dvae import callbacks, zoo
+from keras_dvae import callbacks, datasets, zoo
 from keras_dvae.zoo import train
 
 pytestmark = pytest.mark.end_to_end
@@ -79,9 +79,9 @@ def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
         return real_train(*args, callbacks=[Recorder()], **kwargs)
 
     monkeypatch.setattr(train.training, "train", recording_train)
-    assert (
-        train.main([*common, "--continue", "--output-dir", str(tmp_path / "run2")]) == 0
-    )
+    second = ["--continue", "--output-dir", str(tmp_path / "run2")]
+    second += ["--eval-examples", "0", "--eval-samples", "5"]  # every test row
+    assert train.main([*common, *second]) == 0
     np.testing.assert_array_equal(
         seen["chains"], keras.ops.convert_to_numpy(preset.prior.chains_z1)
     )
@@ -95,6 +95,9 @@ def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
     assert [s["steps"] for s in training["stages"]] == [[0, 14], [14, 28]]
     assert "--continue" in training["stages"][1]["command"]
     assert [p["step"] for p in metadata["history"]] == [14, 28]
+    test_rows = len(datasets.load("digits").x_test)
+    assert metadata["history"][1]["num_examples"] == test_rows
+    assert metadata["history"][1]["num_samples"] == 5
     assert metadata["history"][0]["test_ll"] == first["metrics"]["test_ll"]["mean"]
     script = (folder / "train.sh").read_text()
     assert all(s["command"] in script for s in training["stages"])
