@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import time
 
 import keras
@@ -380,40 +381,44 @@ def summary(metrics):
 
 def _finished_run(output_dir, key, overwrite, budgeted):
     """The metrics of the finished run in `output_dir` that `key` (recipe,
-    seed, start; epochs aside for a time budget) describes, or None when
-    there is none or `overwrite` deleted it.
+    seed, start; epochs aside for a time budget) describes; None when there
+    is no run, an unfinished one of `key` (it resumes), or `overwrite`
+    deleted what there was.
 
     Raises:
-        ValueError: the folder's finished run is another one.
+        ValueError: the folder holds a run (finished or not) of another key.
     """
     metrics = os.path.join(output_dir, METRICS_FILE)
-    if not os.path.isfile(metrics) or os.path.isdir(
-        os.path.join(output_dir, BACKUP_DIR)
-    ):
+    backup = os.path.join(output_dir, BACKUP_DIR)
+    unfinished = os.path.isdir(backup)
+    if not (unfinished or os.path.isfile(metrics)):
         return None
     if overwrite:
         for name in RUN_FILES:
             path = os.path.join(output_dir, name)
             if os.path.isfile(path):
                 os.remove(path)
+        shutil.rmtree(backup, ignore_errors=True)
         return None
     try:
         with open(os.path.join(output_dir, CONFIG_FILE)) as f:
             saved = {k: v for k, v in json.load(f).items() if k != "model"}
-        with open(metrics) as f:
-            result = json.load(f)
     except (OSError, ValueError):
-        saved, result = None, None
+        saved = None
     same = json.loads(json.dumps(key))
     if budgeted and saved:
         same["training"]["epochs"] = saved.get("training", {}).get("epochs")
     if saved != same:
+        state = "an unfinished" if unfinished else "a finished"
         raise ValueError(
-            f"`output_dir` {output_dir!r} holds a finished run of another "
-            "recipe, seed or start (its config.json): pass overwrite=True "
+            f"`output_dir` {output_dir!r} holds {state} run of another recipe, "
+            "seed or start (its config.json): pass overwrite=True "
             "(--overwrite) to replace it, or another output_dir."
         )
-    return result
+    if unfinished:
+        return None
+    with open(metrics) as f:
+        return json.load(f)
 
 
 def _run_callbacks(model, recipe, output_dir):

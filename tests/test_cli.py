@@ -64,7 +64,7 @@ def test_a_finished_run_is_kept_refused_or_overwritten(tmp_path, capsys):
     assert (out / "model.weights.h5").read_bytes() == weights
     other = ["--model-args", json.dumps({"num_latents": 6, "hidden_units": [8]})]
     assert cli.main([*args, *other]) == 2
-    assert "finished run of another" in capsys.readouterr().err
+    assert "a finished run of another" in capsys.readouterr().err
     (out / "evaluation.json").write_text("{}")  # a stale evaluation
     assert cli.main([*args, *other, "--overwrite"]) == 0
     assert (

@@ -290,3 +290,12 @@ def test_time_budget_sets_the_epochs_from_a_probe(tmp_path, digits, monkeypatch)
     assert run.metrics["probed_steps_per_second"] == rates[0]
     # The probe's throw-away model leaves no trace in the run's layer names.
     assert run.model.name == "dvaepp"
+
+
+@pytest.mark.backend_independent
+def test_an_unfinished_run_of_another_configuration_is_not_resumed(tmp_path):
+    # A backup left by another recipe/seed would resume the wrong run.
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "config.json").write_text('{"recipe": "digits_dvaepp", "seed": 3}')
+    with pytest.raises(ValueError, match="an unfinished run of another recipe"):
+        training.train("digits_bernoulli", output_dir=str(tmp_path), epochs=1)
