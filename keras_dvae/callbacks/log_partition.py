@@ -6,7 +6,8 @@ from keras_dvae.utils import checks
 
 
 class LogPartitionUpdate(keras.callbacks.Callback):
-    """Re-estimates log Z of the model's RBM prior every `every` epochs.
+    """Re-estimates log Z of the model's RBM prior every `every` epochs
+    (and at the start of training if the estimate is stale).
 
     `fit` never updates the log Z that the `elbo` and `kl` metrics use.
     Cheap with exact enumeration (up to ~20 units a side); AIS costs
@@ -36,6 +37,10 @@ class LogPartitionUpdate(keras.callbacks.Callback):
                 f"RBM). Received: model={type(self.model).__name__} with prior "
                 f"{type(prior).__name__}"
             )
+        # A current estimate before the first epoch, so that its elbo and
+        # kl are normalised too (not the stale or initial log Z = 0).
+        if not prior.log_partition_info:
+            prior.estimate_log_partition(self.method, **self.kwargs)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
