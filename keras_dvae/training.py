@@ -435,12 +435,12 @@ def _run_callbacks(model, recipe, output_dir):
     return result
 
 
-def _epoch_progress(epochs):
-    """A Keras Progbar over epochs showing elbo and kl."""
-    bar = keras.utils.Progbar(epochs, unit_name="epoch")
+def _epoch_progress(epochs, keys=("elbo", "kl")):
+    """A Keras Progbar over epochs showing each epoch's `keys` metrics."""
+    bar = keras.utils.Progbar(epochs, unit_name="epoch", stateful_metrics=keys)
 
     def update(epoch, logs):
-        values = [(k, float(v)) for k, v in (logs or {}).items() if k in ("elbo", "kl")]
+        values = [(k, float(v)) for k, v in (logs or {}).items() if k in keys]
         bar.update(epoch + 1, values=values, finalize=epoch + 1 == epochs)
 
     return keras.callbacks.LambdaCallback(on_epoch_end=update)
@@ -560,7 +560,17 @@ def train(
         )
     extra = [*_run_callbacks(model, recipe, output_dir), *callbacks]
     if progress and not verbose:
-        extra.append(_epoch_progress(recipe["epochs"]))
+        keys = ("elbo", "kl")
+        if model.prior.has_log_partition and not recipe["log_partition_every"]:
+            # No log Z during training (too costly for this RBM): elbo and
+            # kl would be unnormalised, so the bar shows what is not.
+            keys = ("reconstruction",)
+            print(
+                "log Z is not re-estimated during training "
+                "(log_partition_every=None): the bar shows the reconstruction "
+                "term; the normalised elbo comes with the evaluation."
+            )
+        extra.append(_epoch_progress(recipe["epochs"], keys))
     start = time.time()
     fit(
         model,
