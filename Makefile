@@ -8,15 +8,21 @@ BACKENDS ?= tensorflow jax torch
 
 .PHONY: setup demo test lint bench bench-train
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# `make demo` installs what the demo needs (the package and JAX); `make
+# test` (and `setup`) add TensorFlow, torch and the test and dev tools.
+$(VENV)/.demo: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[jax]"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.demo
 	$(PY) -m pip install -q -c constraints.txt -e ".[tensorflow-cpu,jax,torch,test,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
 
-demo: setup
+demo: $(VENV)/.demo
 	KERAS_BACKEND=$${KERAS_BACKEND:-jax} TF_CPP_MIN_LOG_LEVEL=3 $(VENV)/bin/keras-dvae train
 
 test: setup
