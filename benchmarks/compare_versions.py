@@ -55,17 +55,22 @@ print(json.dumps({"steps_per_second": 1 / step, "wall": wall}))
 """
 
 
-def measure(checkout, name, steps):
-    env = {**os.environ, "PYTHONPATH": checkout, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run_child(code, *args, cwd=None, **env):
+    """Runs `code` in a fresh Python process (`env` added to the environment);
+    returns the JSON of its last line of output."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, name, str(steps)],
-        cwd=checkout,
-        env=env,
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
         capture_output=True,
         text=True,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(checkout, name, steps):
+    return run_child(CHILD, name, steps, cwd=checkout, PYTHONPATH=checkout)
 
 
 def main(argv=None):

@@ -9,11 +9,9 @@ The import is timed apart. Prints a Markdown table of medians (seconds).
 """
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
+
+from benchmarks.compare_versions import run_child
 
 CHILD = r"""
 import json, sys, time
@@ -26,15 +24,7 @@ print(json.dumps({"import": imported - start, "load": time.perf_counter() - impo
 
 
 def measure(backend, name):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, name],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, name, KERAS_BACKEND=backend)
 
 
 def main(argv=None):
@@ -46,7 +36,9 @@ def main(argv=None):
     from keras_dvae import zoo
 
     names = args.presets or zoo.list_presets()
-    print("| preset | " + " | ".join(f"{b} load (import)" for b in args.backends) + " |")
+    print(
+        "| preset | " + " | ".join(f"{b} load (import)" for b in args.backends) + " |"
+    )
     print("| --- |" + " --- |" * len(args.backends))
     for name in names:
         cells = []
