@@ -77,6 +77,17 @@ def _backend_independent(item):
     )
 
 
+def pytest_configure(config):
+    # A data folder named on purpose must exist: its tests would otherwise
+    # all skip and the run could look green without having tested them.
+    if os.environ.get(DATA_ENV_VAR) and not DATA_DIR.is_dir():
+        raise pytest.UsageError(
+            f"${DATA_ENV_VAR} names {DATA_DIR}, which does not exist: fix the "
+            f"path, or unset {DATA_ENV_VAR} to use ../shared/data (its tests "
+            "then skip, counted, if it is missing)."
+        )
+
+
 def pytest_collection_modifyitems(config, items):
     run_slow = config.getoption("--runslow") or os.environ.get("KERAS_DVAE_SLOW")
     skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")
