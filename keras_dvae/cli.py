@@ -215,7 +215,7 @@ def main(argv=None):
     commands.update(recipes=list_recipes, presets=list_presets)
     try:
         return commands[args.command](args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
         # Bad input the library refused with its message: one line, no
         # traceback, argparse's exit status.
         print(f"keras-dvae {args.command}: error: {error}", file=sys.stderr)

@@ -421,8 +421,25 @@ def _finished_run(output_dir, key, overwrite, budgeted):
         return json.load(f)
 
 
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training with `FloatingPointError` when an epoch's loss or
+    metrics are not finite, before the later callbacks (the backup, the
+    history) record that epoch. Checked once an epoch: a per-step check
+    would wait for every step on JAX."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(v)}
+        if bad:
+            raise FloatingPointError(
+                f"Training went non-finite in epoch {epoch + 1}: {bad}. Nothing "
+                "of this epoch was kept: rerunning resumes from the last finite "
+                "epoch's backup; lower the learning rate or check the data first."
+            )
+
+
 def _run_callbacks(model, recipe, output_dir):
-    """log Z updates, the resumable backup and the CSV history of a run."""
+    """The non-finite guard, log Z updates, the resumable backup and the CSV
+    history of a run."""
     result = [
         # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
         keras.callbacks.BackupAndRestore(os.path.join(output_dir, BACKUP_DIR)),
@@ -432,7 +449,7 @@ def _run_callbacks(model, recipe, output_dir):
     if every and model.prior.has_log_partition:
         # Before the backup, so a resumed run restores the current estimate.
         result.insert(0, dvae_callbacks.LogPartitionUpdate(every, method="auto"))
-    return result
+    return [NonFiniteGuard(), *result]
 
 
 def _epoch_progress(epochs, keys=("elbo", "kl")):

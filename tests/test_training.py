@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dvae import callbacks, datasets, recipes, schedules, training
+from keras_dvae import callbacks, datasets, models, recipes, schedules, training
 from tests.helpers import BACKEND
 
 TINY_RBM = {"num_chains": 10, "gibbs_sweeps": 2, "hidden_units": [16]}
@@ -299,3 +299,28 @@ def test_an_unfinished_run_of_another_configuration_is_not_resumed(tmp_path):
     (tmp_path / "config.json").write_text('{"recipe": "digits_dvaepp", "seed": 3}')
     with pytest.raises(ValueError, match="an unfinished run of another recipe"):
         training.train("digits_bernoulli", output_dir=str(tmp_path), epochs=1)
+
+
+def test_a_non_finite_epoch_stops_training_before_anything_records_it(tmp_path):
+    # A PyDataset is checked through its first batch only: a NaN in a later
+    # batch reaches the step. The guard stops at the epoch's end, before
+    # the CSV history (after it in the list) writes the epoch.
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            x = np.full((8, 16), 0.0 if i == 0 else np.nan, "float32")
+            return (x,)
+
+    model = models.BernoulliVAE(image_shape=(16,), num_latents=4, hidden_units=(8,))
+    model.compile(optimizer="adam")
+    history = str(tmp_path / "history.csv")
+    with pytest.raises(FloatingPointError, match="non-finite in epoch 1"):
+        model.fit(
+            Batches(),
+            epochs=2,
+            verbose=0,
+            callbacks=[training.NonFiniteGuard(), keras.callbacks.CSVLogger(history)],
+        )
+    assert not os.path.exists(history) or len(open(history).readlines()) <= 1
