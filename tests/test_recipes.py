@@ -41,7 +41,10 @@ def test_recipe_matches_the_presets_config_and_metadata(name):
         assert _json(value) == _json(saved[key]), f"{name}: {key}"
     # What the preset was trained on, for how long, against which figure.
     assert recipe["dataset"] == metadata["dataset"]
-    assert recipe["epochs"] == metadata["training"]["epochs"]
+    # A continued preset records its stages: the recipe is the first one's.
+    stages = metadata["training"].get("stages") or [metadata["training"]]
+    assert recipe["epochs"] == stages[0]["epochs"]
+    assert sum(s["epochs"] for s in stages) == metadata["training"]["epochs"]
     assert recipe["paper"] == metadata["paper"]
     assert recipe["description"]
 

@@ -68,10 +68,6 @@ class EncoderFeatures(keras.layers.Layer):
                 f"encoder with latent={type(encoder.latent).__name__}"
             )
         self.encoder = encoder
-        if not self.trainable:
-            # Frozen in `kwargs` (a saved frozen extractor): the encoder,
-            # built after `Layer.__init__` set the flag, freezes too.
-            encoder.trainable = False
         self.output_type = output_type
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.scale = float(scale)
@@ -79,6 +75,12 @@ class EncoderFeatures(keras.layers.Layer):
     def build(self, input_shape):
         if not self.encoder.built:
             self.encoder.build((None, math.prod(input_shape[1:])))
+        if not self.trainable:
+            # Frozen in `kwargs` (a saved frozen extractor): its encoder was
+            # made after `Layer.__init__` set the flag. On TensorFlow the
+            # setter's recursion misses the encoder's networks: set each.
+            for layer in self.encoder._flatten_layers(include_self=True):
+                layer.trainable = False
         self.built = True
 
     def call(self, x, training=None):

@@ -159,16 +159,24 @@ def continuation(directory):
     return {"initial_weights": str(weights), "initial_step": step}
 
 
-def _stages(previous):
+def _stages(previous, name):
     """The recorded stages and history of a preset's metadata; one stage
-    (and one history point) made from an older metadata's single run."""
+    (and one history point) made from an older metadata's single run. Such
+    a stage's "command" is the package's rebuild of it (`train.sh` runs the
+    stages in order), its recorded one "original_command"."""
     training = previous.get("training", {})
     if "stages" in training:
         return list(training["stages"]), list(previous.get("history", []))
     keys = ("epochs", "train_seconds", "steps_per_second", "backend", "hardware")
     stage = {"steps": [0, training.get("iterations", 0)]}
     stage.update({k: training[k] for k in keys if k in training})
-    stage["command"] = training.get("command")
+    stage["command"] = shlex.join(
+        [f"KERAS_BACKEND={training.get('backend', 'jax')}", "python", "-m"]
+        + ["keras_dvae.zoo.train", name, "--epochs", str(training.get("epochs"))]
+        + ["--seed", "0", "--data-dir", "../shared/data"]
+    )
+    if training.get("command") != stage["command"]:
+        stage["original_command"] = training.get("command")
     metrics = previous.get("metrics", {})
     return [stage], [_history_point(stage["steps"][1], metrics)]
 
@@ -208,7 +216,7 @@ def export_preset(run, directory):
     stages, history = [], []
     if initial:
         with open(pathlib.Path(directory) / METADATA_FILE) as f:
-            stages, history = _stages(json.load(f))
+            stages, history = _stages(json.load(f), pathlib.Path(directory).name)
     stage = {
         "steps": [initial, initial + steps],
         "epochs": recipe["epochs"],
