@@ -379,7 +379,7 @@ def summary(metrics):
     return result
 
 
-def _finished_run(output_dir, key, overwrite, budgeted):
+def _existing_run(output_dir, key, overwrite, budgeted):
     """The metrics of the finished run in `output_dir` that `key` (recipe,
     seed, start; epochs aside for a time budget) describes; None when there
     is no run, an unfinished one of `key` (it resumes), or `overwrite`
@@ -532,7 +532,7 @@ def train(
     key = {"recipe": name, "training": recipe, "seed": seed}
     if initial_step:
         key["initial_step"] = initial_step
-    finished = _finished_run(output_dir, key, overwrite, time_budget is not None)
+    finished = _existing_run(output_dir, key, overwrite, time_budget is not None)
     if finished is not None:
         model, _ = load_trained(output_dir)
         data = load_data(recipe, data_dir) if data is None else data
