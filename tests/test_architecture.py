@@ -20,6 +20,7 @@ ORDER = [
     "priors",
     "likelihoods",
     "networks",
+    "estimators",
     "schedules",
     "models",
     "callbacks",

@@ -322,5 +322,6 @@ def test_a_non_finite_epoch_stops_training_before_anything_records_it(tmp_path):
             epochs=2,
             verbose=0,
             callbacks=[training.NonFiniteGuard(), keras.callbacks.CSVLogger(history)],
+            adapt=False,  # adapting would read the NaN batch and refuse it
         )
     assert not os.path.exists(history) or len(open(history).readlines()) <= 1

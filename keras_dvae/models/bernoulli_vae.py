@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_dvae import estimators
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE
@@ -25,6 +26,10 @@ class BernoulliVAE(DiscreteVAE):
         elbo: "joint" or "marginal", the KL term (see `BernoulliPrior`);
             "marginal" needs an overlapping smoothing family.
         learn_prior: learn the prior (else p(z) uniform; only with one group).
+        estimator: None (train through the smoothing relaxation) or a
+            gradient estimator for hard codes (`keras_dvae.estimators`:
+            "score_function", "disarm", "rebar", "relax", "vimco", or an
+            instance); needs `num_groups=1`.
 
     Example:
 
@@ -48,11 +53,14 @@ class BernoulliVAE(DiscreteVAE):
         smoothing="overlapping_exponential",
         elbo="joint",
         learn_prior=True,
+        estimator=None,
         weight_decay=1e-4,
         seed=None,
         **kwargs,
     ):
         smoothing = smoothing_lib.get(smoothing)
+        if estimator is not None:
+            estimator = estimators.get(estimator, seed=seed)
         if elbo == "marginal" and not smoothing.is_overlapping:
             raise ValueError(
                 "The marginal ELBO needs a smoothing family with a density on "
@@ -82,6 +90,7 @@ class BernoulliVAE(DiscreteVAE):
             **assembly.bernoulli_mlp_output(image_shape, hidden_units),
             image_shape=image_shape,
             weight_decay=weight_decay,
+            estimator=estimator,
             seed=seed,
             **kwargs,
         )

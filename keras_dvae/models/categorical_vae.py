@@ -1,16 +1,17 @@
-"""A VAE with one-hot categorical latents: Gumbel-softmax or REINFORCE."""
+"""A VAE with one-hot categorical latents: relaxed or with a gradient estimator."""
 
 import keras
 
+from keras_dvae import estimators
 from keras_dvae.layers import GumbelSoftmax
 from keras_dvae.layers.mlp import resolve_hidden_units
-from keras_dvae.layers.score_function import BASELINES, ScoreFunction
 from keras_dvae.models import assembly
 from keras_dvae.models.vae import DiscreteVAE, check_image_shape
 from keras_dvae.networks import HierarchicalEncoder
 from keras_dvae.priors import CategoricalPrior
 
-ESTIMATORS = ("gumbel_softmax", "straight_through", "score_function")
+RELAXATIONS = ("gumbel_softmax", "straight_through")
+ESTIMATORS = RELAXATIONS + tuple(estimators.ESTIMATORS)
 PRIORS = ("uniform", "learned")
 
 
@@ -31,7 +32,14 @@ class CategoricalVAE(DiscreteVAE):
     - "straight_through": the one-hot argmax of y forward, the relaxed
       gradient backward (Jang et al. §2.2).
     - "score_function": a hard z ~ q(z|x), REINFORCE with a baseline
-      (`layers.ScoreFunction`).
+      (`estimators.ScoreFunction`).
+    - "disarm", "rebar", "relax", "vimco": the unbiased estimators of
+      `keras_dvae.estimators` (hard codes, 2, 4 and K decoder passes); an
+      `estimators.GradientEstimator` instance sets their options.
+
+    Every estimator trains from `compile(); fit()`: `fit` adapts an
+    untrained model first (`DiscreteVAE.fit`), without which the first
+    steps collapse every input onto one code.
 
     Evaluation uses exact one-hot samples for every estimator; codes are
     flattened one-hot vectors (n, num_latents × num_categories).
@@ -42,7 +50,7 @@ class CategoricalVAE(DiscreteVAE):
         hidden_units: the encoder's hidden sizes; the decoder uses them
             reversed. `()` gives linear maps.
         activation: activation of the hidden layers.
-        estimator: "gumbel_softmax", "straight_through" or "score_function".
+        estimator: one of `ESTIMATORS`, or a `estimators.GradientEstimator`.
         temperature: float > 0, the initial τ of the relaxation.
         baseline: "moving_average", "input_dependent" or None; used only by
             "score_function".
@@ -92,10 +100,17 @@ class CategoricalVAE(DiscreteVAE):
                 "`activation` must name a Keras activation. "
                 f"Received: activation={activation!r}"
             ) from None
-        assembly.check_choice("estimator", estimator, ESTIMATORS)
-        assembly.check_choice("baseline", baseline, BASELINES)
+        if isinstance(estimator, dict):  # a config's estimator instance
+            estimator = estimators.get(estimator)
+        if not isinstance(estimator, estimators.GradientEstimator):
+            assembly.check_choice("estimator", estimator, ESTIMATORS)
+        assembly.check_choice("baseline", baseline, estimators.BASELINES)
         assembly.check_choice("prior", prior, PRIORS)
-        score = estimator == "score_function"
+        part = None
+        if estimator == "score_function":
+            part = estimators.ScoreFunction(baseline, seed=seed, name="estimator")
+        elif estimator not in RELAXATIONS:
+            part = estimators.get(estimator, seed=seed)
         super().__init__(
             encoder=HierarchicalEncoder(
                 GumbelSoftmax(
@@ -128,9 +143,7 @@ class CategoricalVAE(DiscreteVAE):
             ),
             image_shape=image_shape,
             weight_decay=0.0,
-            score_function=ScoreFunction(baseline, name="score_function")
-            if score
-            else None,
+            estimator=part,
             seed=seed,
             **kwargs,
         )

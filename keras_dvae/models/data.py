@@ -36,9 +36,10 @@ def check_numeric(array, name):
         )
 
 
-def collect(x, image_shape, batch_size, name):
+def collect(x, image_shape, batch_size, name, max_rows=None):
     """Host rows (n, prod(image_shape)) from an array, a tensor, or batches
-    (x or (x, ...)) of a `tf.data.Dataset`, a `PyDataset` or any iterable."""
+    (x or (x, ...)) of a `tf.data.Dataset`, a `PyDataset` or any iterable;
+    with `max_rows`, batches stop being read once that many are in."""
     if batch_size is not None:
         checks.check_positive_int("batch_size", batch_size)
     if isinstance(x, (np.ndarray, list)):
@@ -66,6 +67,8 @@ def collect(x, image_shape, batch_size, name):
                 f"Received: a batch of type dict"
             )
         rows.append(collect(batch, image_shape, None, name))
+        if max_rows is not None and sum(map(len, rows)) >= max_rows:
+            break
     if not rows:
         return np.zeros((0, math.prod(image_shape)), "float32")
     return np.concatenate(rows)

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dvae import estimators as estimators_lib
 from keras_dvae import schedules as schedules_lib
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions.kl import kl_divergence
@@ -34,7 +35,10 @@ def _preset_store(name):
     return _PRESET_STORE[name]
 
 
-_PARTS = ("encoder", "prior", "decoder", "likelihood", "score_function")
+# Rows of a dataset that `fit` reads to adapt an untrained model.
+AUTO_ADAPT_ROWS = 10_000
+
+_PARTS = ("encoder", "prior", "decoder", "likelihood", "estimator")
 
 
 def _attribute(argument):
@@ -49,6 +53,8 @@ def _config_value(value):
         return smoothing_lib.serialize(value)
     if isinstance(value, (tuple, list)):
         return list(value)
+    if isinstance(value, keras.layers.Layer):  # e.g. an estimator instance
+        return keras.saving.serialize_keras_object(value)
     if callable(value):  # an activation function
         return keras.activations.serialize(value)
     return value
@@ -83,8 +89,11 @@ class DiscreteVAE(keras.Model):
 
         mean(−log p(x|ζ) + kl_weight · (KL + decoder KL)) + λ/2 Σ w²
 
-    over every kernel (`weight_decay`). With a `score_function` part the
-    codes are hard in training and the encoder gets the REINFORCE gradient.
+    over every kernel (`weight_decay`). With an `estimator` part
+    (`keras_dvae.estimators`: REINFORCE, DisARM, REBAR, RELAX, VIMCO) the
+    codes are hard in training: the estimator draws them, decodes them and
+    gives the encoder its gradient estimate (the KL stays analytic, except
+    in VIMCO's multi-sample bound).
     In evaluation the latent layers return discrete codes, so every
     reported figure is that of the discrete model.
 
@@ -105,7 +114,9 @@ class DiscreteVAE(keras.Model):
         encoder, prior, decoder, likelihood: the parts (or their configs).
         image_shape: (D,) or (H, W, C), the shape of one example.
         weight_decay: λ ≥ 0 (the reference code's `wd · l2_loss`, 1e-4).
-        score_function: None or a `layers.ScoreFunction`.
+        estimator: None (the latent layer's relaxation) or a
+            `estimators.GradientEstimator` (or its name); needs one group
+            of latents and a decoder without local latents.
         seed: int or None.
         **kwargs: base `keras.Model` arguments.
     """
@@ -134,7 +145,7 @@ class DiscreteVAE(keras.Model):
         likelihood,
         image_shape,
         weight_decay=0.0,
-        score_function=None,
+        estimator=None,
         seed=None,
         **kwargs,
     ):
@@ -161,7 +172,10 @@ class DiscreteVAE(keras.Model):
         self.prior = deserialize_part(prior)
         self.decoder = deserialize_part(decoder)
         self.likelihood = deserialize_part(likelihood)
-        self.score_function = deserialize_part(score_function)
+        self.estimator = None
+        if estimator is not None:
+            self.estimator = estimators_lib.get(deserialize_part(estimator))
+        self._check_estimator()
         if self.prior.num_latents != self.encoder.num_latents:
             raise ValueError(
                 f"The prior covers {self.prior.num_latents} latents but the encoder "
@@ -189,8 +203,8 @@ class DiscreteVAE(keras.Model):
         self.encoder.build((None, self.input_dim))
         self.decoder.build((None, self.encoder.num_values))
         self.likelihood.build()
-        if self.score_function is not None:
-            self.score_function.build((None, self.input_dim))
+        if self.estimator is not None:
+            self.estimator.build((None, self.input_dim), self.encoder.num_values)
         self.built = True
 
     def _flat(self, x):
@@ -306,10 +320,17 @@ class DiscreteVAE(keras.Model):
     def call(self, x, training=None):
         if training:
             self._apply_schedules()
-        hard = self.score_function is not None
+        hard = self.estimator is not None
         posterior, context = self.encoder.run(
             self._unit(x), training=training, discrete=True if hard else None
         )
+        zeros = ops.zeros_like(posterior.params[:, 0])
+        if hard and training:  # the estimator decodes its own codes
+            return {
+                "posterior_params": posterior.params,
+                "latents": posterior.samples,
+                "decoder_kl": zeros,
+            }
         out, decoder_kl, _, _ = self.decoder.run(
             posterior.samples, context, training=training
         )
@@ -317,7 +338,7 @@ class DiscreteVAE(keras.Model):
             "posterior_params": posterior.params,
             "latents": posterior.samples,
             "output": out,
-            "decoder_kl": decoder_kl + ops.zeros_like(posterior.params[:, 0]),
+            "decoder_kl": decoder_kl + zeros,
         }
 
     def posterior_from(self, y_pred, training):
@@ -327,25 +348,73 @@ class DiscreteVAE(keras.Model):
             y_pred["latents"],
             num_groups=self.encoder.num_groups,
             training=training,
-            discrete=not training or self.score_function is not None,
+            discrete=not training or self.estimator is not None,
         )
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         posterior = self.posterior_from(y_pred, training)
-        reconstruction = self.likelihood.nll(self._flat(x), y_pred["output"])
         kl = kl_divergence(posterior, self.prior) + y_pred["decoder_kl"]
+        kl_weight = ops.cast(self.kl_weight, kl.dtype)
+        if self.estimator is not None and "output" not in y_pred:
+            reconstruction, loss = self.estimator.loss(
+                self._problem(x, posterior.params), training=training
+            )
+            if not self.estimator.multi_sample:
+                loss = loss + kl_weight * kl
+        else:
+            reconstruction = self.likelihood.nll(self._flat(x), y_pred["output"])
+            loss = reconstruction + kl_weight * kl
         self.elbo_tracker.update_state(-(reconstruction + kl))
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        loss = reconstruction + ops.cast(self.kl_weight, kl.dtype) * kl
-        if self.score_function is not None:
-            centred = self._unit(x) - self.encoder.input_mean
-            loss = loss + self.score_function.surrogate(
-                centred, posterior.log_prob(), -reconstruction, training=training
-            )
         return ops.mean(loss) + self.weight_penalty()
+
+    def _problem(self, x, logits):
+        """The `estimators.Problem` of a training batch."""
+        x = self._flat(x)
+
+        def nll(codes, copies, frozen):
+            rows = ops.tile(x, (copies, 1)) if copies > 1 else x
+            if frozen:  # the decoder's weights as constants
+                out = self.decoder.stateless_call(
+                    [ops.stop_gradient(v) for v in self.decoder.trainable_variables],
+                    [
+                        ops.convert_to_tensor(v)
+                        for v in self.decoder.non_trainable_variables
+                    ],
+                    codes,
+                    training=False,
+                )[0]
+            else:
+                out, _, _, _ = self.decoder.run(codes, None, training=True)
+            return self.likelihood.nll(rows, out)
+
+        return estimators_lib.Problem(
+            logits,
+            estimators_lib.coding_for(self.encoder.latent),
+            self._unit(x) - self.encoder.input_mean,
+            self.kl_weight,
+            nll,
+            self.prior.log_prob,
+        )
+
+    def _check_estimator(self):
+        if self.estimator is None:
+            return
+        estimators_lib.coding_for(self.encoder.latent)  # raises if continuous
+        local = getattr(self.decoder, "continuous_layers", 0) or not hasattr(
+            self.decoder, "continuous_layers"
+        )
+        if self.encoder.num_groups != 1 or local:
+            raise ValueError(
+                "A gradient estimator needs one group of latents and a fully "
+                "connected decoder without local latents (its codes are drawn "
+                "outside the encoder's hierarchy). Received: estimator="
+                f"{type(self.estimator).__name__}, num_groups="
+                f"{self.encoder.num_groups}, decoder={type(self.decoder).__name__}"
+            )
 
     def weight_penalty(self):
         """λ/2 Σ w² over every kernel (dense, convolution, the RBM coupling)."""
@@ -410,14 +479,57 @@ class DiscreteVAE(keras.Model):
             )
         return array
 
-    def fit(self, x=None, *args, **kwargs):
+    def fit(self, x=None, *args, adapt=True, **kwargs):
+        """`keras.Model.fit`, adapting an untrained model to `x` first.
+
+        A model that was neither adapted nor trained (`training_step` 0 and
+        a zero input mean) is first adapted (`adapt`) to `x`: all of an
+        array, the first `AUTO_ADAPT_ROWS` rows of a dataset; a one-shot
+        iterator (a generator) cannot be read twice and is only warned
+        about. Without it the output bias starts at 0 (every pixel p = ½):
+        the first steps' reconstruction gradient is then the same for
+        every input (learn the mean image), the encoder answers it with
+        one code for all inputs, and Adam's steps on the uncentred input
+        push its logits to |60| within 50 steps, where the softmax (or
+        sigmoid) passes no gradient: a collapsed model (Gumbel-softmax on
+        MNIST: 3 of 3 seeds; see `benchmarks/categorical_collapse.py`).
+
+        Args:
+            x, *args, **kwargs: as for `keras.Model.fit`.
+            adapt: False to never adapt automatically.
+        """
         self.check_data(x)
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation):
             validation = validation[0]
         if validation is not None:
             self.check_data(validation, "validation_data")
+        if adapt and self._untouched():
+            self._auto_adapt(x)
         return super().fit(x, *args, **kwargs)
+
+    def _untouched(self):
+        """Neither adapted nor trained: the state `fit` adapts automatically."""
+        return float(ops.convert_to_numpy(self.training_step)) == 0.0 and not np.any(
+            ops.convert_to_numpy(self.encoder.input_mean)
+        )
+
+    def _auto_adapt(self, x):
+        if x is None or isinstance(x, dict):
+            return
+        if hasattr(x, "__next__"):  # a generator: reading it would consume it
+            warnings.warn(
+                "fit could not adapt this untrained model to `x`: a one-shot "
+                f"iterator ({type(x).__name__}) cannot be read twice. The "
+                "output bias starts at 0, which can collapse the posterior; "
+                "call `model.adapt(x)` before `fit` (or pass `adapt=False`).",
+                KerasDVAEWarning,
+                stacklevel=3,
+            )
+            return
+        rows = data_lib.collect(x, self.image_shape, None, "x", AUTO_ADAPT_ROWS)
+        if len(rows):
+            self.adapt(rows)
 
     def evaluate(self, x=None, *args, **kwargs):
         # Also validation inside `fit`: log Z is updated if the prior changed.

@@ -91,6 +91,10 @@ class MLPDecoder(keras.layers.Layer):
         """The bias of the output layer (`DiscreteVAE.adapt` initialises it)."""
         return self.network.layers[-1].bias
 
+    def call(self, latents, training=None):
+        """The output parameters for codes `latents` (local latents from p)."""
+        return self.run(latents, training=training)[0]
+
     def run(self, latents, context=None, training=None, discrete=None):
         """Decodes codes (or ζ) `latents`.
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from applications import clustering, few_label, semantic_hashing
+from applications import clustering, few_label, semantic_hashing, training
 
 pytestmark = pytest.mark.end_to_end
 
@@ -19,12 +19,12 @@ def test_semantic_hashing(tmp_path, cache_dir):
     out = tmp_path / "hashing.json"
     result = semantic_hashing.main(
         ["--quick", "--dataset", "digits", "--bits", "8", "--num-queries", "50"]
-        + ["--methods", "dvaepp", "lsh", "pca_itq"]
+        + ["--methods", "dvaepp", "dvaepp_local", "lsh", "pca_itq"]
         + ["--cache-dir", cache_dir, "--out", str(out)]
     )
     saved = json.loads(out.read_text())
     assert saved["num_queries"] == 50 and saved["database_size"] == 1497
-    for method in ("dvaepp", "lsh", "pca_itq"):
+    for method in ("dvaepp", "dvaepp_local", "lsh", "pca_itq"):
         entry = saved["results"][method]["8"]
         assert 0 < entry["map"] <= 1 and 0 <= entry["precision_at_100"] <= 1
     assert "| pca_itq |" in result["table"]
@@ -55,6 +55,28 @@ def test_clustering(tmp_path):
         run = result["results"][method]["runs"][0]
         assert 0 < run["test_acc"] <= 1 and 0 <= run["test_nmi"] <= 1
     assert result["results"]["kmeans_pixels"]["runs"][0]["test_acc"] > 0.4
+
+
+def test_clustering_on_codes(tmp_path):
+    """The *_codes methods cluster the codes of one LocalDVAEPP a seed,
+    cached under the key the hashing module's "dvaepp_local" uses."""
+    cache = tmp_path / "cache"
+    result = clustering.main(
+        ["--quick", "--dataset", "digits", "--seeds", "0", "--code-bits", "8"]
+        + ["--methods", "categorical_vae_codes", "kmeans_codes"]
+        + ["--cache-dir", str(cache), "--out", str(tmp_path / "c")]
+    )
+    runs = {m: r["runs"][0] for m, r in result["results"].items()}
+    vae, kmeans = runs["categorical_vae_codes"], runs["kmeans_codes"]
+    # Trained once, for both methods, and kept for semantic_hashing.
+    assert vae["training"]["code_model"] is kmeans["training"]["code_model"]
+    assert not vae["training"]["code_model"]["cached"]
+    key = training.cache_key("digits", "dvaepp_local", 8, 1, 0, quick=True)
+    assert (cache / f"{key}.weights.h5").exists()
+    for run in (vae, kmeans):
+        assert 0 < run["test_acc"] <= 1 and 0 <= run["test_nmi"] <= 1
+        assert run["clusters_used"] <= 10
+    assert "| kmeans_codes |" in result["table"]
 
 
 @pytest.mark.backend_independent  # argparse rejects it before any Keras

@@ -272,6 +272,68 @@ def test_adapt_centres_inputs_and_sets_the_output_bias():
     np.testing.assert_array_equal(model.encode(x.reshape(4, 2, 2))[1], probs)
 
 
+def test_fit_adapts_an_untouched_model_first():
+    """`fit` without `adapt` gives the state `adapt(x)` gives (the collapse
+    fix), reads at most AUTO_ADAPT_ROWS rows of a dataset, never re-adapts
+    a trained or adapted model, and leaves it alone with adapt=False."""
+    from keras_dvae.datasets import ArraySequence
+    from keras_dvae.models import vae as vae_lib
+
+    rng = np.random.default_rng(3)
+    x = _binary(rng, 40, 4, p=0.3)
+
+    def state(model):
+        return [
+            to_numpy(model.encoder.input_mean).copy(),
+            to_numpy(model.decoder.output_bias).copy(),
+        ]
+
+    def fresh():
+        return BernoulliVAE((4,), num_latents=2, hidden_units=(), seed=0)
+
+    reference = fresh().adapt(x)
+    for data in (x, ArraySequence(x, batch_size=8, seed=0)):
+        model = fresh()
+        model.compile(optimizer=keras.optimizers.SGD(0.0))  # weights stay put
+        model.fit(data, epochs=1, batch_size=8, verbose=0)
+        for got, want in zip(state(model), state(reference), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+
+    # Only the first rows of a dataset: 16 rows → the mean of x[:16].
+    model = fresh()
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    limit = vae_lib.AUTO_ADAPT_ROWS
+    vae_lib.AUTO_ADAPT_ROWS = 16
+    try:
+        model.fit(ArraySequence(x, 8, shuffle=False), epochs=1, verbose=0)
+    finally:
+        vae_lib.AUTO_ADAPT_ROWS = limit
+    np.testing.assert_allclose(
+        to_numpy(model.encoder.input_mean), x[:16].mean(0), rtol=1e-6
+    )
+
+    # Trained (or adapted) once: a later fit on other data keeps the state.
+    before = state(model)
+    model.fit(1.0 - x, epochs=1, batch_size=8, verbose=0)
+    for got, want in zip(state(model), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+    model = fresh()
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    model.fit(x, epochs=1, batch_size=8, verbose=0, adapt=False)
+    assert not np.any(state(model)[0]) and not np.any(state(model)[1])
+
+    def batches():
+        while True:
+            yield (x[:8],)
+
+    model = fresh()
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    with pytest.warns(UserWarning, match="cannot be read twice"):
+        model.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert not np.any(state(model)[0])
+
+
 def test_encode_reconstruct_and_generate():
     rng = np.random.default_rng(4)
     model = BernoulliVAE((5,), num_latents=4, num_groups=2, hidden_units=(), seed=0)
