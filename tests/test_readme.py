@@ -26,6 +26,7 @@ SCALED = {
             "ll = model.log_likelihood(x, num_samples=1000)",
             "ll = model.log_likelihood(x[:5], num_samples=10)",
         ),
+        ("epochs=20, batch_size=100)", "epochs=1, batch_size=500, verbose=0)"),
     ),
     "zoo/README.md": (),
     "applications/README.md": (

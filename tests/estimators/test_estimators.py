@@ -194,3 +194,51 @@ def test_a_biased_estimate_is_rejected(kind):
     exact = exact_gradient(model, kind, codes, logits, None, kl_weight=1.0)
     tolerance = 5 * rows.std(0) / np.sqrt(ROWS) + 2e-3
     assert np.any(np.abs(rows.mean(0) - exact) > tolerance)
+
+
+def test_models_take_an_estimator_by_name_or_instance(tmp_path):
+    model = CategoricalVAE(
+        image_shape=(INPUT_DIM,),
+        num_latents=2,
+        num_categories=3,
+        hidden_units=(8,),
+        estimator=estimators.VIMCO(num_samples=3),
+    )
+    clone = CategoricalVAE.from_config(model.get_config())
+    assert isinstance(clone.estimator, estimators.VIMCO)
+    assert clone.estimator.num_samples == 3
+    assert clone.get_config() == model.get_config()
+    model = BernoulliVAE(
+        image_shape=(INPUT_DIM,), num_latents=4, hidden_units=(4,), estimator="relax"
+    )
+    model.estimator.eta_variable.assign(0.25)
+    path = str(tmp_path / "relax.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.estimator, estimators.RELAX)
+    np.testing.assert_allclose(to_numpy(loaded.estimator.eta_variable), 0.25)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: estimators.get("reinforce"), "Received: estimator='reinforce'"),
+        (lambda: estimators.VIMCO(num_samples=1), "Received: num_samples=1"),
+        (lambda: estimators.REBAR(temperature=0.0), "Received: temperature=0.0"),
+        (lambda: estimators.REBAR(eta="big"), "Received: eta='big'"),
+        (lambda: estimators.ScoreFunction(baseline="mean"), "Received: baseline="),
+        (
+            lambda: BernoulliVAE(
+                image_shape=(4,), num_latents=4, num_groups=2, estimator="disarm"
+            ),
+            "num_groups=2",
+        ),
+        (
+            lambda: CategoricalVAE(image_shape=(4,), estimator="rebar_plus"),
+            "Received: estimator='rebar_plus'",
+        ),
+    ],
+)
+def test_bad_estimator_arguments(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
