@@ -129,10 +129,7 @@ def _kl_binary_bernoulli(q, p):
     """Joint or marginal KL of `BernoulliPrior`, per example (see there)."""
     p_logits = p.group_logits(q.samples, training=q.training)
     if p.elbo == "marginal" and not q.discrete:
-        family = q.family
         return ops.sum(
-            family._log_prob(q.samples, q.logits)
-            - family._log_prob(q.samples, p_logits),
-            axis=-1,
+            q.family.log_density_ratio(q.samples, q.logits, p_logits), axis=-1
         )
     return ops.sum(kl_divergence(Bernoulli(q.logits), Bernoulli(p_logits)), axis=-1)

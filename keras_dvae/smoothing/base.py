@@ -9,6 +9,9 @@ from keras_dvae.utils.numerics import TINY, as_dtype, log_sigmoid, to_float
 # Bisection runs on u = logit(zeta) in [-_U_BOUND, _U_BOUND], wide enough for
 # the power-function family at β = 100 (1 − ζ ~ e^{-β log(1/(1-ρ))}).
 _U_BOUND = 4096.0
+# |log r(ζ|1) − log r(ζ|0)| beyond this changes log_density_ratio by less
+# than float32 resolves (e^-80 relative).
+LOG_RATIO_LIMIT = 80.0
 
 
 class Smoothing:
@@ -95,6 +98,33 @@ class Smoothing:
             )
         zeta, logits = self._check("zeta", zeta, logits)
         return logits + self._log_likelihood_ratio(zeta)
+
+    def log_density_ratio(self, zeta, logits, other_logits):
+        """log r(ζ; logits) − log r(ζ; other_logits), finite on all of [0, 1].
+
+        An overlapping family's density is the mixture r0(ζ)[(1 − q) +
+        q e^L], L = log r(ζ|1) − log r(ζ|0), so the ratio needs only L:
+
+            log σ(−a) + softplus(a + L)   minus the same at the other logits
+
+        L is clipped to ±`LOG_RATIO_LIMIT` (exact to float32 precision):
+        where a sample rounds to ζ = 0 or 1 the densities are infinite (the
+        power function at β > 1) but their ratio has the finite limit
+        σ(∓a)/σ(∓b), and its gradients stay finite (the marginal ELBO).
+        """
+        if not self.is_overlapping:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no log_density_ratio: it is not an "
+                "overlapping family."
+            )
+        ratio = ops.clip(
+            self._log_likelihood_ratio(zeta), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT
+        )
+
+        def log_mixture(a):
+            return log_sigmoid(-a) + ops.softplus(a + ratio)
+
+        return log_mixture(logits) - log_mixture(other_logits)
 
     def sample(self, logits, seed=None):
         """Draws ζ ~ q(ζ|x); `seed` is a `SeedGenerator`, an int or None."""

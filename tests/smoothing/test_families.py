@@ -350,3 +350,37 @@ def test_bad_tensor_inputs_raise():
         s.icdf(np.zeros(3), np.zeros(4))
     with pytest.raises(NotImplementedError, match="SpikeAndExponential"):
         smoothing.SpikeAndExponential().posterior_logits(np.zeros(2), np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in FAMILIES if smoothing.get(n).is_overlapping]
+)
+def test_log_density_ratio_is_the_log_prob_difference_and_finite_at_the_ends(name):
+    """The marginal ELBO's term: log r(ζ; a) − log r(ζ; b). Inside (0, 1)
+    it is the difference of `log_prob`s (float64 scipy-free reference:
+    the mixture formula in NumPy); at ζ = 0 and 1, where the power
+    function's densities are infinite, the limit σ(∓a)/σ(∓b), with finite
+    gradients."""
+    rng = np.random.default_rng(0)
+    s = smoothing.get(name, beta=30.0)
+    a = rng.normal(0.0, 3.0, 64).astype("float32")
+    b = rng.normal(0.0, 3.0, 64).astype("float32")
+    zeta = rng.uniform(0.01, 0.99, 64).astype("float32")
+    got = to_numpy(s.log_density_ratio(zeta, a, b))
+    want = to_numpy(s.log_prob(zeta, a)) - to_numpy(s.log_prob(zeta, b))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+    def log_sigmoid(x):
+        return -np.logaddexp(0.0, -x.astype("float64"))
+
+    ends = {
+        0.0: log_sigmoid(-a) - log_sigmoid(-b),
+        1.0: log_sigmoid(a) - log_sigmoid(b),
+    }
+    for end, limit in ends.items():
+        at_end = np.full(64, end, "float32")
+        np.testing.assert_allclose(
+            to_numpy(s.log_density_ratio(at_end, a, b)), limit, rtol=1e-4, atol=1e-4
+        )
+        gradient = grad(lambda v, e=at_end: s.log_density_ratio(e, v, b), a)
+        assert np.all(np.isfinite(gradient))
