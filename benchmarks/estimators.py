@@ -291,6 +291,36 @@ def plot(results, path, epochs):
     image.save(path)
 
 
+class _StepClock(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def speed(names, data, repeats, steps=200, warmup=30):
+    """Median steps/s per estimator: `repeats` interleaved rounds, each the
+    median interval between steps (a machine pause moves no figure)."""
+    rates = {name: [] for name in names}
+    batches = data.train_batches(BATCH_SIZE, seed=0)
+    models = {}
+    for name in names:  # build and compile once: warm-up steps
+        model = CategoricalVAE(estimator=name, seed=0, **CONFIG)
+        model.compile(keras.optimizers.Adam(LEARNING_RATE))
+        model.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0)
+        models[name] = model
+    for _ in range(repeats):
+        for name in names:
+            clock = _StepClock()
+            models[name].fit(
+                batches, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock]
+            )
+            rates[name].append(1.0 / float(np.median(np.diff(clock.times))))
+    return {name: float(np.median(r)) for name, r in rates.items()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir")
@@ -299,11 +329,25 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--variance-samples", type=int, default=50)
     parser.add_argument("--no-adapt", action="store_true")
+    parser.add_argument(
+        "--speed",
+        type=int,
+        default=0,
+        metavar="REPEATS",
+        help="only measure steps/s, interleaved, REPEATS rounds",
+    )
     parser.add_argument("--out", default="benchmarks/results/estimators.json")
     parser.add_argument("--plot", default="benchmarks/results/estimators.png")
     args = parser.parse_args(argv)
 
     data = datasets.load("mnist", data_dir=args.data_dir)
+    if args.speed:
+        rates = speed(args.estimators, data, args.speed)
+        base = rates.get("gumbel_softmax")
+        for name, rate in rates.items():
+            ratio = f" ({rate / base:.2f}× gumbel_softmax)" if base else ""
+            print(f"{name:16s} {rate:7.1f} steps/s{ratio}")
+        return
     results = {}
     if os.path.exists(args.out):
         with open(args.out) as f:

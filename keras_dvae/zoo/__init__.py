@@ -27,6 +27,8 @@ from keras_dvae.zoo.loading import (
     run_ci_check,
     search_dirs,
     sha256,
+    verify_manifest,
+    write_manifest,
 )
 from keras_dvae.zoo.loading import presets_of as _presets_of
 
@@ -46,5 +48,7 @@ __all__ = [
     "run_ci_check",
     "search_dirs",
     "sha256",
+    "verify_manifest",
+    "write_manifest",
     "write_model_card",
 ]

@@ -24,6 +24,7 @@ from keras_dvae.zoo.loading import (
     get_metadata,
     list_presets,
     sha256,
+    write_manifest,
 )
 
 
@@ -74,6 +75,7 @@ def export(model, directory, metadata, samples=None, model_card=True):
         metadata["log_partition"] = dict(info)
     metadata["weights_sha256"] = sha256(weights)
     files.write_json(directory / METADATA_FILE, metadata)
+    write_manifest(directory)
     if samples is not None:
         images.write_png(samples, directory / SAMPLES_FILE)
     if model_card and not (directory / CARD_FILE).exists():

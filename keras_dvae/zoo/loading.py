@@ -14,12 +14,17 @@ from keras_dvae import datasets, models
 
 # A preset folder holds what a training run folder holds, and these.
 from keras_dvae.training import CONFIG_FILE, SAMPLES_FILE, WEIGHTS_FILE  # noqa: F401
+from keras_dvae.utils import files
 
 ENV_VAR = "KERAS_DVAE_ZOO"
 # The checkout's zoo/ in the wheel (pyproject.toml, package-dir).
 PACKAGE = "keras_dvae._zoo_presets"
 METADATA_FILE = "metadata.json"
 CARD_FILE = "README.md"
+# The sha256 of every file that defines the model or its reported figures
+# (the card and the sample picture are documentation).
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE)
 # A checkout's root: keras_dvae/zoo/loading.py → keras_dvae/zoo → keras_dvae → root.
 _CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -95,9 +100,70 @@ def preset_dir(name):
 
 
 def get_metadata(name):
-    """The parsed metadata.json of a preset (a fresh dict each call)."""
-    with open(preset_dir(name) / METADATA_FILE) as f:
-        return json.load(f)
+    """The parsed metadata.json of a preset (a fresh dict each call).
+
+    Raises:
+        ValueError: an unknown preset, or a metadata.json that is not a
+            JSON object (naming the preset and the file).
+    """
+    directory = preset_dir(name)
+    return _read_json(directory, METADATA_FILE)
+
+
+def _read_json(directory, filename):
+    path = directory / filename
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"Preset {directory.name!r}: cannot read {path}: {e}") from e
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"Preset {directory.name!r}: {path} holds a {type(value).__name__}, "
+            "not a JSON object."
+        )
+    return value
+
+
+def write_manifest(directory):
+    """Writes `manifest.json`: the sha256 of config.json, metadata.json and
+    the weights. `export` calls it; call it after editing a preset by hand.
+
+    Returns:
+        The manifest dict.
+    """
+    directory = pathlib.Path(directory)
+    manifest = {"sha256": {n: sha256(directory / n) for n in MANIFEST_FILES}}
+    files.write_json(directory / MANIFEST_FILE, manifest)
+    return manifest
+
+
+def verify_manifest(directory):
+    """Raises `ValueError` unless every file in the folder's manifest.json
+    has the sha256 recorded there (naming the preset and the file)."""
+    directory = pathlib.Path(directory)
+    label = f"Preset {directory.name!r}"
+    if not (directory / MANIFEST_FILE).is_file():
+        raise ValueError(
+            f"{label} has no {MANIFEST_FILE} (the sha256 of {', '.join(MANIFEST_FILES)}"
+            "): re-export it with `zoo.export`, write one with "
+            "`zoo.write_manifest` if you trust the folder, or pass verify=False."
+        )
+    recorded = _read_json(directory, MANIFEST_FILE).get("sha256")
+    if not isinstance(recorded, dict) or set(MANIFEST_FILES) - set(recorded):
+        raise ValueError(
+            f"{label}: {directory / MANIFEST_FILE} must map each of "
+            f"{list(MANIFEST_FILES)} to its sha256. Received: {recorded!r}"
+        )
+    for filename in MANIFEST_FILES:
+        path = directory / filename
+        actual = sha256(path) if path.is_file() else "missing"
+        if actual != recorded[filename]:
+            raise ValueError(
+                f"{label}: the sha256 of {path} is {actual}, but {MANIFEST_FILE} "
+                f"records {recorded[filename]}. The file is corrupted or was "
+                "edited; restore it (or re-export the preset)."
+            )
 
 
 def sha256(path):
@@ -140,14 +206,16 @@ def load(name, verify=True, load_weights=True, cls=None):
 
     Args:
         name: a preset name (`list_presets()`) or a path to a preset folder.
-        verify: check the weights' sha256 against `weights_sha256`.
+        verify: check the sha256 of config.json, metadata.json and the
+            weights against manifest.json (and `weights_sha256`).
         load_weights: load the weights (else the untrained model).
         cls: None, or the class the preset's model must be (or subclass).
 
     Raises:
-        ValueError: an unknown preset; weights whose sha256 differs from the
-            recorded one; a missing, unreadable or corrupted weights file or
-            config; weights that do not fit the model.
+        ValueError: an unknown preset; a file whose sha256 differs from the
+            recorded one; a missing, unreadable or corrupted weights file,
+            config or metadata; weights that do not fit the model (each
+            naming the preset and the file).
 
     Example:
 
@@ -163,6 +231,7 @@ def load(name, verify=True, load_weights=True, cls=None):
     if not weights.is_file():
         raise ValueError(f"{label} has no weights file: {weights} is missing.")
     if verify:
+        verify_manifest(directory)
         expected = metadata.get("weights_sha256")
         if not expected:
             raise ValueError(
@@ -202,7 +271,13 @@ def load(name, verify=True, load_weights=True, cls=None):
             f"{kind.__name__}.from_preset or keras_dvae.zoo.load. "
             f"Received: name={name!r}"
         )
-    model = keras.saving.deserialize_keras_object(config)
+    try:
+        model = keras.saving.deserialize_keras_object(config)
+    except Exception as e:  # Keras raises TypeError, KeyError, ValueError, ...
+        raise ValueError(
+            f"{label}: {directory / CONFIG_FILE} does not build a "
+            f"{class_name}: {type(e).__name__}: {e}"
+        ) from e
     if not load_weights:
         model.compile()
         return model

@@ -292,6 +292,13 @@ def test_fit_adapts_an_untouched_model_first():
         return BernoulliVAE((4,), num_latents=2, hidden_units=(), seed=0)
 
     reference = fresh().adapt(x)
+    # Grey levels (a dynamically binarised set's probabilities) adapt by
+    # their means, as the expected bits would.
+    grey = rng.random((40, 4)).astype("float32")
+    adapted = fresh().adapt(grey)
+    np.testing.assert_allclose(state(adapted)[0], grey.mean(0), rtol=1e-6)
+    p = grey.mean(0)
+    np.testing.assert_allclose(state(adapted)[1], np.log(p / (1 - p)), rtol=1e-5)
     for data in (x, ArraySequence(x, batch_size=8, seed=0)):
         model = fresh()
         model.compile(optimizer=keras.optimizers.SGD(0.0))  # weights stay put

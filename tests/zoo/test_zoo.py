@@ -25,7 +25,13 @@ DATA_DIR = pathlib.Path(
     os.environ.get("KERAS_DVAE_DATA")
     or pathlib.Path(__file__).parents[2] / ".." / "shared" / "data"
 ).resolve()
-REQUIRED_FILES = ("config.json", "model.weights.h5", "metadata.json", "README.md")
+REQUIRED_FILES = (
+    "config.json",
+    "model.weights.h5",
+    "metadata.json",
+    "manifest.json",
+    "README.md",
+)
 REQUIRED_METADATA = ("dataset", "metrics", "training", "weights_sha256", "ci_check")
 
 
@@ -82,6 +88,7 @@ def test_folder_is_complete(name):
     missing = [k for k in REQUIRED_METADATA if k not in metadata]
     assert not missing, f"{name}/metadata.json lacks {missing}"
     assert zoo.sha256(directory / "model.weights.h5") == metadata["weights_sha256"]
+    zoo.verify_manifest(directory)  # config, metadata and weights as exported
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -224,12 +231,55 @@ def test_edited_hash_fails(tmp_path, monkeypatch):
     metadata["weights_sha256"] = "0" * 64
     (folder / "metadata.json").write_text(json.dumps(metadata))
     _forbid_building(monkeypatch)
+    # The manifest sees the edit first; with a manifest rewritten to match,
+    # the recorded weights hash still refuses the weights.
+    with pytest.raises(ValueError, match="metadata.json is [0-9a-f]+, but manifest"):
+        zoo.load(folder)
+    zoo.write_manifest(folder)
     with pytest.raises(ValueError, match=f"is {actual}, but metadata.json records 0+"):
         zoo.load(folder)
     del metadata["weights_sha256"]
     (folder / "metadata.json").write_text(json.dumps(metadata))
+    zoo.write_manifest(folder)
     with pytest.raises(ValueError, match="records no `weights_sha256`"):
         zoo.load(folder)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("config.json", lambda c: c["config"].update(activation="relu")),
+        ("metadata.json", lambda m: m["log_partition"].update(log_z=0.0)),
+    ],
+    ids=["config activation", "metadata log_z"],
+)
+def test_edited_config_or_metadata_fails_before_building(tmp_path, monkeypatch, edit):
+    filename, change = edit
+    folder = _copy_preset(tmp_path, "dvaepp_2nl_mnist_static")
+    content = json.loads((folder / filename).read_text())
+    change(content)
+    (folder / filename).write_text(json.dumps(content))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="but manifest.json records") as info:
+        zoo.load(folder)
+    assert str(folder / filename) in str(info.value) and folder.name in str(info.value)
+
+
+def test_malformed_files_name_the_preset_and_the_file(tmp_path, monkeypatch):
+    folder = _copy_preset(tmp_path)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(ValueError, match="has no manifest.json"):
+        zoo.load(folder)
+    zoo.write_manifest(folder)
+    (folder / "config.json").write_text('{"class_name": "CategoricalVAE", "config": 3}')
+    zoo.write_manifest(folder)  # a trusted but malformed config
+    with pytest.raises(ValueError, match="config.json does not build") as info:
+        zoo.load(folder)
+    assert folder.name in str(info.value)
+    (folder / "metadata.json").write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read") as info:
+        zoo.load(folder)
+    assert str(folder / "metadata.json") in str(info.value)
 
 
 def test_truncated_weights_with_matching_hash_fail(tmp_path, monkeypatch):
@@ -239,6 +289,7 @@ def test_truncated_weights_with_matching_hash_fail(tmp_path, monkeypatch):
     metadata = zoo.get_metadata(folder)
     metadata["weights_sha256"] = zoo.sha256(weights)
     (folder / "metadata.json").write_text(json.dumps(metadata))
+    zoo.write_manifest(folder)
     _forbid_building(monkeypatch)
     with pytest.raises(ValueError, match="not a readable HDF5 weights file") as info:
         zoo.load(folder)
