@@ -11,6 +11,19 @@ images. The baseline is k-means on the pixels (k-means++ starts, best of
 `--kmeans-init` restarts, fitted on the training images). Each method runs
 once per seed in `--seeds`.
 
+Methods:
+
+- "categorical_vae": the categorical VAE on the pixels.
+- "kmeans_pixels": k-means on the pixels.
+- "categorical_vae_codes": the same categorical VAE trained on the
+  `--code-bits` binary codes of a `LocalDVAEPP` (DVAE++ with local
+  Gaussian latents below the code, the hashing module's "dvaepp_local",
+  trained for `--code-epochs` with the same seed; shared through
+  `--cache-dir`)
+  instead of the pixels. Off by default.
+- "kmeans_codes": k-means on those same codes (the like-for-like
+  baseline of "categorical_vae_codes"). Off by default.
+
     python -m applications.clustering --dataset mnist_static \\
         --data-dir ../shared/data --epochs 10 --seeds 0 1 2 \\
         --out applications/results/clustering_mnist_static.json
@@ -25,7 +38,13 @@ import numpy as np
 from applications import baselines, common, data, metrics, training
 from keras_dvae import models
 
-METHODS = ("categorical_vae", "kmeans_pixels")
+METHODS = (
+    "categorical_vae",
+    "kmeans_pixels",
+    "categorical_vae_codes",
+    "kmeans_codes",
+)
+DEFAULT_METHODS = ("categorical_vae", "kmeans_pixels")
 FINAL_TEMPERATURE = 0.5
 QUICK_HIDDEN_UNITS = (32,)
 
@@ -60,6 +79,45 @@ def categorical_vae_clusters(task, args, seed):
     return train, test, info
 
 
+def code_task(task, args, seed):
+    """(`data.Task` of `LocalDVAEPP` codes, training info) for one seed.
+
+    The model is the hashing module's "dvaepp_local" with `args.code_bits`
+    bits, trained (or read from `args.cache_dir`, under the same key as the
+    hashing module's) on `task` for `args.code_epochs` epochs with `seed`. The
+    codes are its encoder's mode codes, `feature_extractor("codes")`.
+    """
+    bits = args.code_bits
+    model = training.make_hashing_model(
+        "dvaepp_local", task.input_dim, bits, quick=args.quick, seed=seed
+    )
+    info = training.train(
+        model,
+        task,
+        args.code_epochs,
+        seed=seed,
+        cache_dir=args.cache_dir,
+        key=training.cache_key(
+            task.name, "dvaepp_local", bits, args.code_epochs, seed, args.quick
+        ),
+    )
+    extractor = model.feature_extractor("codes")
+    train, test = (
+        extractor.predict(x, batch_size=1000, verbose=0).astype(np.float32)
+        for x in (task.x_train, task.x_test)
+    )
+    codes = data.Task(
+        f"{task.name}_dvaepp_local_{bits}b_{args.code_epochs}e_s{seed}",
+        train,
+        task.y_train,
+        test,
+        task.y_test,
+        binary=True,
+        description=f"{bits}-bit LocalDVAEPP codes of {task.description}",
+    )
+    return codes, info
+
+
 def scores(task, train, test):
     return {
         "train_acc": metrics.hungarian_accuracy(task.y_train, train),
@@ -89,30 +147,55 @@ def main(argv=None):
     p.add_argument("--num-clusters", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--kmeans-init", type=int, default=10)
-    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    p.add_argument(
+        "--code-bits",
+        type=int,
+        default=64,
+        help="code length of the LocalDVAEPP behind the *_codes methods",
+    )
+    p.add_argument(
+        "--code-epochs",
+        type=int,
+        default=None,
+        help="training epochs of that LocalDVAEPP (default --epochs)",
+    )
     args = p.parse_args(argv)
     bad = sorted(set(args.methods) - set(METHODS))
     if bad:
         p.error(f"unknown methods {bad}; choose from {METHODS}")
     if args.quick:
         args.epochs = 1
+        args.code_epochs = 1
         args.kmeans_init = 1
+    if args.code_epochs is None:
+        args.code_epochs = args.epochs
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
     task = data.load(args.dataset, args.data_dir)
     results = {method: {"runs": []} for method in args.methods}
+    codes = {}  # seed -> (code task, its model's training info), shared
     for method in args.methods:
         for seed in args.seeds:
             begin = time.perf_counter()
-            if method == "categorical_vae":
+            inputs, info = task, {}
+            if method.endswith("_codes"):
+                if seed not in codes:
+                    keras.utils.set_random_seed(seed)
+                    codes[seed] = code_task(task, args, seed)
+                inputs, info = codes[seed][0], {"code_model": codes[seed][1]}
+            if method.startswith("categorical_vae"):
                 keras.utils.set_random_seed(seed)
-                train, test, info = categorical_vae_clusters(task, args, seed)
+                train, test, vae_info = categorical_vae_clusters(inputs, args, seed)
+                info = {**vae_info, **info}
             else:
                 fitted = baselines.kmeans(
-                    task.x_train, args.num_clusters, n_init=args.kmeans_init, seed=seed
+                    inputs.x_train,
+                    args.num_clusters,
+                    n_init=args.kmeans_init,
+                    seed=seed,
                 )
-                train, test = fitted.labels_, fitted.predict(task.x_test)
-                info = {}
+                train, test = fitted.labels_, fitted.predict(inputs.x_test)
             run = {
                 "seed": seed,
                 **{k: round(v, 5) for k, v in scores(task, train, test).items()},

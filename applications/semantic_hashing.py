@@ -8,6 +8,9 @@ that ranking and precision@100 (relevant = same class). Methods:
 
 - "dvaepp": the mode codes of a DVAE++ encoder (one group of `bits`
   units, RBM prior), read through `model.feature_extractor("codes")`.
+- "dvaepp_local": the same with `LocalDVAEPP`, a DVAE++ whose decoder
+  has a layer of 64 Gaussian latents below the code (it takes the pixel
+  detail, so the code keeps the coarse shape); off by default.
 - "dvae": the same with Rolfe's DVAE (spike-and-exponential); off by
   default.
 - "gaussian_vae": 1[μ(x) > 0] for a continuous VAE with `bits` Gaussian
@@ -35,7 +38,15 @@ import numpy as np
 from applications import baselines, common, data, metrics, training
 from keras_dvae import zoo
 
-METHODS = ("dvaepp", "dvae", "gaussian_vae", "lsh", "pca_sign", "pca_itq")
+METHODS = (
+    "dvaepp",
+    "dvaepp_local",
+    "dvae",
+    "gaussian_vae",
+    "lsh",
+    "pca_sign",
+    "pca_itq",
+)
 DEFAULT_METHODS = ("dvaepp", "gaussian_vae", "lsh", "pca_sign", "pca_itq")
 ITQ_ITERATIONS = 50
 TOP_K = 100
@@ -44,7 +55,7 @@ TOP_K = 100
 def hash_codes(method, task, bits, args):
     """(database codes, query codes, info) of one method at `bits` bits."""
     info = {}
-    if method in ("dvaepp", "dvae", "gaussian_vae"):
+    if method in training.HASHING_KINDS:
         model = training.make_hashing_model(
             method, task.input_dim, bits, quick=args.quick, seed=args.seed
         )

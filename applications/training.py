@@ -1,6 +1,7 @@
 """Model construction and the training recipe shared by the applications.
 
-Every VAE here (DVAE++, DVAE, the Gaussian VAE, the categorical VAE)
+Every VAE here (DVAE++, DVAE++ with local Gaussian latents, DVAE, the
+Gaussian VAE, the categorical VAE)
 trains with the library's trainer (`keras_dvae.training`) and its base
 recipe (`keras_dvae.recipes.BASE`): Adam (ε = 1e-3) with the reference
 piecewise learning rate of the DVAE papers over the whole run, batches of
@@ -17,6 +18,7 @@ import os
 import time
 
 from applications.baselines import GaussianVAE
+from applications.local_dvaepp import LocalDVAEPP
 from keras_dvae import datasets, models, recipes
 from keras_dvae import training as trainer
 
@@ -28,17 +30,43 @@ STRUCTURE = (200, 200)
 QUICK_STRUCTURE = (32,)
 
 
+#: Gaussian units of `LocalDVAEPP`'s layer below the code (`QUICK_LOCAL_UNITS`
+#: with `--quick`).
+LOCAL_UNITS = 64
+QUICK_LOCAL_UNITS = 4
+HASHING_KINDS = ("dvaepp", "dvaepp_local", "dvae", "gaussian_vae")
+
+
 def make_hashing_model(kind, input_dim, bits, quick=False, seed=0):
     """A one-group binary VAE (or the Gaussian VAE) with `bits` latent units.
 
-    "dvaepp" and "dvae" have an RBM prior of bits/2 + bits/2 units with 100
-    persistent chains × 10 Gibbs sweeps a step (the budget setting of the
-    repository's DVAE++ reproductions; 20 × 2 with `quick`).
+    "dvaepp", "dvaepp_local" and "dvae" have an RBM prior of bits/2 +
+    bits/2 units with 100 persistent chains × 10 Gibbs sweeps a step (the
+    budget setting of the repository's DVAE++ reproductions; 20 × 2 with
+    `quick`). "dvaepp_local" is `LocalDVAEPP`: DVAE++ with `LOCAL_UNITS`
+    Gaussian latents below the code.
+
+    Raises:
+        ValueError: `kind` not in `HASHING_KINDS`.
     """
+    if kind not in HASHING_KINDS:
+        raise ValueError(
+            f"`kind` must be one of {HASHING_KINDS}. Received: kind={kind!r}"
+        )
     structure = QUICK_STRUCTURE if quick else STRUCTURE
     if kind == "gaussian_vae":
         return GaussianVAE(
             (input_dim,), latent_dim=bits, hidden_units=structure, seed=seed
+        )
+    if kind == "dvaepp_local":
+        return LocalDVAEPP(
+            (input_dim,),
+            num_latents=bits,
+            hidden_units=structure,
+            local_units=QUICK_LOCAL_UNITS if quick else LOCAL_UNITS,
+            num_chains=20 if quick else 100,
+            gibbs_sweeps=2 if quick else 10,
+            seed=seed,
         )
     cls = {"dvaepp": models.DVAEPP, "dvae": models.DVAE}[kind]
     return cls(
