@@ -5,15 +5,24 @@ applications and the benchmarks use it or its public steps (`load_data`,
 `build_model`, `adapt`, `training_batches`, `compile_model`, `fit`,
 `evaluate`). A run folder holds `config.json` (recipe and model config),
 `model.weights.h5` (no optimizer state), `metrics.json`, `history.csv`,
-`samples.png`, and `backup/` while a run is unfinished; every file is
-written atomically.
+`samples.png`, and `backup/` while a run is unfinished.
+
+Crash safety: every file is written atomically (`utils.files.atomic_path`:
+temporary file, fsync, rename), so a kill at any moment leaves each file
+old or new, never half written. `backup/` (`RunBackup`) holds the last two
+epochs' states as numbered generations, each committed by a manifest
+written last with its weights' sha256; a resume takes the newest whole one
+(warning about a damaged newer one), restores the weights, optimizer, PCD
+chains, random-seed states and the data order, and rewrites `history.csv`
+from the rows it saved, so no epoch is trained twice and every row is kept
+once. `backup/` is deleted only after the final weights and metrics are
+written.
 """
 
 import dataclasses
 import json
 import math
 import os
-import shutil
 import time
 
 import keras
@@ -21,7 +30,7 @@ import numpy as np
 
 from keras_dvae import callbacks as dvae_callbacks
 from keras_dvae import datasets, evaluation, models, recipes, schedules
-from keras_dvae.utils import checks, files, images
+from keras_dvae.utils import checks, files, generations, images
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -137,6 +146,13 @@ class _WholeBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.sequence.on_epoch_end()
 
+    def skip_epochs(self, epochs):
+        """Advances the order (and binarisation) by `epochs` epochs: a run
+        resumed after `epochs` epochs sees the batches the uninterrupted run
+        would have (each epoch's depend only on the seed and the epoch)."""
+        for _ in range(epochs):
+            self.sequence.on_epoch_end()
+
 
 def training_batches(data, batch_size, seed=0):
     """A `PyDataset` of `(x,)`: `len(x_train) // batch_size` (≥ 1) whole
@@ -193,12 +209,22 @@ def fit(
     model, batches, recipe, *, epochs=None, callbacks=(), verbose=0, initial_step=0
 ):
     """`compile_model` for `len(batches) × epochs` steps (default
-    `recipe["epochs"]`) after `initial_step`, then `model.fit`; returns the
-    Keras `History`."""
+    `recipe["epochs"]`) after `initial_step`, then `model.fit` over the
+    batches in their order; returns the Keras `History`."""
     _, recipe = resolve(recipe)
     epochs = recipe["epochs"] if epochs is None else epochs
     compile_model(model, recipe, len(batches) * epochs, initial_step)
-    return model.fit(batches, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
+    # `batches` reshuffles its rows every epoch from its seed; Keras's own
+    # shuffle of the batch order (`shuffle=True`) would draw from Python's
+    # global `random`, which no backup holds, so a resumed run would not
+    # see the batches of an uninterrupted one.
+    return model.fit(
+        batches,
+        epochs=epochs,
+        callbacks=list(callbacks),
+        verbose=verbose,
+        shuffle=False,
+    )
 
 
 def epochs_for_budget(recipe, data, seed, seconds, margin=0.85, steps=200, skip=40):
@@ -394,11 +420,13 @@ def _existing_run(output_dir, key, overwrite, budgeted):
     if not (unfinished or os.path.isfile(metrics)):
         return None
     if overwrite:
+        # The backup first: a kill in between leaves no half-deleted run
+        # that a rerun would resume.
+        files.remove_tree(backup)
         for name in RUN_FILES:
             path = os.path.join(output_dir, name)
             if os.path.isfile(path):
                 os.remove(path)
-        shutil.rmtree(backup, ignore_errors=True)
         return None
     try:
         with open(os.path.join(output_dir, CONFIG_FILE)) as f:
@@ -437,13 +465,107 @@ class NonFiniteGuard(keras.callbacks.Callback):
             )
 
 
-def _run_callbacks(model, recipe, output_dir):
-    """The non-finite guard, log Z updates, the resumable backup and the CSV
-    history of a run."""
+class RunBackup(keras.callbacks.Callback):
+    """The resumable state of a run and its `history.csv`, crash-safe.
+
+    At the end of every epoch it commits a generation of `backup_dir`
+    (`utils.generations.Generations`, the two newest kept): the model's and
+    the optimizer's variables (`epoch-NNNNNN.weights.h5`: weights, Adam's
+    moments and step, PCD chains, log Z, the schedules' step) and a
+    manifest written last (`epoch-NNNNNN.json`: the epoch, the random-seed
+    states, which `save_weights` leaves out, and every history row so far);
+    then rewrites `history_path` from those rows. Nothing is overwritten in
+    place. At the start of `fit` it restores the newest whole generation
+    (a damaged newer one is skipped with a `KerasDVAEWarning`), fast-forwards
+    `batches` (`_WholeBatches.skip_epochs`) and rewrites the history from
+    the restored rows: a resumed run trains no epoch twice, keeps every row
+    exactly once, and sees the batches and random draws of an
+    uninterrupted one. It deletes nothing at the end: `train` removes
+    `backup_dir` once the final files are written.
+
+    Args:
+        backup_dir: the folder of the generations.
+        history_path: the CSV history (column "epoch", 0-based, then the
+            logs in sorted order), or None.
+        batches: the run's `training_batches`, or None (order not restored).
+    """
+
+    def __init__(self, backup_dir, history_path=None, batches=None):
+        super().__init__()
+        self.store = generations.Generations(backup_dir, prefix="epoch", keep=2)
+        self.history_path = history_path
+        self.batches = batches
+        self.rows = []
+
+    def _seed_states(self):
+        """The model's random-seed states: its variables that are not weights."""
+        weights = {id(v) for v in self.model.weights}
+        return [v for v in self.model.variables if id(v) not in weights]
+
+    def on_train_begin(self, logs=None):
+        files.remove_temporaries(self.store.folder)
+        self.rows = []
+        found = self.store.newest()
+        if found is not None:
+            number, manifest, paths = found
+            optimizer = getattr(self.model, "optimizer", None)
+            if optimizer is not None and not optimizer.built:
+                # The optimizer's variables must exist to be loaded.
+                optimizer.build(self.model.trainable_variables)
+            self.model.load_weights(paths[".weights.h5"])
+            states = self._seed_states()
+            saved = manifest["seed_states"]
+            shapes = [list(v.shape) for v in states]
+            if shapes != [list(np.shape(s["value"])) for s in saved]:
+                raise ValueError(
+                    f"The backup in {self.store.folder} holds {len(saved)} seed "
+                    f"states, this model {len(states)} of shapes {shapes}: it "
+                    "is not this model's backup."
+                )
+            for variable, state in zip(states, saved, strict=True):
+                variable.assign(np.asarray(state["value"], dtype=variable.dtype))
+            if self.batches is not None:
+                self.batches.skip_epochs(manifest["epoch"])
+            # What keras.callbacks.BackupAndRestore sets: `fit` starts there.
+            self.model._initial_epoch = manifest["epoch"]
+            self.rows = list(manifest["history"])
+        self._write_history()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.rows.append({"epoch": epoch, **{k: float(logs[k]) for k in sorted(logs)}})
+        states = [
+            {
+                "path": v.path,
+                "value": np.asarray(keras.ops.convert_to_numpy(v)).tolist(),
+            }
+            for v in self._seed_states()
+        ]
+        self.store.save(
+            epoch + 1,
+            {".weights.h5": self.model.save_weights},
+            {"epoch": epoch + 1, "seed_states": states, "history": self.rows},
+        )
+        self._write_history()
+
+    def _write_history(self):
+        if self.history_path is None:
+            return
+        if self.rows:
+            files.write_csv(self.history_path, self.rows)
+        elif os.path.isfile(self.history_path):
+            os.remove(self.history_path)  # rows of no restored epoch
+
+
+def _run_callbacks(model, recipe, output_dir, batches):
+    """The non-finite guard, log Z updates, and the resumable backup with
+    the CSV history of a run."""
     result = [
-        # Weights, optimizer state, PCD chains and the epoch: a rerun resumes.
-        keras.callbacks.BackupAndRestore(os.path.join(output_dir, BACKUP_DIR)),
-        keras.callbacks.CSVLogger(os.path.join(output_dir, HISTORY_FILE), append=True),
+        RunBackup(
+            os.path.join(output_dir, BACKUP_DIR),
+            os.path.join(output_dir, HISTORY_FILE),
+            batches,
+        )
     ]
     every = recipe["log_partition_every"]
     if every and model.prior.has_log_partition:
@@ -485,11 +607,14 @@ def train(
 ):
     """Trains a recipe into `output_dir` (rerun the same call to resume).
 
-    Fits with a log Z update every `log_partition_every` epochs (RBM priors),
-    a backup (a rerun resumes from the last finished epoch: weights,
-    optimizer state, PCD chains) and a CSV history; then writes the
-    weights, evaluates and draws `samples.png` (rows: prior samples, test
-    images, reconstructions).
+    Fits with a log Z update every `log_partition_every` epochs (RBM priors)
+    and a crash-safe backup with the CSV history (`RunBackup`: a rerun,
+    even after `kill -9`, resumes from the last finished epoch with its
+    weights, optimizer state, PCD chains, random-seed states and data
+    order, so it ends with the weights of an uninterrupted run); then
+    writes the weights, evaluates, draws `samples.png` (rows: prior
+    samples, test images, reconstructions), writes the metrics, and only
+    then deletes the backup.
 
     Args:
         recipe: a recipe name (`recipes.list_recipes()`) or dict.
@@ -529,6 +654,7 @@ def train(
         overrides["epochs"] = epochs
     name, recipe = resolve(recipe, **overrides)
     os.makedirs(output_dir, exist_ok=True)
+    files.remove_temporaries(output_dir)  # what a killed run left
     key = {"recipe": name, "training": recipe, "seed": seed}
     if initial_step:
         key["initial_step"] = initial_step
@@ -575,7 +701,7 @@ def train(
             f"train / {len(data.x_test)} test, {recipe['epochs']} epochs × "
             f"{len(batches)} steps, backend {keras.backend.backend()}"
         )
-    extra = [*_run_callbacks(model, recipe, output_dir), *callbacks]
+    extra = [*_run_callbacks(model, recipe, output_dir, batches), *callbacks]
     if progress and not verbose:
         keys = ("elbo", "kl")
         if model.prior.has_log_partition and not recipe["log_partition_every"]:
@@ -620,4 +746,7 @@ def train(
             images.sample_grid(model, data), os.path.join(output_dir, SAMPLES_FILE)
         )
     files.write_json(os.path.join(output_dir, METRICS_FILE), metrics)
+    # Only now: a kill before this point resumes from the last epoch's
+    # backup (no epoch trained again) and writes the final files again.
+    files.remove_tree(os.path.join(output_dir, BACKUP_DIR))
     return TrainingRun(model, recipe, data, steps, metrics)

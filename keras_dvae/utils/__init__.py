@@ -1,1 +1,2 @@
-"""Shared helpers: argument checks and numerically careful math."""
+"""Shared helpers: argument checks, numerically careful math, atomic file
+writes (`files`) and crash-safe numbered generations of files (`generations`)."""

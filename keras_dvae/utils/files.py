@@ -1,17 +1,90 @@
-"""Atomic file writes: a kill at any moment leaves the old file or the new one."""
+"""Atomic file writes: a kill at any moment leaves the old file or the new one.
+
+Every file keras_dvae writes goes through `atomic_path`: the content goes to
+a temporary file in the same folder (named `.NAME.tmp-*`), is flushed to
+disk (`fsync`) and renamed over `NAME` (`os.replace`, atomic on POSIX and
+Windows), and the folder is synced so the rename survives a power cut.
+Folders are removed the same way (`remove_tree`: renamed away, then
+deleted), and `remove_temporaries` clears what a killed writer left.
+
+Test hook: `crash_point(name)` kills the process (SIGKILL) at a named point
+of a write when `$KERAS_DVAE_CRASH_AT` asks for it; unset, it does nothing.
+`tests/test_crash_safety.py` uses it to hit the write path exactly.
+"""
 
 import contextlib
+import csv
+import fnmatch
+import hashlib
 import json
 import os
+import shutil
+import signal
 import tempfile
+import uuid
+
+#: The environment variable of the `crash_point` test hook.
+CRASH_ENV = "KERAS_DVAE_CRASH_AT"
+#: What marks a temporary name (`.NAME.tmp-…`), for `remove_temporaries`.
+TEMP_MARK = ".tmp-"
+_crash_hits = [0]
+
+
+def crash_point(name):
+    """Test hook: SIGKILLs this process at the write point `name`.
+
+    `$KERAS_DVAE_CRASH_AT` = `PATTERN` or `PATTERN@N` kills the process the
+    N-th time (default 1) a point whose name matches the `fnmatch` pattern
+    is reached. The points: `write:NAME` (the temporary file of `NAME` is
+    complete and synced, `NAME` itself untouched), `wrote:NAME` (`NAME`
+    replaced), `remove:NAME` (folder `NAME` renamed away, not yet deleted)
+    and the trainer's own (`keras_dvae.training`). Unset: nothing happens.
+
+    Raises:
+        ValueError: a malformed `$KERAS_DVAE_CRASH_AT`.
+    """
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    pattern, at, count = spec.partition("@")
+    if at and not (count.isdigit() and int(count) >= 1):
+        raise ValueError(
+            f"`${CRASH_ENV}` must be PATTERN or PATTERN@N with an integer "
+            f"N >= 1. Received: {CRASH_ENV}={spec!r}"
+        )
+    if fnmatch.fnmatchcase(name, pattern):
+        _crash_hits[0] += 1
+        if _crash_hits[0] == (int(count) if at else 1):
+            # SIGKILL: no cleanup, no `finally`, exactly like `kill -9`.
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _fsync(path, directory=False):
+    """Flushes a file (or, best effort, a folder's entries) to disk."""
+    try:
+        handle = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    except (OSError, AttributeError):
+        if directory:  # Windows has no O_DIRECTORY and cannot sync folders.
+            return
+        raise
+    try:
+        os.fsync(handle)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(handle)
 
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a temporary path beside `path`; on success renames it to `path`.
 
-    The temporary name keeps the suffix (Keras picks the format from
-    `.weights.h5`); on an exception `path` is left as it was.
+    Write the whole file to the yielded path and close it; on leaving the
+    block it is synced to disk and renamed over `path`, and the folder is
+    synced. The temporary name keeps the suffix (Keras picks the format
+    from `.weights.h5`); on an exception `path` is left as it was and the
+    temporary file removed (a kill leaves it: `remove_temporaries`).
 
     Example:
 
@@ -29,7 +102,9 @@ def atomic_path(path):
     suffix = (
         ".weights.h5" if name.endswith(".weights.h5") else os.path.splitext(name)[1]
     )
-    handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
+    handle, tmp = tempfile.mkstemp(
+        prefix=f".{name}{TEMP_MARK}", suffix=suffix, dir=folder
+    )
     os.close(handle)
     # mkstemp makes the file private (0600); give it the mode open() would.
     mask = os.umask(0)
@@ -37,11 +112,15 @@ def atomic_path(path):
     os.chmod(tmp, 0o666 & ~mask)
     try:
         yield tmp
+        _fsync(tmp)
+        crash_point(f"write:{name}")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+    _fsync(folder, directory=True)
+    crash_point(f"wrote:{name}")
 
 
 def write_json(path, payload):
@@ -56,3 +135,65 @@ def write_text(path, text):
     """Writes the string `text` to `path`, atomically."""
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(text)
+
+
+def write_csv(path, rows):
+    """Writes a list of dicts as a CSV file to `path`, atomically.
+
+    The columns are the first row's keys in order; a key missing from a
+    later row is written as "NA".
+    """
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        if rows:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), restval="NA")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def sha256(path):
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def remove_tree(path):
+    """Deletes the folder `path` (if it exists) as one step: it is renamed to
+    a temporary name first, so a kill leaves it whole or gone, never half
+    deleted (the renamed leftover goes with `remove_temporaries`)."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isdir(path):
+        return
+    folder, name = os.path.split(path)
+    trash = os.path.join(folder, f".{name}{TEMP_MARK}{uuid.uuid4().hex}")
+    os.replace(path, trash)
+    _fsync(folder, directory=True)
+    crash_point(f"remove:{name}")
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_temporaries(folder):
+    """Removes the temporary files and folders that killed writers left in
+    `folder` (names `.NAME.tmp-*`, see `atomic_path`, `remove_tree`).
+
+    Only for a folder that no other process is writing to.
+
+    Returns:
+        The names removed.
+    """
+    if not os.path.isdir(folder):
+        return []
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        if not (name.startswith(".") and TEMP_MARK in name):
+            continue
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        removed.append(name)
+    return removed

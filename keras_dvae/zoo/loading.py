@@ -1,6 +1,5 @@
 """Finding, verifying and loading the pretrained preset folders."""
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -166,9 +165,7 @@ def verify_manifest(directory):
             )
 
 
-def sha256(path):
-    """Hex sha256 of a file."""
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+sha256 = files.sha256
 
 
 def _read_config(directory):
