@@ -57,11 +57,14 @@ def categorical_vae_clusters(task, args, seed):
         num_latents=1,
         num_categories=args.num_clusters,
         hidden_units=hidden,
-        estimator="gumbel_softmax",
+        estimator=args.estimator,
         temperature=1.0,
         seed=seed,
     )
+    relaxed = args.estimator in ("gumbel_softmax", "straight_through")
     key = f"{task.name}_categorical_vae_{args.num_clusters}c_{args.epochs}e_s{seed}"
+    if args.estimator != "gumbel_softmax":
+        key += f"_{args.estimator}"
     info = training.train(
         model,
         task,
@@ -69,7 +72,7 @@ def categorical_vae_clusters(task, args, seed):
         seed=seed,
         cache_dir=args.cache_dir,
         key=key + ("_quick" if args.quick else ""),
-        temperature_schedule=(1.0, FINAL_TEMPERATURE),
+        temperature_schedule=(1.0, FINAL_TEMPERATURE) if relaxed else None,
     )
     extractor = model.feature_extractor("probabilities")
     train, test = (
@@ -147,6 +150,12 @@ def main(argv=None):
     p.add_argument("--num-clusters", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--kmeans-init", type=int, default=10)
+    p.add_argument(
+        "--estimator",
+        default="gumbel_softmax",
+        choices=models.categorical_vae.ESTIMATORS,
+        help="the categorical VAE's gradient estimator",
+    )
     p.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
     p.add_argument(
         "--code-bits",
