@@ -117,6 +117,8 @@ class Smoothing:
                 f"{type(self).__name__} has no log_density_ratio: it is not an "
                 "overlapping family."
             )
+        zeta, logits = self._check("zeta", zeta, logits)
+        other_logits = self._check_logits(other_logits)
         ratio = ops.clip(
             self._log_likelihood_ratio(zeta), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT
         )
