@@ -37,6 +37,7 @@ import time
 import keras
 import numpy as np
 
+from benchmarks.default_training import mutual_information as information
 from keras_dvae import datasets
 from keras_dvae.models import CategoricalVAE
 
@@ -62,12 +63,7 @@ COLLAPSE_NATS = 0.5
 def mutual_information(model, x):
     """Σ over latents of I(x; z_l) under the encoder, in nats."""
     _, probs = model.encode(x)
-    q = probs.reshape(len(x), CONFIG["num_latents"], CONFIG["num_categories"])
-    q = np.clip(q.astype("float64"), 1e-12, 1.0)
-    marginal = q.mean(0)
-    entropy_of_mean = -(marginal * np.log(marginal)).sum(-1)
-    mean_entropy = -(q * np.log(q)).sum(-1).mean(0)
-    return float((entropy_of_mean - mean_entropy).sum())
+    return information(probs, CONFIG["num_categories"])
 
 
 def gradient_variance(model, batch, samples):
