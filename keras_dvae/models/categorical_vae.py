@@ -37,9 +37,9 @@ class CategoricalVAE(DiscreteVAE):
       `keras_dvae.estimators` (hard codes, 2, 4 and K decoder passes); an
       `estimators.GradientEstimator` instance sets their options.
 
-    Every estimator trains from `compile(); fit()`: `fit` adapts an
-    untrained model first (`DiscreteVAE.fit`), without which the first
-    steps collapse every input onto one code.
+    Every estimator trains from `compile(); fit()`: `fit` centres an
+    untrained model's input first (`DiscreteVAE.fit`), without which the
+    first steps map every input to one code.
 
     Evaluation uses exact one-hot samples for every estimator; codes are
     flattened one-hot vectors (n, num_latents × num_categories).

@@ -445,12 +445,18 @@ class DiscreteVAE(keras.Model):
         data_lib.check_numeric(array, name)
         self.likelihood.check_data(array, name)
 
-    def adapt(self, x, batch_size=None):
+    def adapt(self, x, batch_size=None, output_bias=True):
         """Centres the encoder's input by the mean of `x`; starts the output bias.
 
         The output bias starts at the likelihood's choice for the mean image
         (logit of the mean pixel for Bernoulli pixels), as the DVAE++/DVAE#
-        reference code does. `x` may also be grey levels in [0, 1].
+        reference code does. `x` may also be grey levels in [0, 1] (a
+        dynamically binarised set's probabilities: the same means).
+
+        Args:
+            x: data (arrays, shaped or flat, or a dataset).
+            batch_size: rows per batch when `x` is a dataset.
+            output_bias: also set the output bias (else only centre).
 
         Returns:
             The model.
@@ -460,7 +466,7 @@ class DiscreteVAE(keras.Model):
             raise ValueError("`x` is empty: adapt needs at least one example.")
         mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
         self.encoder.input_mean.assign(mean.astype("float32"))
-        bias = self.likelihood.initial_bias(mean)
+        bias = self.likelihood.initial_bias(mean) if output_bias else None
         target = self.decoder.output_bias
         if bias is not None and target is not None:
             target.assign(np.reshape(bias, tuple(target.shape)))
@@ -480,23 +486,30 @@ class DiscreteVAE(keras.Model):
         return array
 
     def fit(self, x=None, *args, adapt=True, **kwargs):
-        """`keras.Model.fit`, adapting an untrained model to `x` first.
+        """`keras.Model.fit`, centring an untrained model's input first.
 
         A model that was neither adapted nor trained (`training_step` 0 and
-        a zero input mean) is first adapted (`adapt`) to `x`: all of an
-        array, the first `AUTO_ADAPT_ROWS` rows of a dataset; a one-shot
-        iterator (a generator) cannot be read twice and is only warned
-        about. Without it the output bias starts at 0 (every pixel p = ½):
-        the first steps' reconstruction gradient is then the same for
-        every input (learn the mean image), the encoder answers it with
-        one code for all inputs, and Adam's steps on the uncentred input
-        push its logits to |60| within 50 steps, where the softmax (or
-        sigmoid) passes no gradient: a collapsed model (Gumbel-softmax on
-        MNIST: 3 of 3 seeds; see `benchmarks/categorical_collapse.py`).
+        a zero input mean) first has its input centred by the mean of `x`
+        (`adapt(x, output_bias=False)`): all of an array, the first
+        `AUTO_ADAPT_ROWS` rows of a dataset; a one-shot iterator (a
+        generator) cannot be read twice and is only warned about.
+
+        Why: on uncentred pixels (all ≥ 0) Adam's normalised steps move every
+        input's encoder logits together. With the output bias at 0 (every
+        pixel p = ½) the first steps' reconstruction gradient is nearly the
+        same for every input (learn the mean image), so the encoder maps all
+        inputs to one code and its logits reach |60| within 50 steps, where
+        the softmax passes no gradient: Gumbel-softmax on the tutorial's 4 ×
+        8 configuration collapsed this way in 5 of 5 seeds. Centring alone
+        prevents it (0 of 5). The output bias is left at 0: started at the
+        mean image (`adapt`'s default), the reconstruction gains little from
+        the codes at first while the KL costs at once, and the posterior
+        collapses to the prior instead (`CategoricalVAE()` at its defaults:
+        KL 0 in 3 of 3 seeds). See `benchmarks/RESULTS_estimators.md`.
 
         Args:
             x, *args, **kwargs: as for `keras.Model.fit`.
-            adapt: False to never adapt automatically.
+            adapt: False to never centre automatically.
         """
         self.check_data(x)
         validation = kwargs.get("validation_data")
@@ -519,17 +532,17 @@ class DiscreteVAE(keras.Model):
             return
         if hasattr(x, "__next__"):  # a generator: reading it would consume it
             warnings.warn(
-                "fit could not adapt this untrained model to `x`: a one-shot "
-                f"iterator ({type(x).__name__}) cannot be read twice. The "
-                "output bias starts at 0, which can collapse the posterior; "
-                "call `model.adapt(x)` before `fit` (or pass `adapt=False`).",
+                "fit could not centre this untrained model's input: a one-shot "
+                f"iterator ({type(x).__name__}) cannot be read twice, and an "
+                "uncentred input can collapse the posterior; call "
+                "`model.adapt(x)` before `fit` (or pass `adapt=False`).",
                 KerasDVAEWarning,
                 stacklevel=3,
             )
             return
         rows = data_lib.collect(x, self.image_shape, None, "x", AUTO_ADAPT_ROWS)
         if len(rows):
-            self.adapt(rows)
+            self.adapt(rows, output_bias=False)
 
     def evaluate(self, x=None, *args, **kwargs):
         # Also validation inside `fit`: log Z is updated if the prior changed.
