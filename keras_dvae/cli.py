@@ -211,6 +211,9 @@ def main(argv=None):
     sub.add_parser("recipes", help="list the training recipes")
     sub.add_parser("presets", help="list the pretrained presets (zoo)")
     args = parser.parse_args(argv)
+    import keras_dvae
+
+    keras_dvae.import_all()  # deferred by the console script (`--help`)
     commands = {"train": train, "evaluate": evaluate, "sample": sample}
     commands.update(recipes=list_recipes, presets=list_presets)
     try:

@@ -91,3 +91,58 @@ def test_a_missing_configured_backend_falls_back_to_an_installed_one(
     environ = {}
     assert backend_choice.choose_backend(environ, {}, lambda p: True) is None
     assert environ == {}
+
+
+def _python(code, **env):
+    import os
+    import subprocess
+    import sys
+
+    environ = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0", **env}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=True,
+    )
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_no_tensorflow_import_on_other_backends(backend):
+    # Keras probes TensorFlow in set_random_seed and serialize_keras_object;
+    # on JAX/torch that import printed absl/oneDNN/CUDA lines (and cost
+    # seconds). A model seeded, built, run and serialised leaves it unloaded.
+    pytest.importorskip(backend)
+    code = (
+        "import sys, keras, numpy as np, keras_dvae\n"
+        "keras.utils.set_random_seed(0)\n"
+        "m = keras_dvae.models.DVAEPP(image_shape=(8,), num_latents=4,"
+        " hidden_units=(4,), num_chains=4, gibbs_sweeps=1)\n"
+        "m.compile(); m.fit(np.ones((4, 8), 'float32'), epochs=1, verbose=0)\n"
+        "keras.saving.serialize_keras_object(m)\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = _python(code, KERAS_BACKEND=backend)
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr
+
+
+def test_the_console_script_answers_help_without_importing_keras():
+    # The `keras-dvae` console script defers the package's imports (seconds
+    # of Keras) to the command; `--help` needs none of them.
+    code = (
+        "import sys\n"
+        "sys.argv[0] = '/venv/bin/keras-dvae'\n"
+        "import keras_dvae.cli\n"
+        "print('keras' in sys.modules)\n"
+        "try:\n"
+        "    keras_dvae.cli.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('keras' in sys.modules)\n"
+    )
+    lines = _python(code).stdout.splitlines()
+    assert lines[0] == "False" and lines[-1] == "False"
+    assert any("keras-dvae train" in line for line in lines)

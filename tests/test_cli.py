@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_dvae import cli, recipes, training, zoo
+from tests.helpers import need_data
 
 pytestmark = pytest.mark.end_to_end
 
@@ -43,6 +44,23 @@ def test_train_evaluate_sample(tmp_path, capsys):
 
     image = Image.open(png)
     assert image.width > image.height > 0
+
+
+def test_train_runs_a_convolutional_preset_recipe(tmp_path):
+    # The conv presets' recipes train through the same command (one step of
+    # a narrowed model on Caltech-101 Silhouettes, the smallest set).
+    data_dir = need_data("caltech101_silhouettes.npz")
+    out = tmp_path / "conv"
+    narrow = json.dumps({"filters": 8, "local_groups": 2, "hidden_units": [16]})
+    args = ["train", "dvaepp_caltech101_silhouettes", "--epochs", "1"]
+    args += ["--batch-size", "4100", "--examples", "4", "--num-samples", "4"]
+    args += ["--model-args", narrow, "--data-dir", str(data_dir)]
+    assert cli.main([*args, "--output-dir", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "ConvDVAEPP" and metrics["steps"] == 1
+    assert np.isfinite(metrics["test_log_likelihood"])
+    model, _ = training.load_trained(str(out))
+    assert model.filters == 8
 
 
 def test_a_finished_run_is_kept_refused_or_overwritten(tmp_path, capsys):

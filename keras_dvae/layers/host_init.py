@@ -40,8 +40,7 @@ class HostGlorotUniform(keras.initializers.GlorotUniform):
         fan_out = shape[-1] * receptive
         limit = math.sqrt(6.0 / max(1.0, fan_in + fan_out))
         values = np.random.default_rng(self.seed).uniform(-limit, limit, shape)
-        dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
-        return keras.ops.convert_to_tensor(values.astype(dtype))
+        return _to_tensor(values, dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -55,9 +54,29 @@ class HostConstant(keras.initializers.Constant):
     """
 
     def __call__(self, shape, dtype=None):
-        dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
-        value = np.full(tuple(int(s) for s in shape), self.value, dtype)
-        return keras.ops.convert_to_tensor(value)
+        return _to_tensor(np.full(tuple(int(s) for s in shape), self.value), dtype)
+
+
+def on_host(initializer):
+    """`initializer`, or its host-filled equal for Keras's constant ones.
+
+    Example:
+
+    >>> type(on_host(keras.initializers.get("zeros"))).__name__
+    'HostConstant'
+    """
+    if type(initializer) in (keras.initializers.Zeros, keras.initializers.Ones):
+        return HostConstant(float(type(initializer) is keras.initializers.Ones))
+    if type(initializer) is keras.initializers.Constant:
+        return HostConstant(initializer.value)
+    return initializer
+
+
+def _to_tensor(values, dtype):
+    # The explicit dtype matters on JAX: `jnp.asarray(array)` without one
+    # compiles a program per shape (`lax.stage`), with one it copies.
+    dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+    return keras.ops.convert_to_tensor(values.astype(dtype), dtype=dtype)
 
 
 def conv2d(filters, kernel_size, **kwargs):

@@ -40,13 +40,13 @@ def mlp(hidden_units, units, name, activation="tanh", batch_norm=True):
 
     Returns an unbuilt `keras.Sequential`; `hidden_units` is a tuple of ints.
     """
-    # Keras's kernel initialiser (the published runs' draws); zeros and
-    # ones filled on the host (`host_init`: no compilation per shape on JAX).
+    # Every weight drawn or filled on the host (`host_init`: no program
+    # compiled per shape on JAX).
     layers = []
     for h in hidden_units:
-        layers.append(host_init.dense(h, kernel_initializer="glorot_uniform"))
+        layers.append(host_init.dense(h))
         if batch_norm:
             layers.append(host_init.batch_norm())
         layers.append(keras.layers.Activation(activation))
-    layers.append(host_init.dense(units, kernel_initializer="glorot_uniform"))
+    layers.append(host_init.dense(units))
     return keras.Sequential(layers, name=name)

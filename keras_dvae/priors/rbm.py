@@ -1,12 +1,14 @@
 """A restricted Boltzmann machine prior over two groups of binary latents."""
 
 import hashlib
+import random
 import time
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_dvae.layers import host_init
 from keras_dvae.priors import rbm_log_partition, rbm_sampling
 from keras_dvae.priors.base import Prior
 from keras_dvae.utils import checks
@@ -131,15 +133,12 @@ class RBMPrior(Prior):
 
     def build(self, input_shape=None):
         replicas = self.num_replicas
-        self.a1 = self.add_weight(
-            shape=(self.num_z1,), initializer=self.bias_initializer, name="a1"
-        )
-        self.a2 = self.add_weight(
-            shape=(self.num_z2,), initializer=self.bias_initializer, name="a2"
-        )
+        bias = host_init.on_host(self.bias_initializer)
+        self.a1 = self.add_weight(shape=(self.num_z1,), initializer=bias, name="a1")
+        self.a2 = self.add_weight(shape=(self.num_z2,), initializer=bias, name="a2")
         self.W = self.add_weight(
             shape=(self.num_z1, self.num_z2),
-            initializer=self.kernel_initializer,
+            initializer=host_init.on_host(self.kernel_initializer),
             name="W",
         )
         self.chains_z1 = self.add_weight(
@@ -155,7 +154,10 @@ class RBMPrior(Prior):
             name="chains_z2",
         )
         self.log_partition = self.add_weight(
-            shape=(), initializer="zeros", trainable=False, name="log_partition"
+            shape=(),
+            initializer=host_init.HostConstant(0.0),
+            trainable=False,
+            name="log_partition",
         )
 
     # ------------------------------------------------------------- energy
@@ -505,9 +507,13 @@ class RBMPrior(Prior):
         )
 
     def _uniform_binary(self, shape, dtype=None):
-        dtype = dtype or self.variable_dtype
-        u = keras.random.uniform(shape, dtype=dtype, seed=self.seed_generator)
-        return ops.cast(u < 0.5, dtype)
+        # Drawn with NumPy (no program compiled per shape on JAX), from
+        # `seed`, or from Python's `random` (which
+        # `keras.utils.set_random_seed` seeds) when it is None.
+        seed = self.seed if self.seed is not None else random.getrandbits(32)
+        bits = np.random.default_rng([seed, len(shape), *shape]).random(shape) < 0.5
+        dtype = keras.backend.standardize_dtype(dtype or self.variable_dtype)
+        return ops.convert_to_tensor(bits.astype(dtype), dtype=dtype)
 
     def _run_chains(self, z1, z2, sweeps, generator=None):
         return rbm_sampling.run_chains(

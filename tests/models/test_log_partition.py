@@ -192,10 +192,11 @@ def test_log_likelihood_report_with_reverse_ais():
     info = report.log_partition
     assert info["method"] == "exact"
     np.testing.assert_allclose(info["log_z"], log_z, rtol=1e-6)
-    # Reverse AIS on a 2 + 2 RBM is accurate; its bracket is around it.
-    assert abs(info["reverse_log_z"] - log_z) < 0.05, (info, log_z)
+    # Reverse AIS on a 2 + 2 RBM is accurate: its bracket (the estimate ±
+    # 3 standard errors) holds the exact log Z.
     lower, upper = info["reverse_log_z_bounds"]
     assert lower <= info["reverse_log_z"] <= upper
+    assert lower <= log_z <= upper and upper - lower < 0.3, (info, log_z)
     np.testing.assert_allclose(
         info["mean_reverse"], report.mean + log_z - info["reverse_log_z"], rtol=1e-9
     )
@@ -206,9 +207,11 @@ def test_log_likelihood_report_with_reverse_ais():
     report = log_likelihood_report(
         model, x, num_samples=500, log_partition="ais", reverse_ais=True, ais_kwargs=ais
     )
-    assert report.log_partition["method"] == "ais"
-    assert abs(report.log_partition["log_z"] - log_z) < 0.05
-    assert abs(report.log_partition["reverse_log_z"] - log_z) < 0.05
+    info = report.log_partition
+    assert info["method"] == "ais"
+    assert info["log_z_lower"] <= log_z <= info["log_z_upper"], (info, log_z)
+    lower, upper = info["reverse_log_z_bounds"]
+    assert lower <= log_z <= upper, (info, log_z)
 
 
 def test_reverse_ais_needs_a_log_partition():
