@@ -5,7 +5,7 @@
 Trains the zoo's 2-group nonlinear DVAE++ recipe (`dvaepp_2nl_mnist_static`)
 twice from the same seed for the same `--epochs` (500 steps each on static
 MNIST), once with the zoo's light PCD and once with the reference recipe's
-1000 chains × 40 Gibbs sweeps a step (REFERENCE §4), and prints each run's
+1000 chains × 40 Gibbs sweeps a step (METHODS.md §4), and prints each run's
 test log-likelihood (K = `--samples` on `--examples` fixed random test
 images, log Z by AIS), training speed and the difference with its standard
 error (paired: the same test images; each model's log Z error adds a

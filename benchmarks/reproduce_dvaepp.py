@@ -3,7 +3,7 @@
 A thin loop over the six recipes of the tables (`keras_dvae.recipes`):
 each is trained, evaluated and written by `keras_dvae.training.train`,
 exactly as `keras-dvae train NAME` does, into `--output-dir/NAME`. The
-recipes hold the reference recipe of REFERENCE §4 at the budget of the
+recipes hold the reference recipe of METHODS.md §4 at the budget of the
 published runs (30 or 40 epochs, 120 for the 2-nonlinear DVAE++; 100 PCD
 chains × 10 sweeps); evaluation is K = 4000 on 500 random test images and
 K = 100 on all 10,000, with log Z by forward AIS (10,000 β × 500 chains)

@@ -13,7 +13,7 @@ Keys (all recipes have all of them; unknown keys raise):
   constructor arguments, except `image_shape` (from the data) and `seed`.
 - `dataset`: a `keras_dvae.datasets.load` name.
 - `epochs`, `batch_size`: the budget (the papers' 10⁶ iterations are far
-  longer, REFERENCE §4); an epoch is `len(x_train) // batch_size` batches.
+  longer, METHODS.md §4); an epoch is `len(x_train) // batch_size` batches.
 - `learning_rate` and `schedule`: Adam (ε = 1e-3) at this base rate,
   "reference" (`callbacks.reference_learning_rate`) or "constant".
 - `kl_warmup`: fraction of the steps of a linear KL-weight warm-up (0: none).
@@ -78,7 +78,7 @@ _CONV = {
     "eval_examples": 200,
 }
 
-#: DVAE++ Tables 1–2 on static MNIST (REFERENCE §4 except the budget: these
+#: DVAE++ Tables 1–2 on static MNIST (METHODS.md §4 except the budget: these
 #: epochs and 100 PCD chains × 10 sweeps instead of 10⁶ steps and 1000 × 40).
 _TABLES = {
     "dataset": "mnist_static",

@@ -47,7 +47,7 @@ RUN_FILES = (
     SAMPLES_FILE,
     "evaluation.json",
 )
-#: Adam's ε in the reference recipe (REFERENCE §4).
+#: Adam's ε in the reference recipe (METHODS.md §4).
 ADAM_EPSILON = 1e-3
 
 

@@ -146,3 +146,28 @@ def test_the_console_script_answers_help_without_importing_keras():
     lines = _python(code).stdout.splitlines()
     assert lines[0] == "False" and lines[-1] == "False"
     assert any("keras-dvae train" in line for line in lines)
+
+
+def test_the_project_names_no_file_outside_it():
+    # A clone has no ../shared notes (only the data folder may live there,
+    # and the loaders download it otherwise): what the code and docs need is
+    # restated in METHODS.md, ARCHITECTURE.md and CONTRIBUTING.md.
+    import re
+
+    project = ROOT.parent
+    outside = re.compile(r"\.\./shared/(?!data)|REFERENCE\.md|DEVELOPERS\.md|STYLE\.md")
+    roots = ["keras_dvae", "tests", "benchmarks", "applications", "zoo", "scripts"]
+    paths = [p for r in roots for p in (project / r).rglob("*") if p.is_file()]
+    paths += list(project.glob("*.md")) + [project / "constraints.txt"]
+    found = []
+    for path in paths:
+        if path.suffix not in (".py", ".md", ".txt", ".sh", ".toml") or path == (
+            pathlib.Path(__file__)
+        ):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if outside.search(line):
+                found.append(f"{path.relative_to(project)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
+    for name in ("METHODS.md", "ARCHITECTURE.md", "CONTRIBUTING.md", "README.md"):
+        assert (project / name).is_file()

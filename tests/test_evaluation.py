@@ -64,3 +64,22 @@ def test_models_without_a_partition_function_report_none():
     report = evaluation.log_likelihood_report(model, x, num_samples=10)
     assert report.log_partition is None
     assert report.per_example.shape == (4,)
+
+
+def test_log_likelihood_shows_progress_in_a_terminal_only(capsys, monkeypatch):
+    import sys
+
+    import pytest
+
+    model = _tiny_dvaepp()
+    x = (np.random.default_rng(2).random((3, 6)) > 0.5).astype("float32")
+    model.log_likelihood(x, num_samples=20)  # pytest's capture: not a terminal
+    assert "sample" not in capsys.readouterr().out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    model.log_likelihood(x, num_samples=20, chunk_size=5)
+    out = capsys.readouterr().out
+    assert "60/60" in out  # 3 examples × 20 samples, counted per chunk
+    model.log_likelihood(x, num_samples=20, verbose=0)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="verbose"):
+        model.log_likelihood(x, num_samples=20, verbose="loud")

@@ -5,7 +5,7 @@ import keras
 from keras_dvae.utils import checks
 
 #: Fractions of training where the rate changes, and the multipliers of the
-#: base rate on each piece (DVAE# reference code; REFERENCE §4).
+#: base rate on each piece (DVAE# reference code; METHODS.md §4).
 RECIPE_BOUNDARIES = (0.02, 0.60, 0.75, 0.95)
 RECIPE_MULTIPLIERS = (1 / 10, 1.0, 1 / 3, 1 / 10, 1 / 33)
 

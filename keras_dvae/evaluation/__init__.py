@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from keras_dvae.utils import checks
+
 
 @dataclasses.dataclass
 class LikelihoodReport:
@@ -54,7 +56,7 @@ def log_likelihood_report(
     log_partition="auto",
     reverse_ais=False,
     ais_kwargs=None,
-    verbose=0,
+    verbose="auto",
     **kwargs,
 ):
     """`model.log_likelihood` with its log Z, as a `LikelihoodReport`.
@@ -67,10 +69,12 @@ def log_likelihood_report(
             `RBMPrior.estimate_log_partition`), or a float to use as log Z.
         reverse_ais: also report the likelihood under reverse AIS.
         ais_kwargs: dict passed to the AIS runs (`num_betas`, `num_chains`).
-        verbose: progress bars.
+        verbose: progress bars (1), none (0), or "auto": 1 when stdout is
+            a terminal.
         **kwargs: passed to `model.log_likelihood` (`batch_size`, `chunk_size`).
     """
     start = time.time()
+    verbose = checks.verbosity(verbose)
     ais_kwargs = dict(ais_kwargs or {})
     prior = model.prior
     info = None

@@ -678,7 +678,7 @@ class DiscreteVAE(keras.Model):
         )
 
     def log_likelihood(
-        self, x, num_samples=4000, batch_size=None, chunk_size=None, verbose=0
+        self, x, num_samples=4000, batch_size=None, chunk_size=None, verbose="auto"
     ):
         """Importance-weighted log p(x) in the discrete limit, per example.
 
@@ -695,12 +695,14 @@ class DiscreteVAE(keras.Model):
             batch_size: examples per chunk (default: 10⁵ rows a chunk,
                 2,000 for convolutional models).
             chunk_size: samples per chunk (default min(K, 1000)).
-            verbose: 1 for a progress bar.
+            verbose: 1 for a progress bar (of the samples drawn), 0 for
+                none; "auto": 1 when stdout is a terminal.
 
         Returns:
             NumPy float64 array (n,) of estimates in nats.
         """
         num_samples = checks.check_positive_int("num_samples", num_samples)
+        verbose = checks.verbosity(verbose)
         x = np.asarray(data_lib.collect(x, self.image_shape, None, "x"), "float32")
         self.check_data(x)
         if len(x) == 0:
@@ -711,9 +713,11 @@ class DiscreteVAE(keras.Model):
             rows = 2_000 if self.encoder.trunk is not None else 100_000
             batch_size = max(1, rows // chunk_size)
         batch_size = checks.check_positive_int("batch_size", batch_size)
-        self.prior.ensure_log_partition()
+        self.prior.ensure_log_partition(verbose=verbose)
         weights = self._log_weight_model()
-        progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="example")
+        progress = keras.utils.Progbar(
+            len(x) * num_samples, verbose=verbose, unit_name="sample"
+        )
         results = []
         for start in range(0, len(x), batch_size):
             batch = x[start : start + batch_size]
@@ -726,8 +730,8 @@ class DiscreteVAE(keras.Model):
                     ops.convert_to_numpy(weights.predict_on_batch(rows)), "float64"
                 ).reshape(n, k)
                 total = np.logaddexp(total, _logsumexp(log_w))
+                progress.add(n * k)
             results.append(total - math.log(num_samples))
-            progress.add(n)
         result = np.concatenate(results)
         if not np.all(np.isfinite(result)):
             warnings.warn(

@@ -240,7 +240,7 @@ class Smoothing:
         zeta = ops.sigmoid(zeta)
         zeta = ops.where(rho_bar <= 0, 0.0, ops.where(rho_bar >= 1, 1.0, zeta))
 
-        # Implicit gradient (REFERENCE §1): zero-valued surrogate.
+        # Implicit gradient (METHODS.md §1): zero-valued surrogate.
         cdf = self._cdf(zeta, logits)
         density = ops.stop_gradient(ops.exp(self._log_prob(zeta, logits)))
         # `where`, not `maximum`, so that a NaN density at an end point

@@ -4,8 +4,8 @@
 need one inside `compute_loss`: their control variates are tuned to
 minimise the variance of a gradient estimate, so that estimate must be a
 tensor the training step can differentiate again. This module is the only
-place in `keras_dvae/` that imports a backend (STYLE.md allows such an
-explicitly backend-specific file).
+place in `keras_dvae/` that imports a backend (`ARCHITECTURE.md`: one
+explicitly backend-specific file, tested on every backend).
 """
 
 import keras

@@ -5,6 +5,7 @@ backend tensors pass unchecked, so no check runs inside a training step.
 """
 
 import math
+import sys
 
 import numpy as np
 from keras import ops
@@ -110,3 +111,22 @@ def check_broadcastable(name_a, a, name_b, b):
                 f"`{name_a}` and `{name_b}` must have broadcastable shapes. "
                 f"Received: {name_a}.shape={shape_a}, {name_b}.shape={shape_b}"
             )
+
+
+def verbosity(verbose):
+    """`verbose` as 0 or 1: "auto" is 1 when stdout is a terminal (interactive
+    use shows the progress of long work; logs and pipes stay quiet).
+
+    Example:
+
+    >>> verbosity(0), verbosity(1)
+    (0, 1)
+    """
+    if verbose == "auto":
+        isatty = getattr(sys.stdout, "isatty", None)
+        return int(bool(isatty and isatty()))
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(
+            f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}"
+        )
+    return int(verbose)

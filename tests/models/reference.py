@@ -94,7 +94,7 @@ def sample_zeta(z, beta, rng, spike=False):
 
 
 def overlapping_exponential_log_density(zeta, logits, beta):
-    """log[(1 − q) r(ζ|0) + q r(ζ|1)] of the overlapping exponential (REFERENCE §1)."""
+    """log[(1 − q) r(ζ|0) + q r(ζ|1)] of the overlapping exponential (METHODS.md §1)."""
     return (
         np.logaddexp(
             log_expit(-logits) - beta * zeta, log_expit(logits) + beta * (zeta - 1.0)

@@ -124,7 +124,7 @@ def _linear_model(elbo, beta, latents_per_group, num_groups, input_dim, seed=0):
 
 def test_training_kls_match_numpy_on_the_sampled_zeta():
     # Joint: Σ_g KL(q(z_g|x, ζ_<g) ‖ p(z_g|ζ_<g)); marginal: Σ_g log q(ζ_g|x,
-    # ζ_<g) − log p(ζ_g|ζ_<g) with the mixture densities of REFERENCE §1.
+    # ζ_<g) − log p(ζ_g|ζ_<g) with the mixture densities of METHODS.md §1.
     beta = 6.0
     model = _linear_model(
         "marginal", beta, latents_per_group=2, num_groups=2, input_dim=5
