@@ -5,9 +5,13 @@ each is trained, evaluated and written by `keras_dvae.training.train`,
 exactly as `keras-dvae train NAME` does, into `--output-dir/NAME`. The
 recipes hold the reference recipe of METHODS.md §4 at the budget of the
 published runs (30 or 40 epochs, 120 for the 2-nonlinear DVAE++; 100 PCD
-chains × 10 sweeps); evaluation is K = 4000 on 500 random test images and
-K = 100 on all 10,000, with log Z by forward AIS (10,000 β × 500 chains)
-and a reverse-AIS bracket. Interrupted runs resume from the last epoch.
+chains × 10 sweeps); evaluation is K = 4000 on 500 random test images
+(`training.evaluation_rows`: `np.random.default_rng(0).permutation`, the
+first 500; this script drew `rng.choice` rows before it used the recipes,
+see RESULTS_dvaepp.md) and K = 100 on all 10,000, with log Z by forward
+AIS (10,000 β × 500 chains) and reverse AIS beside it (from Gibbs chains:
+a bracket in practice, not a strict bound). Interrupted runs resume from
+the last epoch.
 
     KERAS_BACKEND=jax python -m benchmarks.reproduce_dvaepp \\
         dvaepp_2nl_mnist_static --epochs 40 --data-dir ../shared/data

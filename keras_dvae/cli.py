@@ -13,6 +13,7 @@ retrains and exports it.
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -32,7 +33,7 @@ def train(args):
         if getattr(args, key) is not None
     }
     if args.model_args:
-        overrides["model_args"] = json.loads(args.model_args)
+        overrides["model_args"] = args.model_args
     run = training.train(
         args.recipe_option or args.recipe,
         data_dir=args.data_dir,
@@ -129,6 +130,61 @@ def list_presets(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line, as the library's are
+    (`main`): "keras-dvae train: error: ...", exit status 2, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _count(minimum):
+    """An argparse type: an integer >= `minimum`."""
+
+    def count(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum}. Received: {text!r}"
+            )
+        return value
+
+    return count
+
+
+def _positive_float(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number > 0. Received: {text!r}"
+        )
+    return value
+
+
+def _json_object(text):
+    """An argparse type: a JSON object, as a dict."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object such as '{{\"num_latents\": 16}}' ({error}). "
+            f"Received: {text!r}"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object such as '{{\"num_latents\": 16}}'. "
+            f"Received: {text!r}"
+        )
+    return value
+
+
 class _DefaultsShown(argparse.HelpFormatter):
     """Help that shows an option's default, unless it is None or a flag's False."""
 
@@ -142,7 +198,7 @@ class _DefaultsShown(argparse.HelpFormatter):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keras-dvae",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -162,24 +218,40 @@ def main(argv=None):
         help="the recipe, as a flag (--preset: the same, for a preset's name)",
     )
     t.add_argument("--dataset", help="override the recipe's dataset")
-    t.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    t.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    positive = _count(1)
+    t.add_argument("--epochs", type=positive, help="override the recipe's epochs")
     t.add_argument(
-        "--learning-rate", type=float, help="override the recipe's base learning rate"
-    )
-    t.add_argument("--model-args", help="JSON dict merged into the model arguments")
-    t.add_argument(
-        "--num-samples", type=int, help="importance samples K (default: the recipe's)"
+        "--batch-size", type=positive, help="override the recipe's batch size"
     )
     t.add_argument(
-        "--examples", type=int, help="evaluate on N test rows (default: the recipe's)"
+        "--learning-rate",
+        type=_positive_float,
+        help="override the recipe's base learning rate",
+    )
+    t.add_argument(
+        "--model-args",
+        type=_json_object,
+        help="JSON dict merged into the model arguments",
+    )
+    t.add_argument(
+        "--num-samples",
+        type=positive,
+        help="importance samples K (default: the recipe's)",
+    )
+    t.add_argument(
+        "--examples",
+        type=positive,
+        help="evaluate on N test rows (default: the recipe's)",
     )
     t.add_argument("--output-dir", default="outputs/digits", help="the run folder")
     t.add_argument(
         "--data-dir", help="directory holding the dataset files (default: searched)"
     )
     t.add_argument(
-        "--seed", type=int, default=0, help="seeds the model, batches, binarisation"
+        "--seed",
+        type=_count(0),
+        default=0,
+        help="seeds the model, batches, binarisation",
     )
     t.add_argument("--verbose", action="store_true", help="a line per epoch")
     t.add_argument(
@@ -193,9 +265,13 @@ def main(argv=None):
     )
     e.add_argument("--model-dir", default="outputs/digits", help="a `train` run folder")
     e.add_argument("--dataset", help="evaluate on another dataset of the same shape")
-    e.add_argument("--num-samples", type=int, default=4000, help="importance samples K")
     e.add_argument(
-        "--examples", type=int, help="evaluate on N test rows (default: the recipe's)"
+        "--num-samples", type=positive, default=4000, help="importance samples K"
+    )
+    e.add_argument(
+        "--examples",
+        type=positive,
+        help="evaluate on N test rows (default: the recipe's)",
     )
     e.add_argument("--data-dir", help="directory holding the dataset files")
     s = sub.add_parser(
@@ -204,10 +280,10 @@ def main(argv=None):
         formatter_class=defaults,
     )
     s.add_argument("--model-dir", default="outputs/digits", help="a `train` run folder")
-    s.add_argument("--num", type=int, default=16, help="images per row")
+    s.add_argument("--num", type=positive, default=16, help="images per row")
     s.add_argument("--output", help="PNG path (default MODEL_DIR/samples-N.png)")
     s.add_argument("--data-dir", help="directory holding the dataset files")
-    s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    s.add_argument("--seed", type=_count(0), default=0, help=argparse.SUPPRESS)
     sub.add_parser("recipes", help="list the training recipes")
     sub.add_parser("presets", help="list the pretrained presets (zoo)")
     args = parser.parse_args(argv)

@@ -292,29 +292,98 @@ def load_trained(run_dir):
     Returns:
         (model, saved) where `saved` is the dict of `config.json`: "recipe"
         (the name or None), "training" (the full recipe), "seed", "model".
+
+    Raises:
+        FileNotFoundError: `run_dir` or its config or weights are missing.
+        ValueError: `run_dir` is not a `train` run folder (a zoo preset's,
+            say) or its config.json is damaged.
     """
-    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-        saved = json.load(f)
+    saved = _run_config(run_dir)
+    if not os.path.isfile(os.path.join(run_dir, WEIGHTS_FILE)):
+        raise FileNotFoundError(
+            f"The run folder {run_dir!r} holds no {WEIGHTS_FILE}: its run is "
+            "unfinished (rerun the same `train` to resume it) or was deleted."
+        )
     model = keras.saving.deserialize_keras_object(saved["model"])
     model.load_weights(os.path.join(run_dir, WEIGHTS_FILE))
     return model, saved
 
 
+def _run_config(run_dir):
+    """The dict of a run folder's config.json, refusing any other folder."""
+    if not os.path.isdir(run_dir):
+        raise FileNotFoundError(
+            f"The run folder {run_dir!r} does not exist: pass the `output_dir` "
+            "(--output-dir) of a `keras-dvae train` run."
+        )
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"The folder {run_dir!r} holds no {CONFIG_FILE}: it is not the "
+            "`output_dir` (--output-dir) of a `keras-dvae train` run."
+        )
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}).") from None
+    if not isinstance(saved, dict) or not {"model", "training"} <= set(saved):
+        preset = isinstance(saved, dict) and "class_name" in saved
+        raise ValueError(
+            f"The folder {run_dir!r} is not the `output_dir` of a `keras-dvae "
+            f"train` run: its {CONFIG_FILE} has no 'model' and 'training' entries"
+            + (
+                " (it is a zoo preset's: load it with keras_dvae.zoo.load or "
+                "Model.from_preset)."
+                if preset
+                else "."
+            )
+        )
+    return saved
+
+
 def load_run(run_dir, data_dir=None, **overrides):
     """The `TrainingRun` of a finished `train` in `run_dir`, with its recipe
-    (`overrides` applied, e.g. another "dataset") and data (`load_data`)."""
+    (`overrides` applied, e.g. another "dataset") and data (`load_data`).
+
+    Raises:
+        FileNotFoundError, ValueError: see `load_trained`; also a run
+            without metrics.json (unfinished).
+    """
     model, saved = load_trained(run_dir)
     _, recipe = resolve(saved["training"], **overrides)
-    with open(os.path.join(run_dir, METRICS_FILE)) as f:
+    metrics_path = os.path.join(run_dir, METRICS_FILE)
+    if not os.path.isfile(metrics_path):
+        raise FileNotFoundError(
+            f"The run folder {run_dir!r} holds no {METRICS_FILE}: its run is "
+            "unfinished; rerun the same `train` to resume and finish it."
+        )
+    with open(metrics_path) as f:
         metrics = json.load(f)
     data = load_data(recipe, data_dir)
     return TrainingRun(model, recipe, data, metrics["steps"], metrics)
 
 
+def _optional_count(name, value):
+    """None, or `value` checked to be an integer >= 1 (returned as int)."""
+    return None if value is None else checks.check_positive_int(name, value)
+
+
+def _check_seed(seed):
+    """`seed` checked: an integer in [0, 2**32 - 1] (NumPy's and Keras's range)."""
+    seed = checks.check_positive_int("seed", seed, minimum=0)
+    if seed >= 2**32:
+        raise ValueError(
+            f"`seed` must be an integer in [0, 2**32 - 1]. Received: seed={seed}"
+        )
+    return seed
+
+
 def evaluation_rows(num_test, examples=None):
     """The test rows evaluated: all, or the sorted fixed random subset
     `np.random.default_rng(0).permutation(num_test)[:examples]` (some test
-    files are sorted by label)."""
+    files are sorted by label); `examples` is None or an integer >= 1."""
+    examples = _optional_count("examples", examples)
     if examples is None or examples >= num_test:
         return np.arange(num_test)
     return np.sort(np.random.default_rng(0).permutation(num_test)[:examples])
@@ -344,8 +413,10 @@ def evaluate(model, data, recipe, *, examples=None, num_samples=None, verbose=0)
     "test_elbo_discrete": the discrete-limit ELBO of binary data.
     """
     _, recipe = resolve(recipe)
+    examples = _optional_count("examples", examples)
+    num_samples = _optional_count("num_samples", num_samples)
     examples = recipe["eval_examples"] if examples is None else examples
-    num_samples = num_samples or recipe["eval_samples"]
+    num_samples = recipe["eval_samples"] if num_samples is None else num_samples
     rows = evaluation_rows(len(data.x_test), examples)
     x = data.x_test[rows]
     report = evaluation.log_likelihood_report(
@@ -653,6 +724,13 @@ def train(
     if epochs is not None:
         overrides["epochs"] = epochs
     name, recipe = resolve(recipe, **overrides)
+    # Checked before anything is trained: a bad evaluation argument must not
+    # surface after hours of training.
+    _check_seed(seed)
+    _optional_count("examples", examples)
+    _optional_count("num_samples", num_samples)
+    if time_budget is not None:
+        checks.check_positive_finite("time_budget", time_budget)
     os.makedirs(output_dir, exist_ok=True)
     files.remove_temporaries(output_dir)  # what a killed run left
     key = {"recipe": name, "training": recipe, "seed": seed}

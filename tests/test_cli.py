@@ -1,6 +1,9 @@
 """The command line: train → evaluate → sample on digits; recipe and preset lists."""
 
 import json
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,3 +130,116 @@ def test_recipes_and_presets_listings(capsys):
         steps = meta["training"]["iterations"]
         assert f"{steps:,}" in row
     assert "keras-dvae recipes" in listing[-1]
+
+
+# ------------------------------------------------------------------- misuse
+
+
+def _exit_status(argv):
+    """`cli.main(argv)`'s exit status: returned, or argparse's SystemExit."""
+    try:
+        return cli.main(argv)
+    except SystemExit as exit:
+        return exit.code
+
+
+def _assert_one_line_error(status, err, command, *texts):
+    assert status == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"keras-dvae {command}: error: ")
+    for text in texts:
+        assert text in lines[0], (text, lines[0])
+
+
+MISUSE = {
+    "batch size 0": (["train", "--batch-size", "0"], "--batch-size", "'0'"),
+    "epochs 0": (["train", "--epochs", "0"], "--epochs", ">= 1", "'0'"),
+    "negative epochs": (["train", "--epochs", "-3"], "--epochs", "'-3'"),
+    "epochs not a number": (["train", "--epochs", "two"], "--epochs", "'two'"),
+    "train num samples 0": (["train", "--num-samples", "0"], "--num-samples"),
+    "train examples 0": (["train", "--examples", "0"], "--examples", "'0'"),
+    "learning rate 0": (["train", "--learning-rate", "0"], "--learning-rate"),
+    "negative seed": (["train", "--seed", "-1"], "--seed", ">= 0"),
+    "malformed model args": (
+        ["train", "--model-args", '{"num_latents": 4,'],
+        "--model-args",
+        "JSON object",
+        "char 18",
+    ),
+    "model args not a dict": (["train", "--model-args", "[4]"], "--model-args"),
+    "evaluate num samples 0": (["evaluate", "--num-samples", "0"], "--num-samples"),
+    "evaluate examples -2": (["evaluate", "--examples", "-2"], "--examples", "'-2'"),
+    "sample num 0": (["sample", "--num", "0"], "--num", "'0'"),
+    "unknown dataset": (
+        ["train", "--dataset", "nope", "--output-dir", "{tmp}/run"],
+        "Unknown dataset",
+        "name='nope'",
+    ),
+    "unknown model argument": (
+        ["train", "digits_bernoulli", "--model-args", '{"num_latentz": 4}']
+        + ["--output-dir", "{tmp}/run"],
+        "num_latentz",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MISUSE))
+def test_misuse_is_one_line_and_exit_status_2(case, tmp_path, capsys):
+    argv, *texts = MISUSE[case]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    status = _exit_status(argv)
+    _assert_one_line_error(status, capsys.readouterr().err, argv[0], *texts)
+    # Refused before anything was trained or written.
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+def _preset_folder(tmp_path):
+    return str(zoo.preset_dir(zoo.list_presets()[0]))
+
+
+def _unfinished_run(tmp_path):
+    # A train run killed before its first weights: config.json only.
+    folder = tmp_path / "unfinished"
+    folder.mkdir()
+    saved = {"recipe": None, "training": recipes.get("digits_bernoulli"), "seed": 0}
+    (folder / "config.json").write_text(json.dumps({**saved, "model": {}}))
+    return str(folder)
+
+
+MODEL_DIRS = {
+    "missing": (lambda tmp: str(tmp / "nowhere"), "does not exist"),
+    "empty": (lambda tmp: str(tmp), "holds no config.json"),
+    "zoo preset": (_preset_folder, "it is a zoo preset's"),
+    "unfinished run": (_unfinished_run, "holds no model.weights.h5"),
+}
+
+
+@pytest.mark.parametrize("command", ["evaluate", "sample"])
+@pytest.mark.parametrize("case", list(MODEL_DIRS))
+def test_a_model_dir_that_is_no_finished_run_is_refused(
+    case, command, tmp_path, capsys
+):
+    folder_of, text = MODEL_DIRS[case]
+    folder = folder_of(tmp_path)
+    status = _exit_status([command, "--model-dir", folder])
+    _assert_one_line_error(status, capsys.readouterr().err, command, folder, text)
+
+
+def test_the_console_command_exits_with_status_2(tmp_path):
+    # The installed entry point, in a process of its own: argparse's refusal
+    # comes before Keras is imported (nothing else on stderr), and the
+    # status reaches the shell.
+    script = pathlib.Path(sys.executable).with_name("keras-dvae")
+    if not script.is_file():
+        pytest.skip(f"no keras-dvae console script beside {sys.executable}")
+    done = subprocess.run(
+        [str(script), "train", "--batch-size", "0"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    _assert_one_line_error(done.returncode, done.stderr, "train", "--batch-size")
+    assert done.stdout == ""

@@ -325,3 +325,33 @@ def test_a_non_finite_epoch_stops_training_before_anything_records_it(tmp_path):
             adapt=False,  # adapting would read the NaN batch and refuse it
         )
     assert not os.path.exists(history) or len(open(history).readlines()) <= 1
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("examples", 0),
+        ("examples", -2),
+        ("num_samples", 0),
+        ("seed", -1),
+        ("seed", 2**32),
+        ("time_budget", 0),
+        ("epochs", 0),
+        ("batch_size", 0),
+    ],
+)
+def test_train_refuses_bad_arguments_before_anything_runs(tmp_path, argument, value):
+    # Evaluation arguments too: a bad one must not surface after the training.
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=rf"Received: {argument}={value}"):
+        training.train("digits_bernoulli", output_dir=str(out), **{argument: value})
+    assert not out.exists()
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("examples", [0, -2, 1.5, "10"])
+def test_evaluation_rows_refuses_a_bad_count(examples):
+    # -2 used to drop the last two rows; 0 gave an empty evaluation.
+    with pytest.raises(ValueError, match="Received: examples="):
+        training.evaluation_rows(100, examples)

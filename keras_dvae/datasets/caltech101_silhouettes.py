@@ -7,6 +7,9 @@ from keras_dvae.datasets.base import SPLITS, Dataset
 
 FILE = "caltech101_silhouettes.npz"
 IMAGE_SHAPE = (28, 28)
+#: Rows of each split, and classes.
+ROWS = {"train": 4100, "valid": 2264, "test": 2307}
+NUM_CLASSES = 101
 # Variable names in Marlin's MATLAB file, per split.
 _MAT_SPLITS = {"train": "train", "valid": "val", "test": "test"}
 
@@ -51,12 +54,27 @@ def load(data_dir=None, *, download=True, verify=None):
         convert=_convert_mat,
     )
     with np.load(found.path) as z:
-        x = {
-            s: to_ink_row_major(files.unpack_bits(z[f"x_{s}"], z[f"shape_{s}"]))
+        bits = {
+            s: files.unpack_bits(z[f"x_{s}"], z[f"shape_{s}"], f"{found.path}: x_{s}")
             for s in SPLITS
         }
         y = {s: z[f"y_{s}"].astype("int64") - 1 for s in SPLITS}
         class_names = tuple(str(name) for name in z["classnames"])
+    files.check_shapes(
+        found.path,
+        {
+            **{f"x_{s}": bits[s].shape for s in SPLITS},
+            **{f"y_{s}": y[s].shape for s in SPLITS},
+            "classnames": (len(class_names),),
+        },
+        {
+            **{f"x_{s}": (n, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]) for s, n in ROWS.items()},
+            **{f"y_{s}": (n,) for s, n in ROWS.items()},
+            "classnames": (NUM_CLASSES,),
+        },
+        verify,
+    )
+    x = {s: to_ink_row_major(bits[s]) for s in SPLITS}
     notes = (
         "Caltech-101 Silhouettes 28x28, split 1 (Marlin et al. 2010): 4,100 train "
         "/ 2,264 valid / 2,307 test in the file's order. The source's 1 = "

@@ -17,6 +17,10 @@ CLASS_NAMES = tuple(
 JPEG_TRAIN_FILES = tuple(f"cifar10_jpeg_train_{s}.npz" for s in range(5))
 JPEG_TEST_FILE = "cifar10_jpeg_test.npz"
 FIRST4000_FILE = "cifar10_lossless_first4000.npz"
+#: Rows of each offline file, and of the canonical train and test sets.
+SHARD_ROWS = 10_000
+FIRST4000_ROWS = 4000
+ROWS = {"train": 50_000, "test": 10_000}
 # md5 published on the CIFAR-10 page.
 REMOTE = files.Remote(
     "cifar-10-python.tar.gz",
@@ -77,9 +81,11 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
             ),
         )
         x["train"], y["train"] = _concatenate(
-            read_shard(found.paths[f]) for f in JPEG_TRAIN_FILES
+            read_shard(found.paths[f], SHARD_ROWS, verify) for f in JPEG_TRAIN_FILES
         )
-        x["test"], y["test"] = read_shard(found.paths[JPEG_TEST_FILE])
+        x["test"], y["test"] = read_shard(
+            found.paths[JPEG_TEST_FILE], SHARD_ROWS, verify
+        )
         source = f"the JPEG copy in {found.paths[JPEG_TEST_FILE].parent}"
         notes = (
             f"{LOSSY_WARNING} Source: the JPEG images of GitHub "
@@ -90,7 +96,7 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
         )
     elif variant == "lossless_first4000":
         found = files.fetch("cifar10", (FIRST4000_FILE,), data_dir, download, verify)
-        x["train"], y["train"] = read_shard(found.path)
+        x["train"], y["train"] = read_shard(found.path, FIRST4000_ROWS, verify)
         source = found.path
         notes = (
             "The first 4,000 CIFAR-10 training images (data_batch_1 rows 0-3999) "
@@ -105,6 +111,15 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
         source = found.path
         (x["train"], y["train"]), (x["test"], y["test"]) = read_python_archive(
             found.path
+        )
+        files.check_shapes(
+            found.path,
+            {f"{k}_{s}": a[s].shape for k, a in (("x", x), ("y", y)) for s in ROWS},
+            {
+                **{f"x_{s}": (n, *IMAGE_SHAPE) for s, n in ROWS.items()},
+                **{f"y_{s}": (n,) for s, n in ROWS.items()},
+            },
+            verify,
         )
         notes = (
             "The canonical lossless CIFAR-10 (cifar-10-python.tar.gz): 50,000 "
@@ -124,10 +139,19 @@ def load(data_dir=None, *, download=True, verify=None, variant="jpeg"):
     )
 
 
-def read_shard(path):
-    """One offline CIFAR-10 `.npz`: x uint8 `(n, 32, 32, 3)`, y int64 `(n,)`."""
+def read_shard(path, rows=None, verify=None):
+    """One offline CIFAR-10 `.npz`: x uint8 `(n, 32, 32, 3)`, y int64 `(n,)`,
+    checked to hold `rows` images (`files.check_shapes`; None: any n)."""
     with np.load(path) as z:
-        return z["x"], z["y"].astype("int64")
+        x, y = z["x"], z["y"].astype("int64")
+    n = len(x) if rows is None else rows
+    files.check_shapes(
+        path,
+        {"x": x.shape, "y": y.shape},
+        {"x": (n, *IMAGE_SHAPE), "y": (n,)},
+        verify,
+    )
+    return x, y
 
 
 class _ArrayUnpickler(pickle.Unpickler):

@@ -4,10 +4,17 @@ The search list is `data_dir`, `$KERAS_DVAE_DATA`, then the cache
 (`cache_dir`). `fetch` tries the offline copy (the `.npz` files of
 `shared/data/README.md`), then a copy converted earlier, then the canonical
 source files, found or downloaded into the cache and converted once.
+
+An offline copy is checked against its documented size and, the first time
+each version of it is used, its sha256 (`check`; the digests are kept in
+`cache_dir()/sha256.json`, keyed by path, size and modification time, so an
+unchanged file is hashed once). The loaders then check the arrays' shapes
+against the dataset's documented facts (`check_shapes`).
 """
 
 import dataclasses
 import hashlib
+import json
 import os
 import pathlib
 
@@ -118,46 +125,150 @@ def find(fname, data_dir=None):
     return None
 
 
-def check(path, verify=None):
-    """Checks an offline copy against its documented size or checksum.
+#: The file of remembered checksums, in `cache_dir()`.
+VERIFIED_FILE = "sha256.json"
+# Checksums found in this process, by (path, size, mtime): the cache file
+# may be unwritable.
+_DIGESTS = {}
 
-    Args:
-        path: the file; names not in `KNOWN_FILES` are not checked.
-        verify: `None` compares the size, `True` the sha256, `False` skips.
 
-    Raises:
-        ValueError: the file differs from every documented version.
-    """
+def check_verify(verify):
+    """Raises unless `verify` is None, True or False."""
     if not (verify is None or isinstance(verify, bool)):
         raise ValueError(
             f"`verify` must be None, True or False. Received: verify={verify!r}"
         )
+
+
+def check(path, verify=None):
+    """Checks an offline copy against its documented size and checksum.
+
+    Args:
+        path: the file; names not in `KNOWN_FILES` are not checked.
+        verify: `None` compares the size, and the sha256 the first time
+            this version of the file (its path, size and modification
+            time) is used: the result is remembered in `cache_dir()`, so
+            an unchanged file is never hashed again. `True` compares the
+            sha256 now; `False` skips both.
+
+    Raises:
+        ValueError: the file differs from every documented version.
+    """
+    check_verify(verify)
     path = pathlib.Path(path)
     known = KNOWN_FILES.get(path.name)
     if verify is False or known is None:
         return
-    if verify is None:
-        what, actual = "size in bytes", path.stat().st_size
-        documented = [size for size, _ in known]
-    else:
-        # The documented files are small enough (< 30 MB) to hash in one read.
-        what, actual = "sha256", hashlib.sha256(path.read_bytes()).hexdigest()
-        documented = [digest for _, digest in known]
-    if actual not in documented:
-        raise ValueError(
-            f"The {what} of {path} is {actual}; the documented file {path.name!r} "
-            f"has {' or '.join(map(str, documented))}. It is truncated or another "
-            "version: replace it, or pass verify=False to load it anyway."
-        )
+    size = path.stat().st_size
+    sizes = [documented for documented, _ in known]
+    if verify is None and size not in sizes:  # cheaper than any hash
+        _refuse(path, "size in bytes", size, sizes)
+    digest = _sha256(path) if verify else _remembered_sha256(path)
+    digests = [documented for _, documented in known]
+    if digest not in digests:
+        _refuse(path, "sha256", digest, digests)
 
 
-def unpack_bits(packed, shape):
+def _refuse(path, what, actual, documented):
+    raise ValueError(
+        f"The {what} of {path} is {actual}; the documented file {path.name!r} "
+        f"has {' or '.join(map(str, documented))}. It is damaged, truncated or "
+        "another version: replace it, or pass verify=False to load it anyway."
+    )
+
+
+def _sha256(path):
+    """The sha256 of a file (read in 1 MiB blocks); remembers it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    digest = digest.hexdigest()
+    _remember(path, digest)
+    return digest
+
+
+def _version(path):
+    """(resolved path, size, mtime in ns): a file version's key."""
+    stat = os.stat(path)
+    return os.fspath(pathlib.Path(path).resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _read_verified():
+    try:
+        with open(cache_dir() / VERIFIED_FILE) as f:
+            entries = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def _remembered_sha256(path):
+    """The sha256 of `path`, hashed only if this version of it was not before."""
+    key = _version(path)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    entry = _read_verified().get(key[0])
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+        if (entry.get("size"), entry.get("mtime_ns")) == key[1:]:
+            _DIGESTS[key] = entry["sha256"]
+            return entry["sha256"]
+    return _sha256(path)
+
+
+def _remember(path, digest):
+    """Records `digest` for this version of `path`, in this process and in
+    `cache_dir()/sha256.json` (atomically; an unwritable cache is skipped)."""
+    key = _version(path)
+    _DIGESTS[key] = digest
+    entries = _read_verified()
+    entries[key[0]] = {"size": key[1], "mtime_ns": key[2], "sha256": digest}
+    try:
+        with atomic_path(cache_dir() / VERIFIED_FILE) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(entries, f, indent=1, sort_keys=True)
+    except OSError:
+        pass  # a read-only home: this process still remembers
+
+
+def check_shapes(path, shapes, expected, verify=None):
+    """Checks the shapes of arrays read from `path` against their dataset's
+    documented facts (the shape of an example, the rows of each split).
+
+    Args:
+        path: the file the arrays came from, for the message.
+        shapes: {array name: its shape}.
+        expected: {array name: documented shape}, the same names.
+        verify: `False` checks only the shape of an example (what the
+            `Dataset`'s `image_shape` relies on), not the number of rows.
+
+    Raises:
+        ValueError: an array of another shape, naming the file, the array,
+            the documented and the found shapes.
+    """
+    for name, shape in expected.items():
+        found = tuple(int(v) for v in shapes[name])
+        shape = tuple(shape)
+        same = found[1:] == shape[1:] if verify is False else found == shape
+        if not same:
+            rows = found[1:] == shape[1:]
+            bypass = ", or pass verify=False to load it anyway" if rows else ""
+            raise ValueError(
+                f"{path}: `{name}` has shape {found}; the documented dataset has "
+                f"{shape}. The file is truncated, reshaped or another version: "
+                f"replace it{bypass}."
+            )
+
+
+def unpack_bits(packed, shape, source=None):
     """Bit-packed uint8 rows (`np.packbits(x, axis=-1)`) → uint8 0/1 `(n, d)`,
-    checking `shape`; d need not be a multiple of 8."""
+    checking `shape`; d need not be a multiple of 8. `source` (e.g. the
+    file and array) starts the error message."""
     n, d = (int(v) for v in shape)
     if packed.shape != (n, (d + 7) // 8):
         raise ValueError(
-            f"Packed bits of shape {packed.shape} do not hold a {n}x{d} matrix."
+            f"{f'{source}: ' if source else ''}Packed bits of shape "
+            f"{packed.shape} do not hold a {n}x{d} matrix."
         )
     return np.unpackbits(packed, axis=-1, count=d)
 
@@ -191,7 +302,8 @@ def fetch(
         offline: names of the offline-copy files, all needed (may be empty).
         data_dir: first directory to search, or `None`.
         download: allow downloading the `remotes` when nothing is found.
-        verify: see `check`; applies to the offline copy.
+        verify: see `check`; applies to the offline copy (the loaders
+            also pass it to `check_shapes`).
         remotes: `Remote` canonical source files, all needed.
         convert: `convert(source_paths, out_path)` writes an `.npz` in the
             offline layout, cached as `<offline stem>_converted.npz`; `None`

@@ -9,6 +9,10 @@ from keras_dvae.utils import checks
 STATIC_FILE = "mnist_static.npz"
 RAW_FILE = "mnist.npz"
 IMAGE_SHAPE = (28, 28)
+#: Rows of each split of Larochelle's statically binarised files.
+STATIC_ROWS = {"train": 50_000, "valid": 10_000, "test": 10_000}
+#: Rows of raw MNIST's training and test sets.
+RAW_ROWS = {"train": 60_000, "test": 10_000}
 
 _LAROCHELLE = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
 # No checksum is published for these (the data README's sha256 values are
@@ -55,13 +59,28 @@ def load_static(data_dir=None, *, download=True, verify=None):
     )
     with np.load(found.path) as z:
         x = {
-            s: files.unpack_bits(z[f"x_{s}"], z[f"shape_{s}"]).astype("float32")
+            s: files.unpack_bits(
+                z[f"x_{s}"], z[f"shape_{s}"], f"{found.path}: x_{s}"
+            ).astype("float32")
             for s in SPLITS
         }
         y = {
             s: z[f"y_{s}_matched"].astype("int64") if f"y_{s}_matched" in z else None
             for s in SPLITS
         }
+    width = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+    files.check_shapes(
+        found.path,
+        {
+            **{f"x_{s}": x[s].shape for s in SPLITS},
+            **{f"y_{s}": y[s].shape for s in SPLITS if y[s] is not None},
+        },
+        {
+            **{f"x_{s}": (n, width) for s, n in STATIC_ROWS.items()},
+            **{f"y_{s}": (n,) for s, n in STATIC_ROWS.items() if y[s] is not None},
+        },
+        verify,
+    )
     labels = (
         "Labels y_* are DERIVED (matched to raw MNIST; ~0.5% ties), not from "
         "the source."
@@ -108,13 +127,24 @@ def load_dynamic(
     validation_size = checks.check_positive_int(
         "validation_size", validation_size, minimum=0
     )
+    seed = checks.check_positive_int("seed", seed, minimum=0)
     found = files.fetch(
         "mnist", (RAW_FILE,), data_dir, download, verify, remotes=(RAW_REMOTE,)
     )
     with np.load(found.path) as z:
-        x = np.concatenate([z["x_train"], z["x_test"]])
-        y = np.concatenate([z["y_train"], z["y_test"]]).astype("int64")
-        n_all = len(z["y_train"])
+        arrays = {key: z[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    files.check_shapes(
+        found.path,
+        {key: array.shape for key, array in arrays.items()},
+        {
+            **{f"x_{s}": (n, *IMAGE_SHAPE) for s, n in RAW_ROWS.items()},
+            **{f"y_{s}": (n,) for s, n in RAW_ROWS.items()},
+        },
+        verify,
+    )
+    x = np.concatenate([arrays["x_train"], arrays["x_test"]])
+    y = np.concatenate([arrays["y_train"], arrays["y_test"]]).astype("int64")
+    n_all = len(arrays["y_train"])
     if validation_size >= n_all:
         raise ValueError(
             f"`validation_size` must be < {n_all}. "

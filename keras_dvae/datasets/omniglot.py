@@ -17,6 +17,8 @@ SOURCE_SIZE = 105
 IMAGE_SHAPE = (28, 28)
 TRAIN_DRAWINGS = 15  # drawings 1..15 of every character train, 16..20 test
 PARTS = ("background", "evaluation")
+#: Drawings of each part (964 and 659 characters × 20 drawers).
+ROWS = {"background": 19_280, "evaluation": 13_180}
 
 _LAKE = "https://github.com/brendenlake/omniglot/raw/master/python/"
 # No checksum is published for these archives.
@@ -63,7 +65,15 @@ def _resized(path, size, mtime_ns):
             packed = z[f"x_{part}"]
             grey = np.empty((n, IMAGE_SHAPE[0] * IMAGE_SHAPE[1]), "float32")
             if d != SOURCE_SIZE * SOURCE_SIZE:
-                raise ValueError(f"{path}: {part} images are not 105x105.")
+                raise ValueError(
+                    f"{path}: `x_{part}` has shape {(n, d)}; the documented "
+                    f"dataset has 105x105 images, ({n}, {SOURCE_SIZE**2})."
+                )
+            if packed.shape != (n, (d + 7) // 8):
+                raise ValueError(
+                    f"{path}: `x_{part}` of packed shape {packed.shape} does not "
+                    f"hold the {n}x{d} matrix of `shape_{part}`."
+                )
             # In chunks: the whole unpacked 105×105 set would take ~350 MB.
             for start in range(0, n, 2048):
                 chunk = packed[start : start + 2048]
@@ -73,6 +83,7 @@ def _resized(path, size, mtime_ns):
                 grey[start : start + len(chunk)] = small.reshape(len(chunk), -1)
             keys = ("alphabet", "alphabet_names", "character", "drawer", "label")
             parts[part] = {"x": grey, **{key: z[f"{key}_{part}"] for key in keys}}
+            parts[part]["shape"] = (n, d)
     return parts
 
 
@@ -104,6 +115,7 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
     validation_size = checks.check_positive_int(
         "validation_size", validation_size, minimum=0
     )
+    seed = checks.check_positive_int("seed", seed, minimum=0)
     found = files.fetch(
         "omniglot",
         (RAW_FILE,),
@@ -115,6 +127,14 @@ def load(data_dir=None, *, download=True, verify=None, validation_size=1345, see
     )
     stat = found.path.stat()
     parts = _resized(str(found.path.resolve()), stat.st_size, stat.st_mtime_ns)
+    shapes, expected = {}, {}
+    for part, n in ROWS.items():
+        shapes[f"x_{part}"] = parts[part]["shape"]
+        expected[f"x_{part}"] = (n, SOURCE_SIZE**2)
+        for key in ("drawer", "label"):
+            shapes[f"{key}_{part}"] = parts[part][key].shape
+            expected[f"{key}_{part}"] = (n,)
+    files.check_shapes(found.path, shapes, expected, verify)
 
     grey, drawer, label, class_names, offset = [], [], [], [], 0
     for part in PARTS:

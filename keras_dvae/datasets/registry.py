@@ -1,6 +1,16 @@
 """`load(name)`: one entry point for every dataset."""
 
-from keras_dvae.datasets import caltech101_silhouettes, cifar10, digits, mnist, omniglot
+import inspect
+import os
+
+from keras_dvae.datasets import (
+    caltech101_silhouettes,
+    cifar10,
+    digits,
+    files,
+    mnist,
+    omniglot,
+)
 
 _LOADERS = {
     "digits": digits.load,
@@ -40,14 +50,18 @@ def load(name, data_dir=None, *, download=True, verify=None, **options):
         data_dir: directory searched first, or `None`.
         download: allow downloading missing files.
         verify: `None` compares the offline copies' sizes with the
-            documented ones, `True` their sha256, `False` nothing.
+            documented ones, and their sha256 the first time each file is
+            used (remembered in the cache, keyed by path, size and
+            modification time); `True` their sha256 now; both also check
+            the rows of every split. `False` checks only the shape of an
+            example.
         **options: options of the dataset's loader, e.g. `variant` for
             "cifar10", `validation_size` and `seed` for "mnist" and
             "omniglot", `test_size` for "digits".
 
     Raises:
-        ValueError: unknown `name`, or a file that differs from its
-            documented size or checksum.
+        ValueError: unknown `name` or option, a bad option value, or a
+            file that differs from its documented size, checksum or shapes.
         FileNotFoundError: the files are missing and cannot be downloaded.
 
     Example:
@@ -61,4 +75,33 @@ def load(name, data_dir=None, *, download=True, verify=None, **options):
         raise ValueError(
             f"Unknown dataset. Valid names: {', '.join(NAMES)}. Received: name={name!r}"
         )
-    return _LOADERS[name](data_dir, download=download, verify=verify, **options)
+    loader = _LOADERS[name]
+    valid = options_of(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        takes = f"its options are {valid}" if valid else "it takes no options"
+        raise ValueError(
+            f"Unknown option(s) {unknown} for dataset {name!r}; {takes}. "
+            f"Received: {unknown[0]}={options[unknown[0]]!r}"
+        )
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise ValueError(
+            f"`data_dir` must be a path or None. Received: data_dir={data_dir!r}"
+        )
+    if not isinstance(download, bool):
+        raise ValueError(
+            f"`download` must be True or False. Received: download={download!r}"
+        )
+    files.check_verify(verify)
+    return loader(data_dir, download=download, verify=verify, **options)
+
+
+def options_of(name):
+    """The names of the options (`**options` of `load`) of dataset `name`."""
+    parameters = inspect.signature(_LOADERS[name]).parameters
+    return [
+        option
+        for option, parameter in parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and option not in ("download", "verify")
+    ]

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from keras_dvae.models import data as data_lib
 from keras_dvae.utils import checks
 
 
@@ -30,7 +31,10 @@ class LikelihoodReport:
         log_partition: for an RBM prior, the dict of
             `estimate_log_partition`; with reverse AIS, also `reverse_log_z`
             and `mean_reverse`: forward AIS under-estimates log Z on average
-            and reverse AIS over-estimates it, so the two means bracket it.
+            and reverse AIS over-estimates it when it starts from exact RBM
+            samples. It starts from Gibbs chains (`ais_log_partition`'s
+            `target_sweeps`), so the two are a bracket in practice, not a
+            strict bound: their agreement is a consistency check.
         seconds: wall time of the evaluation.
     """
 
@@ -63,7 +67,7 @@ def log_likelihood_report(
 
     Args:
         model: a `keras_dvae.models.DiscreteVAE`.
-        x: binary data (n, input_dim).
+        x: data as `model.log_likelihood` takes them, at least one example.
         num_samples: K.
         log_partition: for RBM priors, "auto", "exact" or "ais" (see
             `RBMPrior.estimate_log_partition`), or a float to use as log Z.
@@ -72,9 +76,18 @@ def log_likelihood_report(
         verbose: progress bars (1), none (0), or "auto": 1 when stdout is
             a terminal.
         **kwargs: passed to `model.log_likelihood` (`batch_size`, `chunk_size`).
+
+    Raises:
+        ValueError: `x` holds no example or data the model cannot score,
+            or a bad argument.
     """
     start = time.time()
     verbose = checks.verbosity(verbose)
+    num_samples = checks.check_positive_int("num_samples", num_samples)
+    # Checked before any log Z estimate, which can take minutes: a mean over
+    # no example is no report.
+    x = data_lib.collect(x, model.image_shape, None, "x")
+    model.check_data(x, purpose="log_likelihood_report")
     ais_kwargs = dict(ais_kwargs or {})
     prior = model.prior
     info = None

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_dvae.distributions.normal import split_gaussian
 from keras_dvae.distributions.posterior import NormalPosterior
+from keras_dvae.utils import checks
 
 
 def sample_normal(mean, log_var, seed):
@@ -40,6 +41,7 @@ class GaussianLatent(keras.layers.Layer):
     """
 
     def __init__(self, seed=None, **kwargs):
+        checks.check_dtype_policy(type(self).__name__, kwargs.get("dtype"))
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

@@ -62,6 +62,7 @@ class GumbelSoftmax(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
+        checks.check_dtype_policy(type(self).__name__, kwargs.get("dtype"))
         super().__init__(**kwargs)
         self.num_latents = checks.check_positive_int("num_latents", num_latents)
         self.num_categories = checks.check_positive_int(

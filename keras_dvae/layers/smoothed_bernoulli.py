@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions.posterior import BinaryPosterior
+from keras_dvae.utils import checks
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -40,6 +41,7 @@ class SmoothedBernoulli(keras.layers.Layer):
     """
 
     def __init__(self, smoothing="overlapping_exponential", seed=None, **kwargs):
+        checks.check_dtype_policy(type(self).__name__, kwargs.get("dtype"))
         super().__init__(**kwargs)
         self.smoothing = smoothing_lib.get(smoothing)
         self.seed = seed

@@ -8,18 +8,49 @@ from keras import ops
 from keras_dvae.utils import checks
 
 
+def as_array(x, name):
+    """`x` (an array, a list or a backend tensor) as a NumPy array; a ragged
+    list raises a `ValueError` naming `name`."""
+    if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray):
+        return np.asarray(ops.convert_to_numpy(x))
+    try:
+        return np.asarray(x)
+    except ValueError:  # NumPy refuses ragged nested lists
+        raise ValueError(
+            f"`{name}` must be a rectangular array: every example of the same "
+            f"shape. Received: {name} of type {type(x).__name__} with rows of "
+            "different lengths"
+        ) from None
+
+
+def check_rows(shape, name, purpose):
+    """Raises unless data of shape `shape` hold at least one example (row);
+    `purpose` says what needs one (e.g. "fit")."""
+    if shape[0] == 0:
+        raise ValueError(
+            f"`{name}` holds no examples: {purpose} needs at least one. "
+            f"Received: {name} with shape {tuple(shape)}"
+        )
+
+
 def as_rows(array, image_shape, name):
     """`array` as (n, prod(image_shape)), from any (n, ...) of that many values
     (e.g. (n, 28, 28) for an MLP over 784 pixels)."""
+    return array.reshape(len(array), check_shape(array.shape, image_shape, name))
+
+
+def check_shape(shape, image_shape, name):
+    """Raises unless data of shape `shape` are rows of `image_shape` (see
+    `as_rows`); returns the width prod(image_shape)."""
     width = math.prod(image_shape)
-    if array.ndim >= 2 and math.prod(array.shape[1:]) == width:
-        return array.reshape(len(array), width)
+    if len(shape) >= 2 and math.prod(shape[1:]) == width:
+        return width
     shapes = f"(num_examples, {width})"
     if len(image_shape) > 1:
         shapes += f" or (num_examples, {', '.join(map(str, image_shape))})"
     raise ValueError(
         f"`{name}` must have shape {shapes} (or any shape with {width} values "
-        f"per example) for this model. Received: {name} with shape {array.shape}"
+        f"per example) for this model. Received: {name} with shape {tuple(shape)}"
     )
 
 
@@ -42,10 +73,10 @@ def collect(x, image_shape, batch_size, name, max_rows=None):
     with `max_rows`, batches stop being read once that many are in."""
     if batch_size is not None:
         checks.check_positive_int("batch_size", batch_size)
-    if isinstance(x, (np.ndarray, list)):
-        return as_rows(np.asarray(x), image_shape, name)
-    if hasattr(x, "shape") and hasattr(x, "dtype"):  # a backend tensor
-        return as_rows(np.asarray(ops.convert_to_numpy(x)), image_shape, name)
+    if isinstance(x, (np.ndarray, list)) or (
+        hasattr(x, "shape") and hasattr(x, "dtype")  # a backend tensor
+    ):
+        return as_rows(as_array(x, name), image_shape, name)
     if hasattr(x, "as_numpy_iterator"):  # tf.data
         batches = x.as_numpy_iterator()
     elif hasattr(x, "__len__") and hasattr(x, "__getitem__"):  # PyDataset

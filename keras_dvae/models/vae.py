@@ -104,7 +104,12 @@ class DiscreteVAE(keras.Model):
     are (n, encoder.num_values) float arrays: 0/1 units, flattened one-hot
     vectors or real values (Normal). Images (`decode`, `reconstruct`,
     `generate`) are flat float arrays in [0, 1]: p(x=1|·), or a sample
-    k/255 for 8-bit pixels.
+    k/255 for 8-bit pixels. Bad data (another width, NaN or Inf, strings,
+    values outside the likelihood's range, ragged lists) raise a
+    `ValueError` naming the argument before any step (`check_data`); so
+    do data of no example where a mean is taken (`fit`, `evaluate`,
+    `adapt`), while `log_likelihood`, `encode`, `reconstruct` and `decode`
+    give empty results of the usual widths.
 
     A named constructor (a subclass with its own `__init__`, such as
     `DVAEPP`) maps its arguments onto parts; they become its attributes and
@@ -122,6 +127,9 @@ class DiscreteVAE(keras.Model):
     """
 
     def __new__(cls, *args, **kwargs):
+        # Here, not in `__init__`: a named model builds its parts before
+        # calling `DiscreteVAE.__init__`, so the refusal names the model.
+        checks.check_dtype_policy(cls.__name__, kwargs.get("dtype"))
         instance = super().__new__(cls, *args, **kwargs)
         arguments = None
         if cls.__init__ is not DiscreteVAE.__init__:
@@ -427,21 +435,35 @@ class DiscreteVAE(keras.Model):
         ]
         return 0.5 * self.weight_decay * sum(ops.sum(w * w) for w in kernels)
 
-    def check_data(self, x, name="x"):
+    def check_data(self, x, name="x", purpose=None):
         """Raises `ValueError` unless `x` is data this model can score.
 
         Arrays and lists are checked in full, a `PyDataset` through its
-        first batch; other datasets pass unchecked.
+        first batch, a backend tensor by its shape only (its values stay on
+        the device); other datasets pass unchecked. With a `purpose` (what
+        needs the data, e.g. "fit"), data of no example are refused too.
         """
         if isinstance(x, keras.utils.PyDataset):
             if len(x) == 0:
-                raise ValueError(f"`{name}` is an empty PyDataset.")
+                raise ValueError(
+                    f"`{name}` is an empty PyDataset. Received: {name} with 0 batches"
+                )
             first = x[0]
-            self.check_data(first[0] if isinstance(first, tuple) else first, name)
+            first = first[0] if isinstance(first, tuple) else first
+            self.check_data(first, name, purpose)
             return
-        if isinstance(x, dict) or not isinstance(x, (np.ndarray, list)):
+        if isinstance(x, dict):
             return
-        array = data_lib.as_rows(np.asarray(x), self.image_shape, name)
+        if not isinstance(x, (np.ndarray, list)):
+            shape = getattr(x, "shape", None)
+            if hasattr(x, "dtype") and shape is not None and None not in shape:
+                data_lib.check_shape(tuple(shape), self.image_shape, name)
+                if purpose:
+                    data_lib.check_rows(tuple(shape), name, purpose)
+            return
+        array = data_lib.as_rows(data_lib.as_array(x, name), self.image_shape, name)
+        if purpose:
+            data_lib.check_rows(array.shape, name, purpose)
         data_lib.check_numeric(array, name)
         self.likelihood.check_data(array, name)
 
@@ -462,8 +484,7 @@ class DiscreteVAE(keras.Model):
             The model.
         """
         array = self._host_data(x, batch_size)
-        if len(array) == 0:
-            raise ValueError("`x` is empty: adapt needs at least one example.")
+        data_lib.check_rows(array.shape, "x", "adapt")
         mean = np.asarray(array, "float64").mean(axis=0) * self.likelihood.scale
         self.encoder.input_mean.assign(mean.astype("float32"))
         bias = self.likelihood.initial_bias(mean) if output_bias else None
@@ -510,16 +531,37 @@ class DiscreteVAE(keras.Model):
         Args:
             x, *args, **kwargs: as for `keras.Model.fit`.
             adapt: False to never centre automatically.
+
+        Raises:
+            ValueError: before any step: `x` or `validation_data` holds no
+                example or data this model cannot score (`check_data`), or
+                `batch_size` or `epochs` is not an integer >= 1.
         """
-        self.check_data(x)
+        x = self._checked_keras_data(x, kwargs, "fit")
+        if kwargs.get("epochs") is not None:
+            checks.check_positive_int("epochs", kwargs["epochs"])
         validation = kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)) and len(validation):
             validation = validation[0]
         if validation is not None:
-            self.check_data(validation, "validation_data")
+            self.check_data(validation, "validation_data", "validation")
         if adapt and self._untouched():
             self._auto_adapt(x)
         return super().fit(x, *args, **kwargs)
+
+    def _checked_keras_data(self, x, kwargs, purpose):
+        """`x` of `fit` or `evaluate` (`purpose`) checked, and a list as an
+        array (Keras would take a list for several inputs); the batch sizes
+        in `kwargs` checked."""
+        if x is None:
+            raise ValueError(f"{purpose} needs data `x`. Received: x=None")
+        for key in ("batch_size", "validation_batch_size"):
+            if kwargs.get(key) is not None:
+                checks.check_positive_int(key, kwargs[key])
+        if isinstance(x, list):
+            x = data_lib.as_array(x, "x")
+        self.check_data(x, purpose=purpose)
+        return x
 
     def _untouched(self):
         """Neither adapted nor trained: the state `fit` adapts automatically."""
@@ -547,12 +589,13 @@ class DiscreteVAE(keras.Model):
     def evaluate(self, x=None, *args, **kwargs):
         # Also validation inside `fit`: log Z is updated if the prior changed.
         if not kwargs.get("_use_cached_eval_dataset"):
-            self.check_data(x)
+            x = self._checked_keras_data(x, kwargs, "evaluate")
         self.prior.ensure_log_partition()
         return super().evaluate(x, *args, **kwargs)
 
-    def _encoded(self, x, batch_size, function, mode=False):
-        """`function(posterior, context)` over batches of data `x`, in NumPy."""
+    def _encoded(self, x, batch_size, function, widths, mode=False):
+        """`function(posterior, context)` over batches of data `x`, in NumPy;
+        no rows of `x` give empty outputs of the `widths`."""
 
         def run(batch):
             unit = self._unit(batch)
@@ -560,7 +603,16 @@ class DiscreteVAE(keras.Model):
                 *self.encoder.run(unit, training=False, discrete=True, mode=mode)
             )
 
-        return _in_batches(run, self._host_data(x, batch_size), batch_size)
+        array = self._host_data(x, batch_size)
+        return _in_batches(run, array, batch_size, lambda: self._no_rows(*widths))
+
+    def _no_rows(self, *widths):
+        """The NumPy outputs (0, width) of each width (one array for one)."""
+        empty = tuple(
+            ops.convert_to_numpy(ops.zeros((0, width), self.compute_dtype))
+            for width in widths
+        )
+        return empty if len(empty) > 1 else empty[0]
 
     def _images(self, latents, context=None):
         out, _, _, _ = self.decoder.run(latents, context, training=False, discrete=True)
@@ -586,7 +638,8 @@ class DiscreteVAE(keras.Model):
                 return posterior.samples, ops.exp(0.5 * posterior.moments[1])
             return posterior.samples, posterior.probabilities
 
-        return self._encoded(x, batch_size, codes, mode=not sample)
+        widths = (self.encoder.num_values,) * 2
+        return self._encoded(x, batch_size, codes, widths, mode=not sample)
 
     def decode(self, z, batch_size=None):
         """Images for codes `z` (n, encoder.num_values), decoder latents from p.
@@ -594,13 +647,19 @@ class DiscreteVAE(keras.Model):
         Returns:
             Flat NumPy images (n, prod(image_shape)) in [0, 1].
         """
-        z = np.asarray(ops.convert_to_numpy(z), "float32")
+        z = data_lib.as_array(z, "z")
         if z.ndim != 2 or z.shape[1] != self.encoder.num_values:
             raise ValueError(
                 f"`z` must have shape (n, {self.encoder.num_values}) (codes as "
                 f"`encode` returns them). Received: z with shape {z.shape}"
             )
-        return _in_batches(self._images, z, batch_size)
+        data_lib.check_numeric(z, "z")
+        return _in_batches(
+            self._images,
+            z.astype("float32"),
+            batch_size,
+            lambda: self._no_rows(self.input_dim),
+        )
 
     def reconstruct(self, x, batch_size=None):
         """One stochastic reconstruction of `x` through the discrete posterior."""
@@ -608,6 +667,7 @@ class DiscreteVAE(keras.Model):
             x,
             batch_size,
             lambda posterior, context: self._images(posterior.samples, context),
+            (self.input_dim,),
         )
 
     def generate(self, num_samples, batch_size=None):
@@ -703,16 +763,18 @@ class DiscreteVAE(keras.Model):
         """
         num_samples = checks.check_positive_int("num_samples", num_samples)
         verbose = checks.verbosity(verbose)
-        x = np.asarray(data_lib.collect(x, self.image_shape, None, "x"), "float32")
-        self.check_data(x)
-        if len(x) == 0:
-            return np.zeros((0,), "float64")
+        if chunk_size is not None:
+            chunk_size = checks.check_positive_int("chunk_size", chunk_size)
         chunk_size = min(num_samples, chunk_size or 1000)
-        chunk_size = checks.check_positive_int("chunk_size", chunk_size)
         if batch_size is None:
             rows = 2_000 if self.encoder.trunk is not None else 100_000
             batch_size = max(1, rows // chunk_size)
         batch_size = checks.check_positive_int("batch_size", batch_size)
+        x = data_lib.collect(x, self.image_shape, None, "x")
+        self.check_data(x)  # before the cast, which would take strings
+        x = np.asarray(x, "float32")
+        if len(x) == 0:
+            return np.zeros((0,), "float64")
         self.prior.ensure_log_partition(verbose=verbose)
         weights = self._log_weight_model()
         progress = keras.utils.Progbar(
@@ -816,10 +878,14 @@ class DiscreteVAE(keras.Model):
         return config
 
 
-def _in_batches(function, array, batch_size):
+def _in_batches(function, array, batch_size, empty):
     """`function` of each batch of host `array` (1000 rows by default), outputs
-    (a tensor or a tuple of tensors) concatenated in NumPy."""
-    step = checks.check_positive_int("batch_size", batch_size or 1000)
+    (a tensor or a tuple of tensors) concatenated in NumPy; `empty()` when
+    `array` has no rows."""
+    step = 1000 if batch_size is None else batch_size
+    step = checks.check_positive_int("batch_size", step)
+    if len(array) == 0:
+        return empty()
     outputs = [
         function(ops.convert_to_tensor(array[start : start + step]))
         for start in range(0, len(array), step)

@@ -27,6 +27,7 @@ class Prior(keras.layers.Layer):
     has_log_partition = False
 
     def __init__(self, num_latents, seed=None, **kwargs):
+        checks.check_dtype_policy(type(self).__name__, kwargs.get("dtype"))
         super().__init__(**kwargs)
         self.num_latents = checks.check_positive_int("num_latents", num_latents)
         if seed is not None:

@@ -375,8 +375,15 @@ class RBMPrior(Prior):
         Anneals from a factorial base p_A ∝ exp(b1ᵀz1 + b2ᵀz2) to the RBM,
         the larger side summed out (see `annealed_log_partition`). Forward
         AIS is biased low in log Z; reverse AIS (Burda et al. 2015) is
-        biased high if it starts from exact RBM samples (long chains,
-        `target_sweeps`, or your own). Agreeing estimates bracket log Z.
+        biased high only if it starts from exact RBM samples. By default it
+        starts from `target_sweeps` block-Gibbs sweeps of fresh uniform
+        chains, which are not exact samples (a multimodal RBM's chains may
+        not have mixed between its modes), so its estimate is not a strict
+        upper bound and forward and reverse together are not a guaranteed
+        bracket: their agreement is a consistency check. Pass exact or
+        better-mixed `target_samples` (e.g. from parallel tempering) for a
+        sharper one; `benchmarks/RESULTS_rbm.md` shows a hard RBM where
+        reverse came out below forward.
 
         Args:
             num_betas: int ≥ 2, points of `default_schedule`.

@@ -180,6 +180,8 @@ def annealed_log_partition(
     log Ẑ_B = log Z_A + log mean w, biased low. Reverse AIS (Burda, Grosse &
     Salakhutdinov 2015) runs from 1 to 0 from samples of p_B:
     log Ẑ_B = log Z_A - log mean w, biased high if those samples are exact.
+    Samples from Gibbs chains (`RBMPrior.ais_log_partition`'s default) are
+    not, so reverse AIS from them is not a strict upper bound.
 
     Args:
         a1, a2, w: the RBM's parameters; z1 (the carried side) has a1.

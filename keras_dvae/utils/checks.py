@@ -7,6 +7,7 @@ backend tensors pass unchecked, so no check runs inside a training step.
 import math
 import sys
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -111,6 +112,54 @@ def check_broadcastable(name_a, a, name_b, b):
                 f"`{name_a}` and `{name_b}` must have broadcastable shapes. "
                 f"Received: {name_a}.shape={shape_a}, {name_b}.shape={shape_b}"
             )
+
+
+#: Compute or variable dtypes that keras_dvae refuses (`check_dtype_policy`).
+LOW_PRECISION_DTYPES = ("float16", "bfloat16")
+
+
+def check_dtype_policy(owner, dtype=None):
+    """Refuses a float16 or bfloat16 dtype policy for the layer or model `owner`.
+
+    keras_dvae computes in float32 (or float64): in half precision the
+    bisection inverse CDFs get NaN gradients (the spike-and-exponential's),
+    means at small β come out wrong and TensorFlow crashes, so a
+    `"mixed_float16"`, `"float16"`, `"bfloat16"` or `"mixed_bfloat16"`
+    policy is refused at construction rather than left to fail in training.
+
+    Args:
+        owner: the class name to name in the message.
+        dtype: the `dtype` argument (a name, `keras.DTypePolicy` or its
+            config), or None for the global policy
+            (`keras.config.set_dtype_policy`).
+
+    Raises:
+        ValueError: the policy computes or stores variables in float16 or
+            bfloat16; it names the policy and says to use "float32".
+    """
+    policy = keras.dtype_policies.get(dtype)
+    if not (
+        policy.compute_dtype in LOW_PRECISION_DTYPES
+        or policy.variable_dtype in LOW_PRECISION_DTYPES
+    ):
+        return
+    if dtype is None:
+        source = (
+            f"the global dtype policy is {policy.name!r} "
+            "(keras.config.set_dtype_policy)"
+        )
+        fix = 'keras.config.set_dtype_policy("float32")'
+        received = f"dtype_policy={policy.name!r}"
+    else:
+        source = f"`dtype` is {policy.name!r}"
+        fix = 'dtype="float32"'
+        received = f"dtype={policy.name!r}"
+    raise ValueError(
+        f"{owner} supports float32 (and float64) only, but {source}: in float16 "
+        "or bfloat16 the smoothing's inverse CDFs and log-densities lose their "
+        f'precision (NaN gradients, wrong means). Use "float32": {fix}. '
+        f"Received: {received}"
+    )
 
 
 def verbosity(verbose):

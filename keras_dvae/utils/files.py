@@ -17,6 +17,8 @@ import csv
 import fnmatch
 import hashlib
 import json
+import math
+import numbers
 import os
 import shutil
 import signal
@@ -27,6 +29,9 @@ import uuid
 CRASH_ENV = "KERAS_DVAE_CRASH_AT"
 #: What marks a temporary name (`.NAME.tmp-…`), for `remove_temporaries`.
 TEMP_MARK = ".tmp-"
+#: The key under which `write_json(..., non_finite="null")` notes what it
+#: wrote as null: {"metrics.test_ll.mean": "nan", ...}.
+NON_FINITE_KEY = "non_finite"
 _crash_hits = [0]
 
 
@@ -123,12 +128,109 @@ def atomic_path(path):
     crash_point(f"wrote:{name}")
 
 
-def write_json(path, payload):
-    """Writes `payload` as indented JSON to `path`, atomically (NumPy
-    scalars become floats)."""
+def write_json(path, payload, non_finite="raise"):
+    """Writes `payload` as indented, strict JSON to `path`, atomically.
+
+    NumPy scalars become numbers (other unknown objects go through
+    `float`, as before). JSON has no NaN or Infinity: Python's `json`
+    would write bare `NaN`/`Infinity` tokens, which strict parsers
+    (JavaScript, jq, Go, serde) reject, so a non-finite float is, by
+    `non_finite`:
+
+    - "raise" (the default: configs, manifests, preset metadata, whose
+      readers need every number): refused, naming its key; nothing is
+      written.
+    - "null": written as `null`, and the dict `payload` gets the key
+      `NON_FINITE_KEY` ("non_finite") mapping each such key to "nan",
+      "inf" or "-inf" (a record of measurements, such as a run's
+      metrics, that should be kept and say what could not be measured).
+
+    Raises:
+        ValueError: a non-finite float with non_finite="raise" (or a
+            payload that is not a dict with "null"); a bad `non_finite`.
+        TypeError: a value that is not JSON serialisable.
+
+    Example:
+
+    >>> import json, os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "m.json")
+    >>> write_json(target, {"ll": float("nan")}, non_finite="null")
+    >>> json.load(open(target))
+    {'ll': None, 'non_finite': {'ll': 'nan'}}
+    """
+    payload = to_strict_json(payload, non_finite, where=os.fspath(path))
     with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, default=float)
+        json.dump(payload, f, indent=2, allow_nan=False)
         f.write("\n")
+
+
+def to_strict_json(payload, non_finite="raise", where=None):
+    """`payload` as plain JSON values (dicts, lists, str, int, float, bool,
+    None) with no NaN or Infinity; `non_finite` as in `write_json`.
+
+    Call it before writing anything else that belongs with the file, so a
+    refusal leaves nothing half written (`zoo.export` does). `where` (a
+    path) goes into the messages.
+    """
+    if non_finite not in ("raise", "null"):
+        raise ValueError(
+            "`non_finite` must be 'raise' or 'null'. "
+            f"Received: non_finite={non_finite!r}"
+        )
+    found = {}
+    plain = _plain_json(payload, None, non_finite, found, where)
+    if not found:
+        return plain
+    if not isinstance(plain, dict):
+        raise ValueError(
+            f"Cannot note the non-finite values {found} of a JSON "
+            f"{type(plain).__name__} (only a dict gets a {NON_FINITE_KEY!r} "
+            f"note){_in(where)}. Received: payload of type {type(payload).__name__}"
+        )
+    notes = plain.get(NON_FINITE_KEY)
+    plain[NON_FINITE_KEY] = {**(notes if isinstance(notes, dict) else {}), **found}
+    return plain
+
+
+def _in(where):
+    return f" in {where}" if where else ""
+
+
+def _plain_json(value, key, non_finite, found, where):
+    """`value` with every number a Python int or finite float (see `write_json`)."""
+    if isinstance(value, dict):
+        return {
+            k: _plain_json(
+                v, str(k) if key is None else f"{key}.{k}", non_finite, found, where
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [
+            _plain_json(v, f"{key or ''}[{i}]", non_finite, found, where)
+            for i, v in enumerate(value)
+        ]
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    try:
+        number = float(value)  # Python and NumPy floats, NumPy bools, 0-d arrays
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            f"`{key or 'payload'}` is of type {type(value).__name__}, which is not "
+            f"JSON serialisable{_in(where)}."
+        ) from e
+    if math.isfinite(number):
+        return number
+    name = key or "payload"
+    if non_finite == "raise":
+        raise ValueError(
+            f"`{name}` is {number}: JSON has no NaN or Infinity, so it is not "
+            f"written{_in(where)}. Received: {name}={number}"
+        )
+    found[name] = str(number)
+    return None
 
 
 def write_text(path, text):
@@ -148,6 +250,24 @@ def write_csv(path, rows):
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), restval="NA")
             writer.writeheader()
             writer.writerows(rows)
+
+
+def read_json(path):
+    """The JSON value in the file `path`, parsed strictly.
+
+    Raises:
+        ValueError: malformed JSON, or a bare `NaN`, `Infinity` or
+            `-Infinity` token (not JSON, though Python's `json` reads it).
+    """
+
+    def refuse(token):
+        raise ValueError(
+            f"{token} is not JSON (strict JSON has no NaN or Infinity). "
+            f"Received: {token} in {os.fspath(path)}"
+        )
+
+    with open(path) as f:
+        return json.load(f, parse_constant=refuse)
 
 
 def sha256(path):

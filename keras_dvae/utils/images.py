@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_dvae.utils.checks import check_positive_int
 from keras_dvae.utils.files import atomic_path
 
 
@@ -48,6 +49,7 @@ def sample_grid(model, data, n=16):
     and their reconstructions."""
     import keras
 
+    n = check_positive_int("n", n)
     x = data.x_test[np.linspace(0, len(data.x_test) - 1, n).astype(int)]
     samples = keras.ops.convert_to_numpy(model.generate(n))
     recon = keras.ops.convert_to_numpy(model.reconstruct(x))

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from keras_dvae import training
-from keras_dvae.utils import files, images
+from keras_dvae.utils import charts, files, images
 from keras_dvae.version import __version__
 from keras_dvae.zoo.loading import (
     CARD_FILE,
@@ -23,8 +23,25 @@ from keras_dvae.zoo.loading import (
     WEIGHTS_FILE,
     get_metadata,
     list_presets,
+    preset_dir,
     sha256,
     write_manifest,
+)
+
+# The test figure against the training steps, drawn from metadata.json
+# (documentation, like the card and samples.png: not in the manifest).
+CURVE_FILE = "curve.png"
+# The paper's training length (DVAE++, Vahdat et al. 2018: about 10^6
+# iterations), against which every preset's steps are counted.
+PAPER_STEPS = 10**6
+# How the zoo's test subsets are drawn (`training.evaluation_rows`).
+PERMUTATION_ROWS = "np.random.default_rng(0).permutation, first n, sorted"
+# The rows of the figures `benchmarks/reproduce_dvaepp.py` measured before
+# it used the zoo's rule (its own `evaluate`, removed in commit 689ef16).
+CHOICE_ROWS = (
+    "500 random test images drawn by np.random.default_rng(0).choice(10000, "
+    "500, replace=False) (benchmarks/reproduce_dvaepp.py before the zoo's "
+    "permutation rule; 23 of them are among the permutation's 500)"
 )
 
 
@@ -34,8 +51,10 @@ def export(model, directory, metadata, samples=None, model_card=True):
     `config.json` (no compile config), `model.weights.h5`
     (`training.save_weights`: PCD chains and seeds included, no optimizer
     state), `metadata.json` (`metadata` plus "class", the library versions,
-    an RBM prior's log Z and "weights_sha256"), `samples.png`, and a model
-    card `README.md` unless the folder has one (hand-edited cards are kept).
+    an RBM prior's log Z and "weights_sha256"), `samples.png`, `curve.png`
+    (`write_curve`: the test figure against the steps, when the metadata
+    records one) and a model card `README.md` unless the folder has one
+    (hand-edited cards are kept).
 
     Args:
         model: a built `keras_dvae` model.
@@ -47,8 +66,10 @@ def export(model, directory, metadata, samples=None, model_card=True):
         model_card: write README.md when the folder has none.
 
     Raises:
-        ValueError: `metadata` is not a dict, `samples` is not a uint8
-            image, or the config does not rebuild the same variables.
+        ValueError: `metadata` is not a dict or holds a NaN or infinite
+            number (strict JSON; the message names its key, and nothing is
+            written), `samples` is not a uint8 image, or the config does
+            not rebuild the same variables.
     """
     if not isinstance(metadata, dict):
         raise ValueError(f"`metadata` must be a dict. Received: metadata={metadata!r}")
@@ -60,9 +81,6 @@ def export(model, directory, metadata, samples=None, model_card=True):
                 f"Received: samples with dtype {samples.dtype} and shape "
                 f"{samples.shape}"
             )
-    directory = pathlib.Path(directory)
-    weights = directory / WEIGHTS_FILE
-    files.write_json(directory / CONFIG_FILE, training.save_weights(model, weights))
     metadata = {
         **metadata,
         "class": type(model).__name__,
@@ -73,11 +91,18 @@ def export(model, directory, metadata, samples=None, model_card=True):
     info = prior.log_partition_info if prior.has_log_partition else None
     if info and "log_partition" not in metadata:
         metadata["log_partition"] = dict(info)
+    # A preset publishes its figures: a NaN or infinite one is refused
+    # (naming its key) before anything is written, not stored as null.
+    metadata = files.to_strict_json(metadata, where=METADATA_FILE)
+    directory = pathlib.Path(directory)
+    weights = directory / WEIGHTS_FILE
+    files.write_json(directory / CONFIG_FILE, training.save_weights(model, weights))
     metadata["weights_sha256"] = sha256(weights)
     files.write_json(directory / METADATA_FILE, metadata)
     write_manifest(directory)
     if samples is not None:
         images.write_png(samples, directory / SAMPLES_FILE)
+    write_curve(directory)
     if model_card and not (directory / CARD_FILE).exists():
         write_model_card(directory)
     return metadata
@@ -86,11 +111,19 @@ def export(model, directory, metadata, samples=None, model_card=True):
 def ci_check(model, recipe, data, repeats=3):
     """The `ci_check` a preset records (`zoo.run_ci_check` re-measures it).
 
-    The mean log-likelihood of the first `ci_examples` test rows at K =
-    `ci_samples`, with a tolerance of 5 × the spread of `repeats` estimates
-    (at least 1 nat, or 0.002 nats a dimension for 8-bit data).
+    The mean log-likelihood of `ci_examples` test rows at K = `ci_samples`,
+    with a tolerance of 5 × the spread of `repeats` estimates (at least 1
+    nat, or 0.002 nats a dimension for 8-bit data). The rows are the
+    metrics' rule, `training.evaluation_rows` (the first `ci_examples` of
+    `np.random.default_rng(0).permutation`, sorted), recorded as "rows":
+    "permutation" with an "examples" description. The committed presets'
+    checks have no "rows": they measured the first rows of the test file,
+    which is sorted by label in `mnist_static` and `cifar10` (there all
+    one class) and by character in `omniglot`; `run_ci_check` must read
+    "rows" to re-measure a check exported by this function.
     """
-    x = data.x_test[: recipe["ci_examples"]]
+    rows = training.evaluation_rows(len(data.x_test), recipe["ci_examples"])
+    x = data.x_test[rows]
     means = [
         float(model.log_likelihood(x, num_samples=recipe["ci_samples"]).mean())
         for _ in range(repeats)
@@ -101,6 +134,12 @@ def ci_check(model, recipe, data, repeats=3):
         "dataset": recipe["dataset"],
         "split": "test",
         "num_examples": len(x),
+        "rows": "permutation",
+        "examples": (
+            "the whole test set"
+            if len(x) == len(data.x_test)
+            else f"{len(x)} random test images ({PERMUTATION_ROWS})"
+        ),
         "num_samples": recipe["ci_samples"],
         "mean": float(np.mean(means)),
         "tolerance": round(max(floor, 5 * float(np.std(means, ddof=1))), 3),
@@ -165,10 +204,13 @@ def _stages(previous, name):
     """The recorded stages and history of a preset's metadata; one stage
     (and one history point) made from an older metadata's single run. Such
     a stage's "command" is the package's rebuild of it (`train.sh` runs the
-    stages in order), its recorded one "original_command"."""
+    stages in order), its recorded one "original_command". A history point
+    without "examples" that `benchmarks/reproduce_dvaepp.py` measured (its
+    stage's original command) gets that script's rows, `CHOICE_ROWS`."""
     training = previous.get("training", {})
     if "stages" in training:
-        return list(training["stages"]), list(previous.get("history", []))
+        stages = list(training["stages"])
+        return stages, _describe_rows(stages, previous.get("history", []))
     keys = ("epochs", "train_seconds", "steps_per_second", "backend", "hardware")
     stage = {"steps": [0, training.get("iterations", 0)]}
     stage.update({k: training[k] for k in keys if k in training})
@@ -180,14 +222,33 @@ def _stages(previous, name):
     if training.get("command") != stage["command"]:
         stage["original_command"] = training.get("command")
     metrics = previous.get("metrics", {})
-    return [stage], [_history_point(stage["steps"][1], metrics)]
+    history = [_history_point(stage["steps"][1], metrics)]
+    return [stage], _describe_rows([stage], history)
+
+
+def _describe_rows(stages, history):
+    """`history` with `CHOICE_ROWS` as the "examples" of each point that has
+    none and whose stage ran `benchmarks.reproduce_dvaepp` (its rows)."""
+    legacy = {
+        s["steps"][1]
+        for s in stages
+        if "benchmarks.reproduce_dvaepp" in str(s.get("original_command"))
+    }
+    return [
+        {**p, "examples": CHOICE_ROWS}
+        if "examples" not in p and p.get("step") in legacy
+        else dict(p)
+        for p in history
+    ]
 
 
 def _history_point(step, metrics):
-    """{"step", "test_ll", K, examples[, "bits_per_dim"]} of a stage's metrics."""
+    """{"step", "test_ll", "num_samples", "num_examples"[, "standard_error",
+    "examples", "bits_per_dim"]} of a stage's metrics."""
     m = metrics.get("test_ll") or metrics.get("test_ll_subset") or {}
     point = {"step": step, "test_ll": m.get("mean")}
-    for key in ("num_samples", "num_examples", "bits_per_dim"):
+    keys = ("num_samples", "num_examples", "standard_error", "examples")
+    for key in (*keys, "bits_per_dim"):
         if key in m:
             point[key] = m[key]
     return point
@@ -282,57 +343,245 @@ def export_preset(run, directory):
     return written
 
 
+def _headline(metadata):
+    """The metric a preset is known by: "test_ll" (or an older "test_ll_subset")."""
+    metrics = metadata.get("metrics") or {}
+    return metrics.get("test_ll") or metrics.get("test_ll_subset") or {}
+
+
+def _other_rows(examples):
+    """A short note for figures not measured on the zoo's permutation rows."""
+    if not examples or PERMUTATION_ROWS in examples or examples == "the whole test set":
+        return ""
+    return "rng.choice rows" if "choice" in examples else "other rows"
+
+
+def curve_points(metadata, name=""):
+    """The test figure after each training stage, from a preset's metadata.
+
+    Its "history" (or, for a one-stage preset without one, a point made
+    from its metrics), as dicts of "step", "value" (nats, or bits/dim where
+    recorded), "standard_error" (in the same unit, where known: the last
+    point's comes from the metrics), "examples" (how the rows were drawn,
+    where known) and "num_samples"/"num_examples".
+    """
+    _, history = _stages(metadata, name)
+    headline = _headline(metadata)
+    iterations = (metadata.get("training") or {}).get("iterations")
+    points = []
+    for p in history:
+        if p.get("test_ll") is None:
+            continue
+        p = dict(p)
+        if p.get("step") == iterations:
+            for key in ("standard_error", "examples"):
+                if key not in p and key in headline:
+                    p[key] = headline[key]
+        value, error = p["test_ll"], p.get("standard_error")
+        if "bits_per_dim" in p:
+            # bits/dim = -nats / (dims · ln 2): the same scale for the error.
+            scale = p["bits_per_dim"] / abs(p["test_ll"]) if p["test_ll"] else 0.0
+            value = p["bits_per_dim"]
+            error = None if error is None else error * scale
+        points.append({**p, "value": value, "standard_error": error})
+    return points
+
+
+def write_curve(directory):
+    """Draws a preset folder's `curve.png` from its metadata.json.
+
+    The test figure (nats, or bits/dim) against the cumulative training
+    steps: a marker for the evaluation after each stage with its ±1
+    standard error where recorded (a hollow marker where it was measured on
+    other test rows than the last), the paper's figure as a dashed line,
+    and the steps counted against the paper's 10^6.
+
+    Returns:
+        The path of curve.png, or None when the metadata records no figure
+        (nothing is written).
+    """
+    directory = pathlib.Path(directory)
+    metadata = files.read_json(directory / METADATA_FILE)
+    points = curve_points(metadata, directory.name)
+    if not points:
+        return None
+    bits = any("bits_per_dim" in p for p in points)
+    last = points[-1]
+    paper = metadata.get("paper") or {}
+    reference = paper.get("bits_per_dim" if bits else "test_ll")
+    decimals = 3 if bits else 2
+    chart_points = [
+        {
+            "x": p["step"],
+            "y": p["value"],
+            "error": p["standard_error"],
+            "hollow": p.get("examples") != last.get("examples"),
+            "label": f"{p['value']:.{decimals}f}",
+        }
+        for p in points
+    ]
+    rows = last.get("examples") or f"{last.get('num_examples', '?')} test images"
+    if PERMUTATION_ROWS in rows:
+        rows = f"{last.get('num_examples')} random test images (permutation rule)"
+    elif _other_rows(rows):
+        rows = f"{last.get('num_examples')} test images ({_other_rows(rows)})"
+    steps = (metadata.get("training") or {}).get("iterations", last["step"])
+    footnote = (
+        f"The paper trains for about 10^6 = 1,000,000 steps; this preset has "
+        f"{steps:,} ({100 * steps / PAPER_STEPS:.2g} % of that)."
+    )
+    if reference is None:
+        footnote = "No comparable published figure. " + footnote
+    if any(p["hollow"] for p in chart_points):
+        footnote += (
+            " Hollow: measured on other test rows (see the history's "
+            '"examples" in metadata.json), so not comparable to the decimal.'
+        )
+    image = charts.line_chart(
+        chart_points,
+        title=f"{directory.name}: test {'bits/dim' if bits else 'log-likelihood'} "
+        "after each training stage",
+        subtitle=f"{metadata.get('dataset')}; K = {last.get('num_samples', '?')}, "
+        f"{rows}; bars ±1 standard error",
+        x_label="training steps (cumulative over the stages)",
+        y_label="bits/dim (lower is better)" if bits else "nats (higher is better)",
+        reference=reference,
+        reference_label=f"paper ({paper.get('setting', 'about 10^6 steps')}): "
+        f"{reference}",
+        footnote=footnote,
+    )
+    path = directory / CURVE_FILE
+    images.write_png(image, path)
+    return path
+
+
+def _committed_dates(directory):
+    """{training.iterations: date of the first commit whose metadata.json
+    records them} of a preset folder in a git checkout, and None: the date
+    of the last commit that changed it; {} where git has no history of it."""
+    directory = pathlib.Path(directory)
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(directory), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+
+    dates = {}
+    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
+        log = git("log", "--format=%H %ad", "--date=short", "--", METADATA_FILE)
+        commits = [line.split() for line in log.splitlines() if line.strip()]
+        if commits:
+            dates[None] = commits[0][1]
+        for commit, date in reversed(commits):  # oldest first
+            recorded = json.loads(git("show", f"{commit}:./{METADATA_FILE}"))
+            steps = (recorded.get("training") or {}).get("iterations")
+            dates.setdefault(steps, date)
+    return dates
+
+
+_BACKENDS = {"jax": "JAX", "tensorflow": "TensorFlow", "torch": "PyTorch"}
+
+
+def _machine(stage):
+    """A stage's backend and device in words: "JAX, NVIDIA H200"."""
+    hardware = str(stage.get("hardware", ""))
+    parts = [s.strip() for s in hardware.split(",")]
+    gpu = next((s for s in parts if s.startswith("NVIDIA")), None)
+    if gpu is None and ("gpu" in hardware or "cuda" in hardware):
+        gpu = "GPU"
+    cores = next((s.split()[0] for s in parts if s.endswith(" cores")), None)
+    device = gpu or (f"{cores}-core CPU" if cores else "CPU")
+    backend = stage.get("backend", "?")
+    return f"{_BACKENDS.get(backend, backend)}, {device}"
+
+
 def zoo_table():
-    """The Markdown table of every preset: measured metric against the paper."""
+    """The Markdown table of every preset: its test figure against the
+    paper's, with K and the test rows, the steps so far against the paper's
+    10^6, the hardware and minutes of each stage, and each stage's date (a
+    stage that records none: the date of the first commit whose metadata
+    records its end step, marked "committed"; "—" outside a checkout)."""
     lines = [
-        "| preset | dataset | measured (test) | K, examples | paper | budget |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| preset | dataset | paper | ours | K, test examples "
+        "| steps so far / paper's 10⁶ | hardware | date |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in list_presets():
         meta = get_metadata(name)
-        metrics = meta.get("metrics", {})
-        m = metrics.get("test_ll") or metrics.get("test_ll_subset")
-        measured, detail = "—", ""
+        m = _headline(meta)
+        ours, detail = "—", "—"
         if m:
-            measured = f"{m['mean']:.2f} nats"
+            ours = f"{m['mean']:.2f}"
+            if "standard_error" in m:
+                ours += f" ± {m['standard_error']:.2f}"
             if "bits_per_dim" in m:
-                measured = f"{m['bits_per_dim']:.3f} bits/dim"
-            detail = f"K={m.get('num_samples')}, {m.get('num_examples')}"
+                error = m.get("standard_error", 0) * m["bits_per_dim"] / abs(m["mean"])
+                ours = f"{m['bits_per_dim']:.3f} ± {error:.3f} bits/dim"
+            detail = f"K={m.get('num_samples')}, {m.get('num_examples', 0):,}"
+            if _other_rows(m.get("examples")):
+                detail += f" ({_other_rows(m.get('examples'))})"
         paper = meta.get("paper") or {}
-        reference = paper.get("test_ll", paper.get("bits_per_dim", "—"))
-        run = meta.get("training", {})
-        hardware = run.get("hardware", "")
-        device = "GPU" if "cuda" in hardware or "gpu" in hardware else "CPU"
-        budget = (
-            f"{run.get('iterations', '?'):,} steps, "
-            f"{run.get('train_seconds', 0) / 60:.0f} min "
-            f"({run.get('backend', '?')}, {device})"
-        )
+        reference = "—"
+        if "test_ll" in paper:
+            reference = f"{paper['test_ll']}"
+        elif "bits_per_dim" in paper:
+            reference = f"{paper['bits_per_dim']} bits/dim"
+        stages, _ = _stages(meta, name)
+        iterations = (meta.get("training") or {}).get("iterations", 0)
+        steps = f"{iterations:,} ({100 * iterations / PAPER_STEPS:.2g} %)"
+        if len(stages) > 1:
+            steps += f", {len(stages)} stages"
+        machines = [_machine(s) for s in stages]
+        minutes = [f"{s.get('train_seconds', 0) / 60:.0f}" for s in stages]
+        if len(set(machines)) == 1:
+            hardware = f"{machines[0]}, {' + '.join(minutes)} min"
+        else:
+            hardware = "; ".join(
+                f"{w}, {t} min" for w, t in zip(machines, minutes, strict=True)
+            )
+        committed = {}
+        if any("date" not in s for s in stages):
+            committed = _committed_dates(preset_dir(name))
+        dates = []
+        for s in stages:
+            if "date" in s:
+                dates.append(s["date"])
+                continue
+            date = committed.get(s["steps"][1], committed.get(None))
+            dates.append(f"{date} (committed)" if date else "—")
         lines.append(
-            f"| `{name}` | {meta.get('dataset')} | {measured} | {detail} | "
-            f"{reference} | {budget} |"
+            f"| `{name}` | {meta.get('dataset')} | {reference} | {ours} | {detail} "
+            f"| {steps} | {hardware} | {', '.join(dates)} |"
         )
     return "\n".join(lines)
 
 
 def write_model_card(directory):
     """Writes a preset folder's README.md (`model_card` of its metadata.json,
-    showing samples.png if present) and returns its path."""
+    showing samples.png and curve.png if present) and returns its path."""
     directory = pathlib.Path(directory)
     with open(directory / METADATA_FILE) as f:
         metadata = json.load(f)
     path = directory / CARD_FILE
     samples = (directory / SAMPLES_FILE).is_file()
-    files.write_text(path, model_card(directory.name, metadata, samples=samples))
+    curve = (directory / CURVE_FILE).is_file()
+    card = model_card(directory.name, metadata, samples=samples, curve=curve)
+    files.write_text(path, card)
     return path
 
 
-def model_card(name, metadata, samples=False):
+def model_card(name, metadata, samples=False, curve=False):
     """The Markdown model card of a preset from its metadata.
 
     Shows, when present: "description", "lossy_data", "class", "dataset",
-    "metrics", "paper", "training", "history", "ci_check", "weights_sha256"; and
-    samples.png if `samples`.
+    "metrics", "paper", "training", "history", "ci_check", "weights_sha256";
+    samples.png if `samples`, curve.png if `curve`; and an example that
+    re-measures the headline metric on the rows it was measured on (the
+    zoo's `np.random.default_rng(0).permutation`, first n).
     """
     cls = metadata.get("class", "model")
     dataset = metadata.get("dataset")
@@ -364,15 +613,22 @@ def model_card(name, metadata, samples=False):
         lines.append(f"- **Training:** {_training_text(training)}")
         if training.get("command"):
             lines.append(f"  `{training['command']}`")
-    points = [p for p in metadata.get("history", []) if p.get("test_ll") is not None]
+    points = curve_points(metadata, name) if "history" in metadata else []
     if len(points) > 1:
-        curve = "; ".join(f"{p['step']:,} → {p['test_ll']:.2f}" for p in points)
-        lines.append(f"- **History** (steps → test log-likelihood): {curve}.")
+        text = "; ".join(
+            f"{p['step']:,} → {p['value']:.{3 if 'bits_per_dim' in p else 2}f}"
+            + (
+                f" ({_other_rows(p.get('examples'))})"
+                if _other_rows(p.get("examples"))
+                else ""
+            )
+            for p in points
+        )
+        lines.append(f"- **History** (steps → test figure): {text}.")
     check = metadata.get("ci_check")
     if check:
         lines.append(
-            f"- **CI check** (`tests/zoo`): the first {check['num_examples']} "
-            f"{check.get('split', 'test')} images of `{check['dataset']}`, "
+            f"- **CI check** (`tests/zoo`): {_ci_rows_text(check)}, "
             f"K = {check['num_samples']}, log Z "
             f"{_log_z_text(check.get('log_partition'))}: mean "
             f"{check['mean']:.2f} ± {check['tolerance']} nats."
@@ -383,9 +639,74 @@ def model_card(name, metadata, samples=False):
     if samples:
         caption = "Rows: prior samples, test images, reconstructions"
         lines += [f"![{caption}]({SAMPLES_FILE})", ""]
-    lines += ["```python", "from keras_dvae import models", ""]
-    lines += [f'model = models.{cls}.from_preset("{name}")', "```", ""]
-    return "\n".join(lines)
+    if curve:
+        caption = "Test figure after each training stage against the paper's"
+        lines += [f"![{caption}]({CURVE_FILE})", ""]
+    return "\n".join(lines + _card_example(name, cls, metadata))
+
+
+# How the first rows of a test file are ordered, where that matters: a
+# `ci_check` without "rows" measured them (`ci_check`).
+_FILE_ORDER = {
+    "mnist_static": "sorted by label: all one class, the digit 0",
+    "cifar10": "sorted by label: all one class, airplane",
+    "omniglot": "sorted by character: the first characters of one alphabet",
+}
+
+
+def _ci_rows_text(check):
+    """The rows a `ci_check` measures, in words."""
+    split, dataset = check.get("split", "test"), check["dataset"]
+    if check.get("rows") == "permutation":
+        return f"{check.get('examples', check['num_examples'])} of `{dataset}`"
+    order = _FILE_ORDER.get(dataset)
+    return (
+        f"the first {check['num_examples']} {split} images of `{dataset}` in file "
+        "order, not the metrics' random rows" + (f" ({order})" if order else "")
+    )
+
+
+def _card_example(name, cls, metadata):
+    """The card's code: load the preset and, where its metadata says how,
+    re-measure its headline metric on the same rows with the same K."""
+    load = f'model = models.{cls}.from_preset("{name}")'
+    m, dataset = _headline(metadata), metadata.get("dataset")
+    if not (dataset and "num_examples" in m and "num_samples" in m):
+        return ["```python", "from keras_dvae import models", "", load, "```", ""]
+    key = "test_ll" if "test_ll" in metadata.get("metrics", {}) else "test_ll_subset"
+    n, k = m["num_examples"], m["num_samples"]
+    lines = [
+        "```python",
+        "import numpy as np",
+        "",
+        "from keras_dvae import datasets, models",
+        "",
+    ]
+    restores = " and restores the recorded log Z" if "log_partition" in metadata else ""
+    lines += [f"# from_preset checks the weights' sha256{restores}.", load]
+    lines += [f'data = datasets.load("{dataset}", data_dir="../shared/data")']
+    if m.get("examples") == "the whole test set":
+        lines += ["x = data.x_test"]
+    else:
+        lines += [
+            f"# The rows of `{key}` (not x_test[:{n}]: some test files are sorted",
+            "# by label): np.random.default_rng(0).permutation, the first n.",
+            f"rows = np.random.default_rng(0).permutation(len(data.x_test))[:{n}]",
+            "x = data.x_test[np.sort(rows)]",
+        ]
+    lines += [f"ll = model.log_likelihood(x, num_samples={k})"]
+    expected = f"{m['mean']:.2f}"
+    if "standard_error" in m:
+        expected += f" ± {m['standard_error']:.2f}"
+    if _other_rows(m.get("examples")):
+        expected += f" (on {_other_rows(m.get('examples'))}: see its examples)"
+    lines += [f"print(ll.mean())  # metadata.json: {expected}"]
+    if "bits_per_dim" in m:
+        lines += [
+            "print(-ll.mean() / (np.prod(data.image_shape) * np.log(2)))  "
+            f"# bits/dim: {m['bits_per_dim']:.3f}"
+        ]
+    return lines + ["```", ""]
 
 
 def _log_z_text(log_z):
@@ -411,6 +732,8 @@ def _metric_text(key, value):
             (s for s in ("test", "valid", "train") if key.startswith(s)), ""
         )
         details.append(f"{value['num_examples']} {split} examples".replace("  ", " "))
+    if _other_rows(value.get("examples")):
+        details.append(f"rows: {value['examples']}")
     if value.get("log_partition"):
         details.append(f"log Z {_log_z_text(value['log_partition'])}")
     return text + (f" ({'; '.join(details)})" if details else "")

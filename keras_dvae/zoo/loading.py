@@ -1,7 +1,6 @@
 """Finding, verifying and loading the pretrained preset folders."""
 
 import importlib.util
-import json
 import os
 import pathlib
 
@@ -9,7 +8,7 @@ import keras
 import numpy as np
 
 # `import keras_dvae.models` registers the classes that config.json names.
-from keras_dvae import datasets, models
+from keras_dvae import datasets, models, training
 
 # A preset folder holds what a training run folder holds, and these.
 from keras_dvae.training import CONFIG_FILE, SAMPLES_FILE, WEIGHTS_FILE  # noqa: F401
@@ -112,8 +111,7 @@ def get_metadata(name):
 def _read_json(directory, filename):
     path = directory / filename
     try:
-        with open(path) as f:
-            value = json.load(f)
+        value = files.read_json(path)  # strict: no NaN or Infinity tokens
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ValueError(f"Preset {directory.name!r}: cannot read {path}: {e}") from e
     if not isinstance(value, dict):
@@ -170,8 +168,7 @@ sha256 = files.sha256
 
 def _read_config(directory):
     """A preset's config.json, its "class_name" and that `DiscreteVAE` or None."""
-    with open(directory / CONFIG_FILE) as f:
-        config = json.load(f)
+    config = files.read_json(directory / CONFIG_FILE)
     class_name = config.get("class_name") if isinstance(config, dict) else None
     kind = getattr(models, str(class_name), None)
     if not (isinstance(kind, type) and issubclass(kind, models.DiscreteVAE)):
@@ -196,9 +193,12 @@ def load(name, verify=True, load_weights=True, cls=None):
     """Builds a preset's model and loads its weights.
 
     The sha256 and the HDF5 structure of the weights are checked before
-    anything is built, so a corrupted download fails naming the file. An
-    RBM prior gets the log Z recorded in `metadata["log_partition"]`, so
-    `model.log_likelihood` does not re-estimate it. The model comes
+    anything is built, so a corrupted download fails naming the file, and
+    so are the config's sizes against the stored arrays' shapes (also with
+    verify=False), so an edited config.json fails naming its key before it
+    allocates a model of the wrong size. An RBM prior gets the log Z
+    recorded in `metadata["log_partition"]`, so `model.log_likelihood`
+    does not re-estimate it. The model comes
     compiled with its default `compile()`, ready for `evaluate` or `fit`.
 
     Args:
@@ -211,8 +211,10 @@ def load(name, verify=True, load_weights=True, cls=None):
     Raises:
         ValueError: an unknown preset; a file whose sha256 differs from the
             recorded one; a missing, unreadable or corrupted weights file,
-            config or metadata; weights that do not fit the model (each
-            naming the preset and the file).
+            config or metadata (a NaN or Infinity token included); a
+            config size longer than any stored array's axis (naming the
+            key); weights that do not fit the model (each naming the
+            preset and the file).
 
     Example:
 
@@ -245,9 +247,15 @@ def load(name, verify=True, load_weights=True, cls=None):
             )
     import h5py  # a dependency of Keras, for .weights.h5
 
+    shapes = []  # of every stored array, from the headers: no data is read
+
+    def collect(_, item):
+        if isinstance(item, h5py.Dataset):
+            shapes.append(tuple(item.shape))
+
     try:
         with h5py.File(weights, "r") as f:
-            f.visit(lambda _: None)  # reads every group header
+            f.visititems(collect)  # reads every group header
     except Exception as e:  # h5py raises OSError, KeyError or RuntimeError
         raise ValueError(
             f"{label}: {weights} is not a readable HDF5 weights file "
@@ -268,6 +276,7 @@ def load(name, verify=True, load_weights=True, cls=None):
             f"{kind.__name__}.from_preset or keras_dvae.zoo.load. "
             f"Received: name={name!r}"
         )
+    _check_sizes(label, directory / CONFIG_FILE, config, weights, shapes)
     try:
         model = keras.saving.deserialize_keras_object(config)
     except Exception as e:  # Keras raises TypeError, KeyError, ValueError, ...
@@ -294,11 +303,90 @@ def load(name, verify=True, load_weights=True, cls=None):
     return model
 
 
+# The config keys that size a model's arrays, at any depth of config.json
+# (a named model's arguments, or an assembled `DiscreteVAE`'s parts).
+SIZE_KEYS = frozenset(
+    {
+        "image_shape",
+        "output_dim",
+        "num_latents",
+        "num_z1",
+        "num_z2",
+        "num_groups",
+        "num_categories",
+        "num_chains",
+        "hidden_units",
+        "units",
+        "filters",
+        "local_groups",
+        "local_channels",
+        "num_mixtures",
+        "continuous_units",
+        "continuous_layers",
+    }
+)
+# Sizes up to this always pass `_check_sizes`: an argument the model does
+# not use keeps its small default (continuous_units=64 without continuous
+# layers) even where no stored array is that long.
+SIZE_FLOOR = 256
+
+
+def _config_sizes(value, key=None):
+    """(key, value) of every `SIZE_KEYS` entry in a config, keys dotted."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            path = str(name) if key is None else f"{key}.{name}"
+            if name in SIZE_KEYS:
+                yield path, item
+            else:
+                yield from _config_sizes(item, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _config_sizes(item, f"{key}[{i}]")
+
+
+def _check_sizes(label, config_path, config, weights, shapes):
+    """Refuses a config whose sizes cannot fit the stored arrays, before
+    anything is built: a hand-edited num_chains of 2·10⁷ would otherwise
+    allocate gigabytes of PCD chains before `load_weights` noticed.
+
+    Every size a model uses is the length of an axis of one of its kernels
+    or chains (arrays of rank ≥ 2: dense and conv kernels, W, the PCD
+    chains), so none can exceed the longest such axis in the weights file
+    (or `SIZE_FLOOR`); a list of sizes (`hidden_units`) has at most one
+    entry per stored array. This bounds what a mismatched config allocates
+    (about 9 · longest² numbers per kernel) without reading any weights;
+    smaller mismatches are refused by `load_weights` as before.
+    """
+    longest = max((max(s) for s in shapes if len(s) >= 2), default=0)
+    bound = max(longest, SIZE_FLOOR)
+    for key, value in _config_sizes(config.get("config")):
+        if isinstance(value, list) and len(value) > max(len(shapes), 3):
+            raise ValueError(
+                f"{label}: {config_path} lists {len(value)} sizes under `{key}`, "
+                f"more than the {len(shapes)} arrays in {weights}: the config "
+                "does not match these weights (edited, or another model's), so "
+                f"nothing was built. Received: {key} of length {len(value)}"
+            )
+        for size in value if isinstance(value, list) else [value]:
+            if isinstance(size, bool) or not isinstance(size, (int, float)):
+                continue  # names ("nonlinear"), None: the constructor checks
+            if size > bound:
+                raise ValueError(
+                    f"{label}: {config_path} sets `{key}` to {size}, but no "
+                    f"kernel or chain array in {weights} is longer than "
+                    f"{longest} on any axis: the config does not match these "
+                    "weights (edited, or another model's), so nothing was "
+                    f"built. Received: {key}={value}"
+                )
+
+
 def run_ci_check(name, data_dir=None, model=None):
     """Re-measures the metric recorded under `metadata["ci_check"]`.
 
-    The mean log-likelihood (K = `num_samples`) of the first `num_examples`
-    rows of the `split` of `dataset` should lie within `tolerance` nats of
+    The mean log-likelihood (K = `num_samples`) of `num_examples` rows of
+    the `split` of `dataset` (`training.evaluation_rows` when "rows" is
+    "permutation", else the first rows) should lie within `tolerance` nats of
     `mean`, with log Z `log_partition`: "exact", a recorded number (no AIS
     runs), or absent (the model's own). `data_dir` is searched for the
     dataset (nothing is downloaded); `model` is the loaded preset, if any.
@@ -316,7 +404,11 @@ def run_ci_check(name, data_dir=None, model=None):
         raise ValueError(f"Preset {name!r} records no `ci_check` in its metadata.")
     check = metadata["ci_check"]
     data = datasets.load(check["dataset"], data_dir, download=False)
-    x = getattr(data, f"x_{check.get('split', 'test')}")[: check["num_examples"]]
+    x = getattr(data, f"x_{check.get('split', 'test')}")
+    if check.get("rows") == "permutation":  # exported since 2026-12-01
+        x = x[training.evaluation_rows(len(x), check["num_examples"])]
+    else:  # the committed checks: the split's first rows
+        x = x[: check["num_examples"]]
     model = load(name) if model is None else model
     log_z = check.get("log_partition")
     if log_z == "exact":

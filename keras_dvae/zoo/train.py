@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from keras_dvae import datasets, recipes, training
+from keras_dvae.utils import files
 from keras_dvae.zoo import exporting, loading
 
 
@@ -158,7 +159,9 @@ def main(argv=None):
     if lossless:
         metrics["lossless_train_ll"] = lossless
     print(f"trained {run.steps} steps in {run.metrics['train_seconds']:.0f} s")
-    print(json.dumps(metrics, indent=2, default=float))
+    # Strict JSON (a NaN shows as null, listed under "non_finite"); the
+    # export below refuses such a preset, naming the key.
+    print(json.dumps(files.to_strict_json(metrics, non_finite="null"), indent=2))
     exporting.export_preset(run, directory)
     print(f"wrote {directory}")
     return 0

@@ -455,7 +455,8 @@ def test_download_static_mnist_from_amat(tmp_path, fake_get_file):
         writers[f"binarized_mnist_{split}.amat"] = lambda p, x=x: np.savetxt(
             p, x, fmt="%d"
         )
-    data = datasets.load("mnist_static", tmp_path)
+    # verify=False: these few rows are not the documented 50,000 / 10,000 / 10,000.
+    data = datasets.load("mnist_static", tmp_path, verify=False)
     assert [len(getattr(data, f"x_{s}")) for s in rows] == list(rows.values())
     np.testing.assert_array_equal(
         data.x_test, np.random.default_rng(3).integers(0, 2, (3, 784))
@@ -463,7 +464,10 @@ def test_download_static_mnist_from_amat(tmp_path, fake_get_file):
     assert data.y_test is None and "converted" in data.notes
     assert [c[1] for c in calls] == [r.origin for r in datasets.mnist.STATIC_REMOTES]
     assert (files.cache_dir() / "mnist_static_converted.npz").is_file()
-    datasets.load("mnist_static", tmp_path)  # the converted copy, no download
+    # The converted copy, no download; its few rows are refused unless verify=False.
+    with pytest.raises(ValueError, match=r"`x_train` has shape \(4, 784\)"):
+        datasets.load("mnist_static", tmp_path)
+    datasets.load("mnist_static", tmp_path, verify=False)
     assert len(calls) == 3
 
 
@@ -477,7 +481,7 @@ def test_download_raw_mnist_checks_keras_hash(tmp_path, fake_get_file):
         x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
         y_test=np.arange(2, dtype=np.uint8),
     )
-    data = datasets.load("mnist", tmp_path, validation_size=3)
+    data = datasets.load("mnist", tmp_path, validation_size=3, verify=False)
     assert data.x_train.shape == (5, 784) and data.x_valid.shape == (3, 784)
     assert calls == [
         (
@@ -522,10 +526,10 @@ def test_download_omniglot_from_zips(tmp_path, fake_get_file):
 
     for part in omniglot.PARTS:
         writers[f"images_{part}.zip"] = write(part)
-    data = datasets.load("omniglot", tmp_path, validation_size=2)
+    data = datasets.load("omniglot", tmp_path, validation_size=2, verify=False)
     assert len(calls) == 2
     assert data.x_train.shape == (43, 784) and data.x_test.shape == (15, 784)
-    data = datasets.load("omniglot", tmp_path, validation_size=0)
+    data = datasets.load("omniglot", tmp_path, validation_size=0, verify=False)
     assert len(calls) == 2  # the converted copy is reused
     assert data.class_names == (
         "Greek/character01",
@@ -554,7 +558,7 @@ def test_download_caltech_from_mat(tmp_path, fake_get_file):
         scipy_io.savemat(path, mat)
 
     writers["caltech101_silhouettes_28_split1.mat"] = writer
-    data = datasets.load("caltech101_silhouettes", tmp_path)
+    data = datasets.load("caltech101_silhouettes", tmp_path, verify=False)
     assert calls[0][1].endswith("caltech101_silhouettes_28_split1.mat")
     expected = 1 - images["val"].reshape(2, 28, 28).transpose(0, 2, 1)
     np.testing.assert_array_equal(data.x_valid, expected.reshape(2, 784))
@@ -583,7 +587,7 @@ def test_download_lossless_cifar(tmp_path, fake_get_file):
     }
     members["test_batch"] = pickle.dumps(_cifar_batch(3, 9), 2)
     writers["cifar-10-python.tar.gz"] = lambda p: _tar(p, members)
-    data = datasets.load("cifar10", tmp_path, variant="lossless")
+    data = datasets.load("cifar10", tmp_path, variant="lossless", verify=False)
     assert calls[0][2] == "c58f30108f718f92721af3b95e74349a"
     assert data.x_train.shape == (10, 32, 32, 3) and data.x_test.shape == (3, 32, 32, 3)
     assert data.x_train[0, 5, 7].tolist() == [10, 20, 30]  # planes → HWC
@@ -603,3 +607,160 @@ def test_cifar_archive_refuses_other_pickled_objects(tmp_path):
     _tar(tmp_path / "cifar-10-python.tar.gz", members)
     with pytest.raises(pickle.UnpicklingError, match="Refusing"):
         cifar10.read_python_archive(tmp_path / "cifar-10-python.tar.gz")
+
+
+# --- verifying files: checksums remembered, documented shapes
+
+
+def test_known_checksums_are_those_of_the_data_readme():
+    data_dir = need_data("SHA256SUMS")
+    listed = dict(
+        reversed(line.split())
+        for line in (data_dir / "SHA256SUMS").read_text().splitlines()
+        if line.strip()
+    )
+    for name, digest in listed.items():
+        assert digest in [d for _, d in files.KNOWN_FILES[name]], name
+        assert (data_dir / name).stat().st_size in [
+            size for size, _ in files.KNOWN_FILES[name]
+        ], name
+
+
+def test_a_corrupted_copy_of_the_right_size_is_refused(tmp_path):
+    # Right name and size, other bytes: the size check alone let it through.
+    (size, digest), *_ = files.KNOWN_FILES["caltech101_silhouettes.npz"]
+    path = tmp_path / "caltech101_silhouettes.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(size))
+    for verify in (None, True):
+        with pytest.raises(ValueError, match="sha256") as info:
+            datasets.load("caltech101_silhouettes", tmp_path, verify=verify)
+        assert str(path) in str(info.value) and digest in str(info.value)
+    # It is remembered as bad too: a second default load refuses it again.
+    with pytest.raises(ValueError, match="sha256"):
+        datasets.load("caltech101_silhouettes", tmp_path)
+
+
+def _count_hashes(monkeypatch):
+    """Counts `files._sha256` calls; forgets what this process remembered."""
+    calls = []
+    hash_file = files._sha256
+    monkeypatch.setattr(files, "_DIGESTS", {})
+    monkeypatch.setattr(
+        files, "_sha256", lambda path: calls.append(path) or hash_file(path)
+    )
+    return calls
+
+
+def test_an_unchanged_file_is_hashed_once(tmp_path, monkeypatch):
+    path = tmp_path / "example.npz"
+    np.savez(path, x=np.arange(10))
+    content = path.read_bytes()
+    digest = files.hashlib.sha256(content).hexdigest()
+    monkeypatch.setitem(files.KNOWN_FILES, path.name, [(len(content), digest)])
+    calls = _count_hashes(monkeypatch)
+    files.check(path)
+    files.check(path)
+    assert len(calls) == 1
+    # Remembered on disk, for the next process.
+    assert (files.cache_dir() / files.VERIFIED_FILE).is_file()
+    monkeypatch.setattr(files, "_DIGESTS", {})
+    files.check(path)
+    assert len(calls) == 1
+    # Another version (a new modification time) is hashed again, and a
+    # rewrite of the same size with other bytes is refused.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    files.check(path)
+    assert len(calls) == 2
+    path.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2 * 10**9))
+    with pytest.raises(ValueError, match="sha256"):
+        files.check(path)
+    assert len(calls) == 3
+    # verify=True always hashes; verify=False never does.
+    files.check(path, verify=False)
+    with pytest.raises(ValueError, match="sha256"):
+        files.check(path, verify=True)
+    assert len(calls) == 4
+
+
+def test_a_dataset_file_is_hashed_on_its_first_load_only(monkeypatch):
+    data_dir = need_data("caltech101_silhouettes.npz")
+    calls = _count_hashes(monkeypatch)
+    first = datasets.load("caltech101_silhouettes", data_dir)
+    second = datasets.load("caltech101_silhouettes", data_dir)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first.x_test, second.x_test)
+
+
+def _write_converted_static(folder, rows, width=784):
+    arrays = {}
+    for split, n in zip(("train", "valid", "test"), rows, strict=True):
+        x = (np.random.default_rng(n).random((n, width)) < 0.5).astype(np.uint8)
+        arrays[f"x_{split}"] = np.packbits(x, axis=-1)
+        arrays[f"shape_{split}"] = np.array(x.shape)
+    np.savez(folder / "mnist_static_converted.npz", **arrays)
+
+
+def test_truncated_or_reshaped_arrays_are_refused_naming_the_shapes(tmp_path):
+    # A converted copy has no documented checksum: its shapes are checked
+    # against the dataset's facts (50,000 / 10,000 / 10,000 rows of 784).
+    path = tmp_path / "mnist_static_converted.npz"
+    _write_converted_static(tmp_path, (50_000, 10_000, 9_999))
+    with pytest.raises(ValueError) as info:
+        datasets.load("mnist_static", tmp_path)
+    message = str(info.value)
+    for text in (str(path), "`x_test`", "(9999, 784)", "(10000, 784)", "verify=False"):
+        assert text in message, text
+    assert len(datasets.load("mnist_static", tmp_path, verify=False).x_test) == 9999
+    # 64-pixel rows are refused even with verify=False: they are no 28x28 images.
+    _write_converted_static(tmp_path, (50_000, 10_000, 10_000), width=64)
+    for verify in (None, False):
+        with pytest.raises(ValueError, match=r"`x_train` has shape \(50000, 64\)"):
+            datasets.load("mnist_static", tmp_path, verify=verify)
+
+
+def test_a_cifar_shard_of_other_rows_is_refused(tmp_path):
+    path = tmp_path / "shard.npz"
+    np.savez(path, x=np.zeros((3, 32, 32, 3), np.uint8), y=np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match=r"`y` has shape \(4,\).*\(3,\)"):
+        cifar10.read_shard(path)
+    with pytest.raises(ValueError, match=r"`x` has shape \(3, 32, 32, 3\)"):
+        cifar10.read_shard(path, rows=10_000)
+
+
+# --- options
+
+
+BAD_OPTIONS = {
+    "unknown option": ("digits", {"test_sise": 5}, "Received: test_sise=5"),
+    "option of another set": (
+        "mnist_static",
+        {"validation_size": 5},
+        "it takes no options",
+    ),
+    "test_size 0": ("digits", {"test_size": 0}, "Received: test_size=0"),
+    "test_size too large": ("digits", {"test_size": 1797}, "Received: test_size=1797"),
+    "threshold above 1": ("digits", {"threshold": 2.0}, "Received: threshold=2.0"),
+    "threshold NaN": ("digits", {"threshold": float("nan")}, "threshold=nan"),
+    "negative seed": ("digits", {"seed": -1}, "Received: seed=-1"),
+    "seed not an integer": ("mnist", {"seed": 1.5}, "Received: seed=1.5"),
+    "negative validation_size": (
+        "omniglot",
+        {"validation_size": -5},
+        "Received: validation_size=-5",
+    ),
+    "verify": ("mnist_static", {"verify": "yes"}, "Received: verify='yes'"),
+    "download": ("mnist_static", {"download": "no"}, "Received: download='no'"),
+    "data_dir": ("caltech101_silhouettes", {"data_dir": 3}, "Received: data_dir=3"),
+    "variant": ("cifar10", {"variant": "png"}, "Received: variant='png'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OPTIONS))
+def test_bad_options_are_refused_before_any_file_is_read(case, tmp_path):
+    # tmp_path holds no file: each refusal comes before the search.
+    name, options, message = BAD_OPTIONS[case]
+    options.setdefault("data_dir", tmp_path)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        datasets.load(name, **options)

@@ -96,8 +96,9 @@ def test_log_z_is_never_stale():
     # An assign to a bias.
     model.prior.a2.assign(np.array([2.0, -1.0], "float32"))
     log_z = changed(log_z)
-    # A stale estimate would be detectable: log Z moved every time.
-    assert min(changes) > 0.1, changes
+    # A stale estimate would be detectable: log Z moved every time by far
+    # more than the checks' tolerance (rtol 1e-6 on a log Z of a few nats).
+    assert min(changes) > 0.01, changes
 
 
 def test_log_z_is_never_stale_after_load_weights(tmp_path):

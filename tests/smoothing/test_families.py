@@ -224,6 +224,121 @@ def test_relaxed_bernoulli_matches_tfp(temperature):
     )
 
 
+# Where float32 samples land: both ends, the smallest normal number, one
+# ulp from 1 (ζ rounds to 1 above u ≈ 16.6). Subnormal ζ (XLA flushes them
+# to 0) are checked apart.
+EXTREME_ZETA = np.array(
+    [0.0, 1.2e-38, 1e-30, 1e-7, 0.5, 1 - 1e-7, 1 - 6e-8, 1.0], "float32"
+)
+SUBNORMAL_ZETA = np.array([1e-45, 1e-40], "float32")
+CONCRETE_TEMPERATURES = [0.1, 0.5, 1.0, 2.0, 5.0]
+
+
+def _concrete_log_prob_float64(zeta, logits, tau):
+    """Maddison et al. eq. 21 in float64 NumPy, for 0 < ζ < 1."""
+    zeta = zeta.astype("float64")
+    y = tau * (np.log(zeta) - np.log1p(-zeta)) - logits
+
+    def log_sigmoid(x):
+        return -np.logaddexp(0.0, -x)
+
+    return (
+        log_sigmoid(y) + log_sigmoid(-y) + np.log(tau) - np.log(zeta) - np.log1p(-zeta)
+    )
+
+
+@pytest.mark.parametrize("temperature", CONCRETE_TEMPERATURES)
+def test_relaxed_bernoulli_density_integrates_to_one(temperature):
+    """∫₀¹ p(ζ) dζ = 1 by Simpson's rule on u = logit ζ. ζ near 1 rounds to
+    1 (above u ≈ 16.6 in float32, 36.7 in float64), so the upper half is
+    integrated as the lower half at −logits (1 − ζ ~ concrete(−logits)).
+    Each half must be the closed-form mass of its window, F(1/2) − F(ζ_min)
+    with F(ζ) = σ(τ logit ζ ∓ logits) in NumPy; in float64 the window
+    misses < 1e-12 and the two halves sum to 1. JAX (float32) starts at
+    float32's smallest normal ζ, u = −87, where τ = 0.1 leaves ~1 % out."""
+    s = smoothing.RelaxedBernoulli(temperature=temperature)
+    logits = np.array([-4.0, -1.0, 0.0, 0.5, 3.0], WIDE)[:, None]
+    lowest = -700.0 if FLOAT64 else -87.0
+    u = np.linspace(lowest, 0.0, 400_001)
+    zeta = (1.0 / (1.0 + np.exp(-u))).astype(WIDE)[None, :]
+    log_jacobian = -np.logaddexp(0.0, -u) - np.logaddexp(0.0, u)
+
+    def sigmoid(x):
+        return np.exp(-np.logaddexp(0.0, -x))
+
+    halves, windows = [], []
+    for sign in (1.0, -1.0):
+        a = sign * logits
+        log_density = to_numpy(s.log_prob(zeta, a)).astype("float64")
+        assert np.all(np.isfinite(log_density))
+        halves.append(integrate.simpson(np.exp(log_density + log_jacobian), x=u))
+        a = a[:, 0].astype("float64")
+        windows.append(sigmoid(-a) - sigmoid(temperature * lowest - a))
+    np.testing.assert_allclose(halves, windows, rtol=1e-5, atol=1e-6)
+    total = halves[0] + halves[1]
+    if FLOAT64:
+        np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_allclose(total, windows[0] + windows[1], atol=2e-6)
+        assert np.all(total > 0.98)
+
+
+@pytest.mark.parametrize("temperature", CONCRETE_TEMPERATURES)
+def test_relaxed_bernoulli_log_prob_at_float32_extremes(temperature):
+    """No NaN wherever float32 ζ lands: eq. 21 (float64) inside (0, 1), the
+    limits log τ ∓ logits + (1 − τ)·∞ at ζ = 0 and 1, finite gradients."""
+    s = smoothing.RelaxedBernoulli(temperature=temperature)
+    zeta, logits = np.meshgrid(EXTREME_ZETA, np.linspace(-30, 30, 13, dtype="float32"))
+    zeta, logits = zeta.ravel(), logits.ravel()
+    got = to_numpy(s.log_prob(zeta, logits))
+    assert not np.any(np.isnan(got))
+    inside = (zeta > 0) & (zeta < 1)
+    want = _concrete_log_prob_float64(zeta[inside], logits[inside], temperature)
+    assert np.all(np.isfinite(got[inside]))
+    np.testing.assert_allclose(got[inside], want, rtol=2e-6, atol=2e-4)
+    side = np.where(zeta == 1, 1.0, -1.0)
+    pole = np.sign(1.0 - temperature) * np.inf if temperature != 1 else 0.0
+    limit = np.log(temperature) + side * logits + pole
+    np.testing.assert_array_equal(got[~inside], limit[~inside].astype("float32"))
+    for wrt in ("logits", "zeta"):
+        if wrt == "logits":
+            g = grad(lambda v: s.log_prob(zeta, v), logits)
+        else:
+            g = grad(lambda v: s.log_prob(v, logits), zeta)
+        assert not np.any(np.isnan(g)), (wrt, zeta[np.isnan(g)], logits[np.isnan(g)])
+    # d log p / d logits = 2 σ(y) − 1 ∈ [−1, 1]; at the ends it is ±1.
+    g = grad(lambda v: s.log_prob(zeta, v), logits)
+    assert np.all(np.abs(g) <= 1 + 1e-6)
+    np.testing.assert_array_equal(g[~inside], side[~inside])
+    # A subnormal ζ gives eq. 21 or, where the backend flushes it to zero,
+    # the limit at 0: never NaN.
+    logits = np.linspace(-30, 30, len(SUBNORMAL_ZETA), dtype="float32")
+    got = to_numpy(s.log_prob(SUBNORMAL_ZETA, logits))
+    exact = _concrete_log_prob_float64(SUBNORMAL_ZETA, logits, temperature)
+    at_zero = np.log(temperature) - logits + pole
+    assert np.all(np.isclose(got, exact, rtol=1e-5) | (got == at_zero)), got
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize("temperature", CONCRETE_TEMPERATURES)
+def test_relaxed_bernoulli_matches_tfp_at_float32_extremes(temperature):
+    """TFP's RelaxedBernoulli (a logistic in logit space) agrees on every
+    float32 ζ, the ends' ±∞ included."""
+    import tensorflow_probability as tfp
+
+    s = smoothing.RelaxedBernoulli(temperature=temperature)
+    zeta, logits = np.meshgrid(EXTREME_ZETA, np.linspace(-20, 20, 9, dtype="float32"))
+    zeta, logits = zeta.ravel(), logits.ravel()
+    reference = tfp.distributions.RelaxedBernoulli(
+        np.float32(temperature), logits=logits
+    )
+    want = reference.log_prob(zeta).numpy()
+    got = to_numpy(s.log_prob(zeta, logits))
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-4)
+
+
 # -------------------------------------------------------------- gradients
 
 

@@ -10,6 +10,7 @@ when it is absent.
 import json
 import os
 import pathlib
+import re
 import shutil
 
 import h5py
@@ -19,6 +20,7 @@ import pytest
 
 from keras_dvae import models, zoo
 from keras_dvae.models import DiscreteVAE
+from keras_dvae.zoo import loading
 
 PRESETS = zoo.list_presets()
 DATA_DIR = pathlib.Path(
@@ -296,6 +298,66 @@ def test_truncated_weights_with_matching_hash_fail(tmp_path, monkeypatch):
     assert str(weights) in str(info.value) and folder.name in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("num_chains", 20_000_000, "sets `num_chains` to 20000000, but no"),
+        ("num_chains", 2e7, "sets `num_chains` to 20000000.0, but no"),
+        ("num_latents", 40_000, "sets `num_latents` to 40000, but no"),
+        ("hidden_units", [200] * 1000, "lists 1000 sizes under `hidden_units`"),
+        ("image_shape", [784, 100_000], "sets `image_shape` to 100000, but no"),
+    ],
+)
+def test_config_sizes_are_checked_against_the_weights_before_building(
+    tmp_path, monkeypatch, key, value, message
+):
+    """verify=False skips the hashes, not the shapes: a config.json size
+    that no stored array fits fails naming the preset, the file and the key
+    before Keras allocates anything (2·10⁷ chains of 200 units: 32 GB)."""
+    folder = _copy_preset(tmp_path, "dvaepp_2nl_mnist_static")
+    config = json.loads((folder / "config.json").read_text())
+    config["config"][key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        zoo.load(folder, verify=False)
+    text = str(info.value)
+    assert f"Preset {folder.name!r}" in text and f"Received: {key}" in text
+    assert str(folder / "config.json") in text
+    assert str(folder / "model.weights.h5") in text
+
+
+def test_size_check_reads_nested_part_configs():
+    """An assembled `DiscreteVAE`'s config nests its parts: their sizes are
+    found under their dotted keys; unused small defaults pass."""
+    shapes = [(784, 200), (200, 200), (1, 100, 200), (200,), ()]
+    config = {
+        "config": {
+            "prior": {"config": {"num_chains": 100, "gibbs_sweeps": 10**6}},
+            "decoder": {"config": {"continuous_units": 64, "hidden_units": [200]}},
+        }
+    }
+    loading._check_sizes("Preset 'p'", "c.json", config, "w.h5", shapes)
+    config["config"]["prior"]["config"]["num_chains"] = 20_000_000
+    with pytest.raises(ValueError, match=r"`prior\.config\.num_chains` to 20000000"):
+        loading._check_sizes("Preset 'p'", "c.json", config, "w.h5", shapes)
+
+
+def test_non_finite_tokens_in_preset_json_are_refused(tmp_path, monkeypatch):
+    """config.json is read as strict JSON: a bare NaN (which Python's json
+    would accept) is refused naming the preset and the file."""
+    folder = _copy_preset(tmp_path, "dvaepp_2nl_mnist_static")
+    text = (folder / "config.json").read_text()
+    edited = text.replace('"weight_decay": 0.0001', '"weight_decay": NaN')
+    assert edited != text
+    (folder / "config.json").write_text(edited)
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="NaN is not JSON") as info:
+        zoo.load(folder, verify=False)
+    assert folder.name in str(info.value)
+    assert str(folder / "config.json") in str(info.value)
+
+
 def test_missing_weights_fail(tmp_path):
     folder = _copy_preset(tmp_path)
     (folder / "model.weights.h5").unlink()
@@ -341,6 +403,35 @@ def test_export_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.encode(x)[0], model.encode(x)[0])
     card = (folder / "README.md").read_text()
     assert "# tiny" in card and "BernoulliVAE" in card and "samples.png" in card
+    # Every JSON file written is strict JSON (no NaN/Infinity tokens).
+    written = sorted(folder.glob("*.json"))
+    assert {p.name for p in written} >= {"config.json", "metadata.json"}
+    for path in written:
+        json.loads(path.read_text(), parse_constant=_refuse_constant)
+
+
+def _refuse_constant(token):
+    raise AssertionError(f"non-strict JSON token {token}")
+
+
+def test_export_refuses_non_finite_metrics_before_writing(tmp_path):
+    """A preset publishes its figures: a NaN metric is refused naming its
+    key, and nothing of the folder is written."""
+    model = models.BernoulliVAE(
+        image_shape=(16,), num_latents=4, hidden_units=(8,), seed=1
+    )
+    metadata = {"dataset": "digits", "metrics": {"test_ll": {"mean": np.nan}}}
+    with pytest.raises(
+        ValueError,
+        match=r"`metrics\.test_ll\.mean` is nan: JSON has no NaN or Infinity.*"
+        r"Received: metrics\.test_ll\.mean=nan",
+    ):
+        zoo.export(model, tmp_path / "bad", metadata)
+    assert not (tmp_path / "bad").exists()
+    metadata["metrics"]["test_ll"]["mean"] = np.float32(-np.inf)
+    with pytest.raises(ValueError, match=r"`metrics\.test_ll\.mean` is -inf"):
+        zoo.export(model, tmp_path / "bad", metadata)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_export_keeps_a_written_card_and_records_log_z(tmp_path):

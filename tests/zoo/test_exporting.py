@@ -1,0 +1,139 @@
+"""What an export writes besides the model: the curve, the card's example,
+the `ci_check`'s rows, the legacy rows in a history, and the zoo table."""
+
+import json
+import re
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_dvae import training, zoo
+from keras_dvae.zoo import exporting
+
+pytestmark = pytest.mark.backend_independent
+
+PRESETS = zoo.list_presets()
+
+
+def _metadata_only(tmp_path, name):
+    """A folder with a copy of the preset's metadata.json (what the curve and
+    the card are drawn from)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    metadata = zoo.get_metadata(name)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder, metadata
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_curve_and_card_of_every_preset(tmp_path, name):
+    folder, metadata = _metadata_only(tmp_path, name)
+    path = exporting.write_curve(folder)
+    with Image.open(path) as image:
+        assert image.size == (800, 500) and image.format == "PNG"
+    points = exporting.curve_points(metadata, name)
+    assert points and points[-1]["step"] == metadata["training"]["iterations"]
+    assert points[-1]["standard_error"] > 0
+    card = exporting.write_model_card(folder).read_text()
+    assert "(curve.png)" in card
+    # The example measures the headline metric on the metrics' rows, never
+    # on the first rows of a test file sorted by label.
+    (example,) = re.findall(r"```python\n(.*?)```", card, re.S)
+    assert "data.x_test[:" not in example
+    headline = exporting._headline(metadata)
+    assert f"num_samples={headline['num_samples']}" in example
+    if headline.get("examples") != "the whole test set":
+        assert f"permutation(len(data.x_test))[:{headline['num_examples']}]" in example
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_committed_cards_do_not_evaluate_the_first_rows(name):
+    card = (zoo.preset_dir(name) / "README.md").read_text()
+    assert "data.x_test[:" not in card
+
+
+def test_curve_marks_points_measured_on_other_rows(tmp_path):
+    metadata = {
+        "dataset": "mnist_static",
+        "paper": {"test_ll": -84.27},
+        "metrics": {"test_ll": {"mean": -87.8, "standard_error": 1.0}},
+        "training": {
+            "iterations": 140,
+            "stages": [
+                {
+                    "steps": [0, 60],
+                    "original_command": "python -m "
+                    "benchmarks.reproduce_dvaepp --model dvaepp_2nl",
+                },
+                {"steps": [60, 140], "date": "2026-11-30"},
+            ],
+        },
+        "history": [
+            {"step": 60, "test_ll": -89.0, "num_samples": 4000, "num_examples": 500},
+            {"step": 140, "test_ll": -87.8, "num_samples": 4000, "num_examples": 500},
+        ],
+    }
+    first, last = exporting.curve_points(metadata)
+    assert first["examples"] == exporting.CHOICE_ROWS
+    assert first["standard_error"] is None and last["standard_error"] == 1.0
+    # A continued export keeps the note in the history it copies.
+    _, history = exporting._stages(metadata, "x")
+    assert history[0]["examples"] == exporting.CHOICE_ROWS
+    assert "examples" not in history[1]
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    assert exporting.write_curve(folder).is_file()
+    card = exporting.model_card("legacy", metadata)
+    assert "60 → -89.00 (rng.choice rows)" in card
+
+
+def test_ci_check_draws_the_metrics_rows():
+    # A test file sorted by label: the first rows are all one class.
+    x_test = np.repeat(np.eye(4, dtype="float32"), 25, axis=0)
+    data = types.SimpleNamespace(
+        x_test=x_test, image_shape=(4,), binary=True, dynamic_binarization=False
+    )
+    seen = []
+
+    class Model:
+        prior = types.SimpleNamespace(has_log_partition=False)
+
+        def log_likelihood(self, x, num_samples):
+            seen.append(np.asarray(x))
+            return -np.ones(len(x))
+
+    recipe = {"dataset": "toy", "ci_examples": 20, "ci_samples": 3}
+    check = exporting.ci_check(Model(), recipe, data)
+    rows = training.evaluation_rows(len(x_test), 20)
+    np.testing.assert_array_equal(seen[0], x_test[rows])
+    assert len(np.unique(seen[0].argmax(axis=1))) > 1
+    assert check["rows"] == "permutation" and check["num_examples"] == 20
+    assert exporting.PERMUTATION_ROWS in check["examples"]
+    assert "20 random test images" in exporting._ci_rows_text(check)
+    legacy = {"dataset": "mnist_static", "num_examples": 100}
+    assert "all one class" in exporting._ci_rows_text(legacy)
+
+
+def test_zoo_table_columns():
+    lines = exporting.zoo_table().splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == [
+        "preset",
+        "dataset",
+        "paper",
+        "ours",
+        "K, test examples",
+        "steps so far / paper's 10⁶",
+        "hardware",
+        "date",
+    ]
+    assert len(lines) == 2 + len(PRESETS)
+    for name, line in zip(PRESETS, lines[2:], strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == 8 and cells[0] == f"`{name}`"
+        iterations = zoo.get_metadata(name)["training"]["iterations"]
+        assert cells[5].startswith(f"{iterations:,} (")
+        assert re.fullmatch(r"[\w-]+, .+, [\d +]+ min", cells[6].split(";")[0])
