@@ -254,6 +254,18 @@ def _history_point(step, metrics):
     return point
 
 
+def _evaluation_flags(recipe, facts, num_test):
+    """The `--eval-examples`/`--eval-samples` a run's evaluation used where
+    they differ from its recipe's (0: the whole test set)."""
+    flags = []
+    examples, samples = facts.get("test_examples"), facts.get("num_importance_samples")
+    if examples is not None and examples != (recipe["eval_examples"] or num_test):
+        flags += ["--eval-examples", "0" if examples == num_test else str(examples)]
+    if samples is not None and samples != recipe["eval_samples"]:
+        flags += ["--eval-samples", str(samples)]
+    return flags
+
+
 def export_preset(run, directory):
     """`export` of a `training.TrainingRun` with its recipe, metrics, training
     facts and `ci_check`, plus a model card and `train.sh`; returns metadata.
@@ -273,6 +285,7 @@ def export_preset(run, directory):
         + (["--continue"] if initial else [])
         + ["--epochs", str(recipe["epochs"])]
         + ["--seed", str(facts["seed"]), "--data-dir", "../shared/data"]
+        + _evaluation_flags(recipe, facts, len(data.x_test))
     )
     steps, seconds = facts["steps"], facts["train_seconds"]
     metrics = facts["evaluation"]
