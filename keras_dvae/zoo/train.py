@@ -167,5 +167,16 @@ def main(argv=None):
     return 0
 
 
+def command_line(argv=None):
+    """`main` as a command: bad input the library refuses (a ValueError,
+    FileNotFoundError or FloatingPointError naming it) is one line on
+    stderr and exit status 2, as `keras-dvae` does, not a traceback."""
+    try:
+        return main(argv)
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+        print(f"python -m keras_dvae.zoo.train: error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line())

@@ -107,3 +107,12 @@ def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
     (folder / "model.weights.h5").write_bytes(b"not the weights")
     with pytest.raises(ValueError, match="sha256"):
         train.main([*common, "--continue", "--output-dir", str(tmp_path / "run3")])
+
+
+def test_the_command_refuses_bad_input_in_one_line(capsys):
+    assert train.command_line(["digits_bernoulli", "--epochs", "0"]) == 2
+    assert train.command_line(["no_such_recipe"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "Traceback" not in "".join(err)
+    assert err[0].startswith("python -m keras_dvae.zoo.train: error: `epochs`")
+    assert "Unknown recipe" in err[1] and "no_such_recipe" in err[1]
