@@ -40,7 +40,7 @@ class HostGlorotUniform(keras.initializers.GlorotUniform):
         fan_out = shape[-1] * receptive
         limit = math.sqrt(6.0 / max(1.0, fan_in + fan_out))
         values = np.random.default_rng(self.seed).uniform(-limit, limit, shape)
-        return _to_tensor(values, dtype)
+        return host_tensor(values, dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -54,7 +54,7 @@ class HostConstant(keras.initializers.Constant):
     """
 
     def __call__(self, shape, dtype=None):
-        return _to_tensor(np.full(tuple(int(s) for s in shape), self.value), dtype)
+        return host_tensor(np.full(tuple(int(s) for s in shape), self.value), dtype)
 
 
 def on_host(initializer):
@@ -72,9 +72,17 @@ def on_host(initializer):
     return initializer
 
 
-def _to_tensor(values, dtype):
-    # The explicit dtype matters on JAX: `jnp.asarray(array)` without one
-    # compiles a program per shape (`lax.stage`), with one it copies.
+def host_tensor(values, dtype=None):
+    """A NumPy array as a backend tensor of `dtype` (default floatx).
+
+    The explicit dtype matters on JAX: `jnp.asarray(array)` without one
+    compiles a program per shape (`lax.stage`), with one it copies.
+
+    Example:
+
+    >>> keras.ops.convert_to_numpy(host_tensor(np.ones(2), "float32")).dtype
+    dtype('float32')
+    """
     dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
     return keras.ops.convert_to_tensor(values.astype(dtype), dtype=dtype)
 

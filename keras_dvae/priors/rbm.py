@@ -519,8 +519,7 @@ class RBMPrior(Prior):
         # `keras.utils.set_random_seed` seeds) when it is None.
         seed = self.seed if self.seed is not None else random.getrandbits(32)
         bits = np.random.default_rng([seed, len(shape), *shape]).random(shape) < 0.5
-        dtype = keras.backend.standardize_dtype(dtype or self.variable_dtype)
-        return ops.convert_to_tensor(bits.astype(dtype), dtype=dtype)
+        return host_init.host_tensor(bits, dtype or self.variable_dtype)
 
     def _run_chains(self, z1, z2, sweeps, generator=None):
         return rbm_sampling.run_chains(
