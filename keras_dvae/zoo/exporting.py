@@ -256,7 +256,17 @@ def _history_point(step, metrics):
 
 def _evaluation_flags(recipe, facts, num_test):
     """The `--eval-examples`/`--eval-samples` a run's evaluation used where
-    they differ from its recipe's (0: the whole test set)."""
+    they differ from its recipe's (0: the whole test set).
+
+    Example:
+
+    >>> recipe = {"eval_examples": 500, "eval_samples": 4000}
+    >>> _evaluation_flags(recipe, {"test_examples": 10000}, 10000)
+    ['--eval-examples', '0']
+    >>> _evaluation_flags(recipe, {"test_examples": 500,
+    ...                            "num_importance_samples": 100}, 10000)
+    ['--eval-samples', '100']
+    """
     flags = []
     examples, samples = facts.get("test_examples"), facts.get("num_importance_samples")
     if examples is not None and examples != (recipe["eval_examples"] or num_test):
