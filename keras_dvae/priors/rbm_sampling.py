@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dvae.utils import counter_random
+
 
 def energy(z1, z2, a1, a2, w):
     """E(z1, z2) = -a1ᵀz1 - a2ᵀz2 - z1ᵀWz2 over the last axis.
@@ -37,9 +39,26 @@ def free_energy(z1, a1, a2, w):
     )
 
 
+# Backends whose Gibbs sweeps draw `counter_random` uniforms. XLA fuses the
+# hash into one elementwise loop, about a tenth of threefry's cost on a CPU;
+# TensorFlow's graph and torch's eager mode run its dozen integer ops one by
+# one, which measured no faster (TF) or slower (torch, 0.8×) than their own
+# generators (benchmarks/gibbs_profile.py, benchmarks/RESULTS.md).
+COUNTER_BACKENDS = ("jax",)
+
+
+def uniform(shape, seed, dtype):
+    """The sweeps' uniforms: `counter_random` on `COUNTER_BACKENDS` when
+    `shape` is static (as persistent chains are), else Keras's generator."""
+    static = all(isinstance(s, int) for s in shape)
+    if static and keras.backend.backend() in COUNTER_BACKENDS:
+        return counter_random.uniform(shape, seed, dtype=dtype)
+    return keras.random.uniform(shape, dtype=dtype, seed=seed)
+
+
 def bernoulli(logits, seed):
-    """z ~ Bernoulli(σ(logits)) as floats of the logits' dtype."""
-    u = keras.random.uniform(ops.shape(logits), dtype=logits.dtype, seed=seed)
+    """z ~ Bernoulli(σ(logits)) as floats of the logits' dtype (`uniform`)."""
+    u = uniform(ops.shape(logits), seed, logits.dtype)
     return ops.cast(u < ops.sigmoid(logits), logits.dtype)
 
 
