@@ -61,7 +61,8 @@ class TrainingRun:
         data: the `Dataset` it was trained and evaluated on.
         steps: optimizer steps of the whole run.
         metrics: the dict written to `metrics.json` (with the recipe's name
-            and the wall time of `fit` in this call, "train_seconds").
+            and the wall time of `fit`, summed over a resumed run's calls,
+            "train_seconds").
     """
 
     model: keras.Model
@@ -544,7 +545,8 @@ class RunBackup(keras.callbacks.Callback):
     the optimizer's variables (`epoch-NNNNNN.weights.h5`: weights, Adam's
     moments and step, PCD chains, log Z, the schedules' step) and a
     manifest written last (`epoch-NNNNNN.json`: the epoch, the random-seed
-    states, which `save_weights` leaves out, and every history row so far);
+    states, which `save_weights` leaves out, every history row so far and
+    the training seconds so far, summed over interruptions);
     then rewrites `history_path` from those rows. Nothing is overwritten in
     place. At the start of `fit` it restores the newest whole generation
     (a damaged newer one is skipped with a `KerasDVAEWarning`), fast-forwards
@@ -567,6 +569,15 @@ class RunBackup(keras.callbacks.Callback):
         self.history_path = history_path
         self.batches = batches
         self.rows = []
+        self.previous_seconds = 0.0
+        self.start = None
+
+    @property
+    def train_seconds(self):
+        """Seconds in `fit` so far: the restored backup's plus this call's."""
+        if self.start is None:
+            return self.previous_seconds
+        return self.previous_seconds + time.perf_counter() - self.start
 
     def _seed_states(self):
         """The model's random-seed states: its variables that are not weights."""
@@ -576,6 +587,8 @@ class RunBackup(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         files.remove_temporaries(self.store.folder)
         self.rows = []
+        self.previous_seconds = 0.0
+        self.start = time.perf_counter()
         found = self.store.newest()
         if found is not None:
             number, manifest, paths = found
@@ -600,6 +613,8 @@ class RunBackup(keras.callbacks.Callback):
             # What keras.callbacks.BackupAndRestore sets: `fit` starts there.
             self.model._initial_epoch = manifest["epoch"]
             self.rows = list(manifest["history"])
+            # Backups written before this key existed count from here.
+            self.previous_seconds = float(manifest.get("train_seconds", 0.0))
         self._write_history()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -615,7 +630,12 @@ class RunBackup(keras.callbacks.Callback):
         self.store.save(
             epoch + 1,
             {".weights.h5": self.model.save_weights},
-            {"epoch": epoch + 1, "seed_states": states, "history": self.rows},
+            {
+                "epoch": epoch + 1,
+                "seed_states": states,
+                "history": self.rows,
+                "train_seconds": round(self.train_seconds, 3),
+            },
         )
         self._write_history()
 
@@ -792,7 +812,6 @@ def train(
                 "term; the normalised elbo comes with the evaluation."
             )
         extra.append(_epoch_progress(recipe["epochs"], keys))
-    start = time.time()
     fit(
         model,
         batches,
@@ -801,7 +820,8 @@ def train(
         verbose=verbose,
         initial_step=initial_step,
     )
-    seconds = time.time() - start
+    # Summed over interruptions (a rerun after a kill counts its earlier runs).
+    seconds = next(c for c in extra if isinstance(c, RunBackup)).train_seconds
     save_weights(model, os.path.join(output_dir, WEIGHTS_FILE))
     metrics = {
         "recipe": name,

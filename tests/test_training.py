@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -174,6 +175,8 @@ def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                time.sleep(0.5)  # training time the rerun must count
             if epoch == 1:
                 if hasattr(self.model, "jax_state_sync"):
                     self.model.jax_state_sync()
@@ -186,6 +189,9 @@ def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
         training.train("digits_dvaepp", callbacks=[Interrupt()], **kwargs)
     assert os.path.isdir(os.path.join(out, "backup"))
     assert not os.path.exists(os.path.join(out, "model.weights.h5"))
+    with open(os.path.join(out, "backup", "epoch-000002.json")) as f:
+        first_seconds = json.load(f)["train_seconds"]
+    assert first_seconds >= 0.5
     resumed = {}
 
     class Record(keras.callbacks.Callback):
@@ -201,6 +207,8 @@ def test_an_interrupted_run_resumes_with_its_chains(tmp_path, digits):
     assert resumed["first_epoch"] == 2
     np.testing.assert_array_equal(resumed["chains"], saved["chains"])
     assert int(keras.ops.convert_to_numpy(run.model.optimizer.iterations)) == 42
+    # The training time sums both calls' (the stage's wall time in a preset).
+    assert run.metrics["train_seconds"] > first_seconds
     assert not os.path.exists(os.path.join(out, "backup"))
     assert os.path.exists(os.path.join(out, "model.weights.h5"))
 
