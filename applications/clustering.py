@@ -14,6 +14,10 @@ once per seed in `--seeds`.
 Methods:
 
 - "categorical_vae": the categorical VAE on the pixels.
+- "categorical_vae_mixture": the same category above a 4-unit Gaussian
+  style latent h (p(x|h) p(h|z): a mixture-of-Gaussians prior), trained
+  with the marginal KL on the category (`CategoricalVAE(local_units=4,
+  kl_penalty="marginal")`).
 - "kmeans_pixels": k-means on the pixels.
 - "categorical_vae_codes": the same categorical VAE trained on the
   `--code-bits` binary codes of a `LocalDVAEPP` (DVAE++ with local
@@ -23,6 +27,11 @@ Methods:
   instead of the pixels. Off by default.
 - "kmeans_codes": k-means on those same codes (the like-for-like
   baseline of "categorical_vae_codes"). Off by default.
+
+With `--code-preset NAME` the *_codes methods use a zoo preset's mode
+codes instead (`semantic_hashing.preset_codes`; the same codes for every
+seed, nothing trained but the categorical VAE), e.g. the 400 bits of
+`dvaepp_2nl_mnist_static`.
 
     python -m applications.clustering --dataset mnist_static \\
         --data-dir ../shared/data --epochs 10 --seeds 0 1 2 \\
@@ -35,22 +44,27 @@ import time
 import keras
 import numpy as np
 
-from applications import baselines, common, data, metrics, training
+from applications import baselines, common, data, metrics, semantic_hashing, training
 from keras_dvae import models
 
 METHODS = (
     "categorical_vae",
+    "categorical_vae_mixture",
     "kmeans_pixels",
     "categorical_vae_codes",
     "kmeans_codes",
 )
-DEFAULT_METHODS = ("categorical_vae", "kmeans_pixels")
+DEFAULT_METHODS = ("categorical_vae", "categorical_vae_mixture", "kmeans_pixels")
 FINAL_TEMPERATURE = 0.5
+#: Gaussian units below the category in "categorical_vae_mixture" (4 won
+#: over 2, 6, 10 and 32 in single-seed trials; see applications/README.md).
+MIXTURE_LOCAL_UNITS = 4
 QUICK_HIDDEN_UNITS = (32,)
 
 
-def categorical_vae_clusters(task, args, seed):
-    """Cluster indices (train, test) of a 1-latent categorical VAE."""
+def categorical_vae_clusters(task, args, seed, mixture=False):
+    """Cluster indices (train, test) of a 1-latent categorical VAE (with
+    the Gaussian style latent and the marginal KL when `mixture`)."""
     hidden = QUICK_HIDDEN_UNITS if args.quick else (512, 256)
     model = models.CategoricalVAE(
         (task.input_dim,),
@@ -60,11 +74,18 @@ def categorical_vae_clusters(task, args, seed):
         estimator=args.estimator,
         temperature=1.0,
         seed=seed,
+        **(
+            {"local_units": MIXTURE_LOCAL_UNITS, "kl_penalty": "marginal"}
+            if mixture
+            else {}
+        ),
     )
     relaxed = args.estimator in ("gumbel_softmax", "straight_through")
     key = f"{task.name}_categorical_vae_{args.num_clusters}c_{args.epochs}e_s{seed}"
     if args.estimator != "gumbel_softmax":
         key += f"_{args.estimator}"
+    if mixture:
+        key += f"_mixture{MIXTURE_LOCAL_UNITS}"
     info = training.train(
         model,
         task,
@@ -80,6 +101,22 @@ def categorical_vae_clusters(task, args, seed):
         for x in (task.x_train, task.x_test)
     )
     return train, test, info
+
+
+def preset_code_task(task, name):
+    """(`data.Task` of zoo preset `name`'s mode codes, info)."""
+    train, test, info = semantic_hashing.preset_codes(name, task)
+    codes = data.Task(
+        f"{task.name}_preset_{name}",
+        train.astype(np.float32),
+        task.y_train,
+        test.astype(np.float32),
+        task.y_test,
+        binary=True,
+        description=f"{train.shape[1]}-bit codes of preset {name} on "
+        f"{task.description}",
+    )
+    return codes, info
 
 
 def code_task(task, args, seed):
@@ -164,6 +201,11 @@ def main(argv=None):
         help="code length of the LocalDVAEPP behind the *_codes methods",
     )
     p.add_argument(
+        "--code-preset",
+        default=None,
+        help="the *_codes methods cluster this zoo preset's codes instead",
+    )
+    p.add_argument(
         "--code-epochs",
         type=int,
         default=None,
@@ -183,19 +225,25 @@ def main(argv=None):
     start = time.perf_counter()
     task = data.load(args.dataset, args.data_dir)
     results = {method: {"runs": []} for method in args.methods}
-    codes = {}  # seed -> (code task, its model's training info), shared
+    # seed (or "preset") -> (code task, its model's info), shared by methods
+    codes = {}
     for method in args.methods:
         for seed in args.seeds:
             begin = time.perf_counter()
             inputs, info = task, {}
             if method.endswith("_codes"):
-                if seed not in codes:
+                if args.code_preset and not codes:
+                    codes.update(preset=preset_code_task(task, args.code_preset))
+                elif not args.code_preset and seed not in codes:
                     keras.utils.set_random_seed(seed)
                     codes[seed] = code_task(task, args, seed)
-                inputs, info = codes[seed][0], {"code_model": codes[seed][1]}
+                source = "preset" if args.code_preset else seed
+                inputs, info = codes[source][0], {"code_model": codes[source][1]}
             if method.startswith("categorical_vae"):
                 keras.utils.set_random_seed(seed)
-                train, test, vae_info = categorical_vae_clusters(inputs, args, seed)
+                train, test, vae_info = categorical_vae_clusters(
+                    inputs, args, seed, mixture=method.endswith("_mixture")
+                )
                 info = {**vae_info, **info}
             else:
                 fitted = baselines.kmeans(

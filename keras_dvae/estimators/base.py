@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from keras_dvae.distributions.categorical import Bernoulli, Categorical
+from keras_dvae.utils import seed_state
 
 # Uniform noise is drawn in [TINY, 1 − TINY]: its logit and −log(−log u)
 # stay finite in float32.
@@ -212,7 +213,7 @@ def uniform(shape, seed):
     return keras.random.uniform(shape, minval=TINY, maxval=1.0 - TINY, seed=seed)
 
 
-class GradientEstimator(keras.layers.Layer):
+class GradientEstimator(seed_state.SavesSeedState, keras.layers.Layer):
     """Base class of the estimators of ∇ E_q[−log p(x|z)] (see module doc).
 
     Subclasses implement `loss(problem, training)` and set `multi_sample`

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_dvae.distributions.normal import split_gaussian
 from keras_dvae.distributions.posterior import NormalPosterior
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 
 
 def sample_normal(mean, log_var, seed):
@@ -15,7 +15,7 @@ def sample_normal(mean, log_var, seed):
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class GaussianLatent(keras.layers.Layer):
+class GaussianLatent(seed_state.SavesSeedState, keras.layers.Layer):
     """Samples h = m + σ ε, ε ~ N(0, I), from params m ‖ log σ².
 
     The continuous counterpart of `SmoothedBernoulli` (the all-continuous

@@ -10,11 +10,11 @@ from keras_dvae.distributions.relaxed_one_hot_categorical import (
     RelaxedOneHotCategorical,
 )
 from keras_dvae.distributions.straight_through import StraightThrough
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class GumbelSoftmax(keras.layers.Layer):
+class GumbelSoftmax(seed_state.SavesSeedState, keras.layers.Layer):
     """Samples `num_latents` categorical latents with K categories each.
 
     In training the layer draws y = softmax((logits + g)/τ) (with

@@ -5,11 +5,11 @@ from keras import ops
 
 from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions.posterior import BinaryPosterior
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class SmoothedBernoulli(keras.layers.Layer):
+class SmoothedBernoulli(seed_state.SavesSeedState, keras.layers.Layer):
     """Samples one group of smoothed binary latents from encoder logits.
 
     In training it draws ζ = F⁻¹(ρ; logits, β), ρ ~ U(0, 1), whose gradient

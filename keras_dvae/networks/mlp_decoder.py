@@ -6,11 +6,11 @@ from keras import ops
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
 from keras_dvae.layers.gaussian_latent import sample_normal
 from keras_dvae.layers.mlp import mlp, resolve_hidden_units, serialize_hidden_units
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class MLPDecoder(keras.layers.Layer):
+class MLPDecoder(seed_state.SavesSeedState, keras.layers.Layer):
     """Output parameters of p(x | ζ) from an MLP of the codes.
 
     With `continuous_layers = L > 0`, L layers of diagonal Gaussian
@@ -19,6 +19,11 @@ class MLPDecoder(keras.layers.Layer):
 
         p(x, h | ζ) = Π_l p(h_l | ζ, h_<l) · p(x | ζ, h),
         q(h | x, ζ) = Π_l q(h_l | x, ζ, h_<l).
+
+    With `direct_codes=False` the pixels read the Gaussian latents only,
+    p(x | h): the codes act through p(h | ζ) alone, so a one-hot code
+    makes p(h) a mixture of Gaussians, one per category (the GMVAE
+    structure of Dilokthanakul et al. 2016 and Shu's note on it).
 
     Args:
         output_dim: int, output parameters per example (the pixels).
@@ -29,6 +34,8 @@ class MLPDecoder(keras.layers.Layer):
             the continuous posteriors read; needed with continuous layers.
         continuous_layers: int ≥ 0.
         continuous_units: int ≥ 1, units of each Gaussian layer.
+        direct_codes: bool, whether the pixel network reads the codes
+            besides the Gaussian latents; False needs continuous layers.
         seed: int or None, seeds the Gaussian draws.
         **kwargs: base `Layer` arguments.
     """
@@ -42,6 +49,7 @@ class MLPDecoder(keras.layers.Layer):
         context_dim=None,
         continuous_layers=0,
         continuous_units=64,
+        direct_codes=True,
         seed=None,
         **kwargs,
     ):
@@ -61,6 +69,12 @@ class MLPDecoder(keras.layers.Layer):
             raise ValueError(
                 "`context_dim` is needed with continuous layers. "
                 f"Received: context_dim={context_dim}"
+            )
+        self.direct_codes = bool(direct_codes)
+        if not (self.direct_codes or self.continuous_layers):
+            raise ValueError(
+                "`direct_codes=False` (pixels from the Gaussian latents only) "
+                "needs continuous layers. Received: continuous_layers=0"
             )
         self.context_dim = context_dim
         self.seed = seed
@@ -83,6 +97,8 @@ class MLPDecoder(keras.layers.Layer):
             q_net.build((None, self.context_dim + width))
             p_net.build((None, width))
             width += self.continuous_units
+        if not self.direct_codes:
+            width -= int(input_shape[-1])
         self.network.build((None, width))
         self.built = True
 
@@ -129,6 +145,8 @@ class MLPDecoder(keras.layers.Layer):
                 log_q += normal_log_prob(h, mean, log_var)
                 kl += normal_kl(mean, log_var, p_mean, p_log_var)
             inputs.append(h)
+        if not self.direct_codes:
+            inputs = inputs[1:]
         out = self.network(ops.concatenate(inputs, axis=-1), training=training)
         return out, kl, log_q, log_p
 
@@ -142,5 +160,6 @@ class MLPDecoder(keras.layers.Layer):
             "context_dim": self.context_dim,
             "continuous_layers": self.continuous_layers,
             "continuous_units": self.continuous_units,
+            "direct_codes": self.direct_codes,
             "seed": self.seed,
         }

@@ -11,7 +11,7 @@ from keras_dvae.layers.host_init import conv2d, dense
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
 from keras_dvae.networks.conv_trunk import padded_size
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 from keras_dvae.utils.numerics import flatten
 
 LOCAL_LATENTS = ("normal", "bernoulli")
@@ -28,7 +28,7 @@ def _upsample(h):
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
-class TopDownDecoder(keras.layers.Layer):
+class TopDownDecoder(seed_state.SavesSeedState, keras.layers.Layer):
     """From the global codes, through local latent groups, to output parameters.
 
     The decoder of the convolutional DVAE++ (§6): from the global codes at

@@ -2,10 +2,10 @@
 
 import keras
 
-from keras_dvae.utils import checks
+from keras_dvae.utils import checks, seed_state
 
 
-class Prior(keras.layers.Layer):
+class Prior(seed_state.SavesSeedState, keras.layers.Layer):
     """A prior p(z) over a VAE's latent codes, as a Keras layer.
 
     A `DiscreteVAE` asks it for the KL against the encoder's posterior,

@@ -14,7 +14,6 @@ from keras_dvae.priors.base import Prior
 from keras_dvae.utils import checks
 
 # Key of the seed generator's state in a layer's saved variables.
-_SEED_STATE_KEY = "seed_generator_state"
 _BASES = ("bias", "uniform")
 #: Largest smaller side for which `estimate_log_partition("auto")` enumerates.
 EXACT_LIMIT = 20
@@ -487,19 +486,6 @@ class RBMPrior(Prior):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        store[_SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if _SEED_STATE_KEY in keys:
-            state = np.asarray(store[_SEED_STATE_KEY])
-            self.seed_generator.state.assign(
-                ops.cast(state.astype(np.int64), self.seed_generator.state.dtype)
-            )
-        super().load_own_variables({k: store[k] for k in keys if k != _SEED_STATE_KEY})
 
     # ------------------------------------------------------------ helpers
 

@@ -51,7 +51,7 @@ def test_clustering(tmp_path):
     result = clustering.main(
         ["--quick", "--dataset", "digits", "--seeds", "0", "--out", str(tmp_path / "c")]
     )
-    for method in ("categorical_vae", "kmeans_pixels"):
+    for method in ("categorical_vae", "categorical_vae_mixture", "kmeans_pixels"):
         run = result["results"][method]["runs"][0]
         assert 0 < run["test_acc"] <= 1 and 0 <= run["test_nmi"] <= 1
     assert result["results"]["kmeans_pixels"]["runs"][0]["test_acc"] > 0.4
@@ -77,6 +77,37 @@ def test_clustering_on_codes(tmp_path):
         assert 0 < run["test_acc"] <= 1 and 0 <= run["test_nmi"] <= 1
         assert run["clusters_used"] <= 10
     assert "| kmeans_codes |" in result["table"]
+
+
+def test_clustering_on_a_presets_codes(tmp_path):
+    """`--code-preset` clusters a saved model's codes: k-means on them is
+    k-means on `model.encode`'s codes, the same for every seed."""
+    import keras
+    import numpy as np
+
+    from keras_dvae import datasets, models, zoo
+
+    data = datasets.load("digits")
+    model = models.BernoulliVAE(image_shape=(64,), num_latents=12, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(data.x_train, epochs=2, batch_size=100, verbose=0)
+    zoo.export(model, tmp_path / "tiny", {"dataset": "digits", "metrics": {}})
+    result = clustering.main(
+        ["--quick", "--dataset", "digits", "--seeds", "0", "1"]
+        + ["--methods", "categorical_vae_codes", "kmeans_codes"]
+        + ["--code-preset", str(tmp_path / "tiny"), "--out", str(tmp_path / "c")]
+    )
+    runs = result["results"]["kmeans_codes"]["runs"]
+    assert runs[0]["training"]["code_model"] is runs[1]["training"]["code_model"]
+    codes = model.encode(data.x_train)[0]
+    fitted = clustering.baselines.kmeans(codes, 10, n_init=1, seed=1)
+    expected = clustering.scores(
+        data, fitted.labels_, fitted.predict(model.encode(data.x_test)[0])
+    )
+    for key in ("train_acc", "test_acc", "test_nmi"):
+        np.testing.assert_allclose(runs[1][key], expected[key], atol=1e-5)
+    vae = result["results"]["categorical_vae_codes"]["runs"][0]
+    assert 0 < vae["test_acc"] <= 1 and vae["clusters_used"] <= 10
 
 
 @pytest.mark.backend_independent  # argparse rejects it before any Keras
