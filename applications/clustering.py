@@ -14,8 +14,9 @@ once per seed in `--seeds`.
 Methods:
 
 - "categorical_vae": the categorical VAE on the pixels.
-- "categorical_vae_mixture": the same category above a 4-unit Gaussian
-  style latent h (p(x|h) p(h|z): a mixture-of-Gaussians prior), trained
+- "categorical_vae_mixture": the same category above a `--local-units`
+  (4) Gaussian style latent h (p(x|h) p(h|z): a mixture-of-Gaussians
+  prior), trained
   with the marginal KL on the category (`CategoricalVAE(local_units=4,
   kl_penalty="marginal")`).
 - "kmeans_pixels": k-means on the pixels.
@@ -58,7 +59,7 @@ DEFAULT_METHODS = ("categorical_vae", "categorical_vae_mixture", "kmeans_pixels"
 FINAL_TEMPERATURE = 0.5
 #: Gaussian units below the category in "categorical_vae_mixture" (4 won
 #: over 2, 6, 10 and 32 in single-seed trials; see applications/README.md).
-MIXTURE_LOCAL_UNITS = 4
+DEFAULT_LOCAL_UNITS = 4
 QUICK_HIDDEN_UNITS = (32,)
 
 
@@ -75,7 +76,7 @@ def categorical_vae_clusters(task, args, seed, mixture=False):
         temperature=1.0,
         seed=seed,
         **(
-            {"local_units": MIXTURE_LOCAL_UNITS, "kl_penalty": "marginal"}
+            {"local_units": args.local_units, "kl_penalty": args.kl_penalty}
             if mixture
             else {}
         ),
@@ -85,7 +86,7 @@ def categorical_vae_clusters(task, args, seed, mixture=False):
     if args.estimator != "gumbel_softmax":
         key += f"_{args.estimator}"
     if mixture:
-        key += f"_mixture{MIXTURE_LOCAL_UNITS}"
+        key += f"_mixture{args.local_units}_{args.kl_penalty}"
     info = training.train(
         model,
         task,
@@ -199,6 +200,18 @@ def main(argv=None):
         type=int,
         default=64,
         help="code length of the LocalDVAEPP behind the *_codes methods",
+    )
+    p.add_argument(
+        "--local-units",
+        type=int,
+        default=DEFAULT_LOCAL_UNITS,
+        help="Gaussian units below the category (categorical_vae_mixture)",
+    )
+    p.add_argument(
+        "--kl-penalty",
+        default="marginal",
+        choices=models.categorical_vae.KL_PENALTIES,
+        help="the category's KL term (categorical_vae_mixture)",
     )
     p.add_argument(
         "--code-preset",

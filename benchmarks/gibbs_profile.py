@@ -67,31 +67,32 @@ def half_sweep_profile(repeats):
 
         return jax.lax.fori_loop(0, ITERATIONS, body, z)
 
-    def draws(generate):
+    def seeded_loop(step, initial):
+        """A jitted loop of `value = step(value, seed)`, one fresh stateless
+        Keras seed (a key's data) per iteration."""
+
         @jax.jit
         def run(key):
             def body(_, carry):
-                key, total = carry
+                key, value = carry
                 key, sub = jax.random.split(key)
-                seed = jax.random.key_data(sub)  # a stateless Keras seed
-                return key, total + generate((CHAINS, UNITS), seed).sum()
+                return key, step(value, jax.random.key_data(sub))
 
-            return jax.lax.fori_loop(0, ITERATIONS, body, (key, 0.0))[1]
+            return jax.lax.fori_loop(0, ITERATIONS, body, (key, initial))[1]
 
         return run
+
+    def draws(generate):
+        return seeded_loop(
+            lambda total, seed: total + generate((CHAINS, UNITS), seed).sum(), 0.0
+        )
 
     def sweep(generate):
-        @jax.jit
-        def run(key):
-            def body(_, carry):
-                key, z = carry
-                key, sub = jax.random.split(key)
-                u = generate((CHAINS, UNITS), jax.random.key_data(sub))
-                return key, (u < jax.nn.sigmoid(z @ w)).astype(jnp.float32)
+        def step(z, seed):
+            u = generate((CHAINS, UNITS), seed)
+            return (u < jax.nn.sigmoid(z @ w)).astype(jnp.float32)
 
-            return jax.lax.fori_loop(0, ITERATIONS, body, (key, z0))[1]
-
-        return run
+        return seeded_loop(step, z0)
 
     key = jax.random.key(2)
     loops = {"matmul + sigmoid": (matmul, z0)}

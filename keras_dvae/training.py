@@ -544,9 +544,10 @@ class RunBackup(keras.callbacks.Callback):
     (`utils.generations.Generations`, the two newest kept): the model's and
     the optimizer's variables (`epoch-NNNNNN.weights.h5`: weights, Adam's
     moments and step, PCD chains, log Z, the schedules' step) and a
-    manifest written last (`epoch-NNNNNN.json`: the epoch, the random-seed
-    states, which `save_weights` leaves out, every history row so far and
-    the training seconds so far, summed over interruptions);
+    manifest written last (`epoch-NNNNNN.json`: the epoch, every
+    random-seed state, including any a layer's weights do not carry
+    (`utils.seed_state`), every history row so far and the training
+    seconds so far, summed over interruptions);
     then rewrites `history_path` from those rows. Nothing is overwritten in
     place. At the start of `fit` it restores the newest whole generation
     (a damaged newer one is skipped with a `KerasDVAEWarning`), fast-forwards
