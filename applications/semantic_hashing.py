@@ -26,7 +26,8 @@ that ranking and precision@100 (relevant = same class). Methods:
         --data-dir ../shared/data --bits 16 32 64 --epochs 10 \\
         --out applications/results/semantic_hashing_mnist_static.json
     python -m applications.semantic_hashing --dataset mnist_static \\
-        --data-dir ../shared/data --bits 16 --methods pca_itq --preset dvaepp_mnist
+        --data-dir ../shared/data --bits 16 --methods pca_itq \\
+        --preset dvaepp_small_mnist
 """
 
 import sys

@@ -8,7 +8,7 @@ checkout, builds a model, fits a warm-up epoch (compilation) and then times
 load from other work on the machine hits both alike; the script prints the
 median steps/s of each and their ratio. Models: the 2-group nonlinear
 DVAE++ with light PCD (100 chains × 10 sweeps) and the convolutional
-preset architecture (`dvaepp_mnist_static`), batch 100, random binary data.
+preset architecture (`dvaepp_small_mnist_static`), batch 100, random binary data.
 A run's rate is 1 / the median time between consecutive steps (a callback
 takes the times), so a pause of the machine in one step does not count;
 the rate over the whole epoch, with its once-per-`fit` work (data checks,

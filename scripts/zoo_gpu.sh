@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Trains the 28×28 zoo presets side by side on one accelerator, each for a
-# fixed wall-clock budget (its epoch count comes from a speed probe and is
+# Trains zoo presets side by side on one accelerator, each for a fixed
+# wall-clock budget (its epoch count comes from a speed probe and is
 # written to its train.sh), then evaluates and exports them.
 #
 #   KERAS_BACKEND=jax bash scripts/zoo_gpu.sh DATA_DIR OUT_DIR SECONDS [NAMES...]
 #
-# Each preset continues from its committed folder (zoo/<name>, copied to
-# OUT_DIR/zoo/<name>; `--continue`: weights, PCD chains and recorded step),
-# and is evaluated on the whole test set at K = $EVAL_SAMPLES (default 4000).
-# FRESH=1 trains from scratch instead. Writes OUT_DIR/zoo/<name>/ (preset
-# folders with the new stage in metadata.json), OUT_DIR/runs/<name>/
-# (history) and OUT_DIR/logs/<name>.log. Each run is killed after
-# SECONDS + KILL_SLACK (evaluation included: size the slack for it).
+# NAMES default to DVAE++ Table 3's 16-group model on the 28×28 sets and the
+# categorical VAE; `scripts/device_zoo.py` stages the data on a lent GPU
+# machine (CIFAR-10 too) and calls this. A preset with a committed folder
+# continues from it (zoo/<name>, copied to OUT_DIR/zoo/<name>; `--continue`:
+# weights, PCD chains and recorded step); one without is trained from
+# scratch. Each is evaluated on the whole test set at K = $EVAL_SAMPLES
+# (default 4000). FRESH=1 trains every one from scratch. Writes
+# OUT_DIR/zoo/<name>/ (preset folders with the new stage in metadata.json),
+# OUT_DIR/runs/<name>/ (history) and OUT_DIR/logs/<name>.log. Each run is
+# killed after SECONDS + KILL_SLACK (the speed probe, evaluation and export
+# included: size the slack for them).
 set -u
 DATA=$1
 OUT=$2

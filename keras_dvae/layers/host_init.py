@@ -18,10 +18,16 @@ import numpy as np
 class HostGlorotUniform(keras.initializers.GlorotUniform):
     """`keras.initializers.GlorotUniform`, drawn with NumPy.
 
-    U(−a, a) with a = √(6 / (fan_in + fan_out)) (Glorot & Bengio 2010), as
-    Keras's. An integer seed (drawn from Python's `random`, which
-    `keras.utils.set_random_seed` seeds, when None) gives the same values on
-    every backend; a `SeedGenerator` seed falls back to `keras.random`.
+    U(−a, a) with a = `gain` · √(6 / (fan_in + fan_out)) (Glorot & Bengio
+    2010; Keras's at `gain` = 1). An integer seed (drawn from Python's
+    `random`, which `keras.utils.set_random_seed` seeds, when None) gives
+    the same values on every backend; a `SeedGenerator` seed falls back to
+    `keras.random`.
+
+    Args:
+        seed: int, `SeedGenerator` or None.
+        gain: float > 0, a factor on the bound (a small one starts a layer
+            near zero but lets gradients through it).
 
     Example:
 
@@ -29,18 +35,31 @@ class HostGlorotUniform(keras.initializers.GlorotUniform):
     >>> w = keras.ops.convert_to_numpy(init((300, 100)))
     >>> bool(abs(w).max() <= (6 / 400) ** 0.5)
     True
+    >>> small = HostGlorotUniform(seed=1, gain=0.01)
+    >>> w_small = keras.ops.convert_to_numpy(small((300, 100)))
+    >>> bool(abs(w_small - 0.01 * w).max() < 1e-9), small.get_config()["gain"]
+    (True, 0.01)
     """
+
+    def __init__(self, seed=None, gain=1.0):
+        super().__init__(seed=seed)
+        if not (isinstance(gain, (int, float)) and gain > 0):
+            raise ValueError(f"`gain` must be a number > 0. Received: gain={gain!r}")
+        self.gain = float(gain)
 
     def __call__(self, shape, dtype=None):
         if not isinstance(self.seed, int):
-            return super().__call__(shape, dtype)
+            return super().__call__(shape, dtype) * self.gain
         shape = tuple(int(s) for s in shape)
         receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
         fan_in = shape[-2] * receptive if len(shape) > 1 else shape[0]
         fan_out = shape[-1] * receptive
-        limit = math.sqrt(6.0 / max(1.0, fan_in + fan_out))
+        limit = self.gain * math.sqrt(6.0 / max(1.0, fan_in + fan_out))
         values = np.random.default_rng(self.seed).uniform(-limit, limit, shape)
         return host_tensor(values, dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "gain": self.gain}
 
 
 @keras.saving.register_keras_serializable(package="keras_dvae")
@@ -87,12 +106,13 @@ def host_tensor(values, dtype=None):
     return keras.ops.convert_to_tensor(values.astype(dtype), dtype=dtype)
 
 
-def conv2d(filters, kernel_size, **kwargs):
-    """`keras.layers.Conv2D` with a host-drawn Glorot-uniform kernel."""
+def conv2d(filters, kernel_size, kernel_initializer=None, **kwargs):
+    """`keras.layers.Conv2D` with host-initialised weights (Glorot-uniform
+    kernel unless `kernel_initializer` is given, zero bias)."""
     return keras.layers.Conv2D(
         filters,
         kernel_size,
-        kernel_initializer=HostGlorotUniform(),
+        kernel_initializer=kernel_initializer or HostGlorotUniform(),
         bias_initializer=HostConstant(0.0),
         **kwargs,
     )

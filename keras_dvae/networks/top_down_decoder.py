@@ -7,7 +7,7 @@ from keras_dvae import smoothing as smoothing_lib
 from keras_dvae.distributions import Bernoulli, kl_divergence
 from keras_dvae.distributions.normal import normal_kl, normal_log_prob, split_gaussian
 from keras_dvae.layers.gaussian_latent import sample_normal
-from keras_dvae.layers.host_init import conv2d, dense
+from keras_dvae.layers.host_init import HostGlorotUniform, conv2d, dense
 from keras_dvae.layers.residual_block import ResidualBlock
 from keras_dvae.layers.smoothed_bernoulli import SmoothedBernoulli
 from keras_dvae.networks.conv_trunk import padded_size
@@ -89,6 +89,10 @@ class TopDownDecoder(seed_state.SavesSeedState, keras.layers.Layer):
             name="local_latent",
         )
         f = self.filters
+
+        def small():  # one per layer: each draws its own seed
+            return HostGlorotUniform(gain=0.01)
+
         self.padded = padded_size(self.image_shape)
         self.global_decoder = dense(
             (self.padded[0] // 8) * (self.padded[1] // 8) * f, name="global_decoder"
@@ -96,12 +100,26 @@ class TopDownDecoder(seed_state.SavesSeedState, keras.layers.Layer):
         self.top_block = ResidualBlock(f, name="top_block")
         self.top_up = conv2d(f, 3, padding="same", name="top_up")
         params = local_channels * (2 if local_latents == "normal" else 1)
+        # Near-zero kernels (Glorot × 0.01): at initialisation every group's
+        # prior and posterior are close to N(0, 1) (or Bernoulli(1/2)). With
+        # Glorot's, the state, the log-variances and the samples feed each
+        # other down the groups; at 16 groups that loop diverged (KL 3·10¹¹
+        # nats at the first step on Caltech-101). Not zero: the posterior's
+        # kernel must pass gradients to the encoder's local features.
         self.local_priors = [
-            conv2d(params, 3, padding="same", name=f"prior_{k}")
+            conv2d(
+                params, 3, padding="same", kernel_initializer=small(), name=f"prior_{k}"
+            )
             for k in range(local_groups)
         ]
         self.local_posteriors = [
-            conv2d(params, 3, padding="same", name=f"posterior_{k}")
+            conv2d(
+                params,
+                3,
+                padding="same",
+                kernel_initializer=small(),
+                name=f"posterior_{k}",
+            )
             for k in range(local_groups)
         ]
         self.local_projections = [

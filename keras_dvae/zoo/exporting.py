@@ -12,7 +12,7 @@ import subprocess
 import keras
 import numpy as np
 
-from keras_dvae import training
+from keras_dvae import recipes, training
 from keras_dvae.utils import charts, files, images
 from keras_dvae.version import __version__
 from keras_dvae.zoo.loading import (
@@ -495,12 +495,22 @@ def _committed_dates(directory):
 
     dates = {}
     with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
-        log = git("log", "--format=%H %ad", "--date=short", "--", METADATA_FILE)
-        commits = [line.split() for line in log.splitlines() if line.strip()]
+        # --follow: a renamed preset keeps its history (each commit's path
+        # from the repository root comes with --name-only).
+        log = git(
+            "log",
+            "--follow",
+            "--name-only",
+            "--format=%x00%H %ad",
+            "--date=short",
+            "--",
+            METADATA_FILE,
+        )
+        commits = [entry.split() for entry in log.split("\0") if entry.strip()]
         if commits:
             dates[None] = commits[0][1]
-        for commit, date in reversed(commits):  # oldest first
-            recorded = json.loads(git("show", f"{commit}:./{METADATA_FILE}"))
+        for commit, date, path in reversed(commits):  # oldest first
+            recorded = json.loads(git("show", f"{commit}:{path}"))
             steps = (recorded.get("training") or {}).get("iterations")
             dates.setdefault(steps, date)
     return dates
@@ -527,7 +537,8 @@ def zoo_table():
     paper's, with K and the test rows, the steps so far against the paper's
     10^6, the hardware and minutes of each stage, and each stage's date (a
     stage that records none: the date of the first commit whose metadata
-    records its end step, marked "committed"; "—" outside a checkout)."""
+    records its end step, marked "committed"; "—" outside a checkout).
+    Then one row per recipe with a published figure and no preset yet."""
     lines = [
         "| preset | dataset | paper | ours | K, test examples "
         "| steps so far / paper's 10⁶ | hardware | date |",
@@ -547,12 +558,7 @@ def zoo_table():
             detail = f"K={m.get('num_samples')}, {m.get('num_examples', 0):,}"
             if _other_rows(m.get("examples")):
                 detail += f" ({_other_rows(m.get('examples'))})"
-        paper = meta.get("paper") or {}
-        reference = "—"
-        if "test_ll" in paper:
-            reference = f"{paper['test_ll']}"
-        elif "bits_per_dim" in paper:
-            reference = f"{paper['bits_per_dim']} bits/dim"
+        reference = _paper_text(meta.get("paper"))
         stages, _ = _stages(meta, name)
         iterations = (meta.get("training") or {}).get("iterations", 0)
         steps = f"{iterations:,} ({100 * iterations / PAPER_STEPS:.2g} %)"
@@ -580,7 +586,25 @@ def zoo_table():
             f"| `{name}` | {meta.get('dataset')} | {reference} | {ours} | {detail} "
             f"| {steps} | {hardware} | {', '.join(dates)} |"
         )
+    presets = set(list_presets())
+    for name in recipes.list_recipes():
+        recipe = recipes.get(name)
+        if name not in presets and recipe["paper"]:
+            lines.append(
+                f"| `{name}` | {recipe['dataset']} | {_paper_text(recipe['paper'])} "
+                "| not trained yet (a recipe) | — | 0 | — | — |"
+            )
     return "\n".join(lines)
+
+
+def _paper_text(paper):
+    """A recipe's published figure in the table's words, or "—"."""
+    paper = paper or {}
+    if "test_ll" in paper:
+        return f"{paper['test_ll']}"
+    if "bits_per_dim" in paper:
+        return f"{paper['bits_per_dim']} bits/dim"
+    return "—"
 
 
 def write_model_card(directory):
@@ -600,8 +624,9 @@ def write_model_card(directory):
 def model_card(name, metadata, samples=False, curve=False):
     """The Markdown model card of a preset from its metadata.
 
-    Shows, when present: "description", "lossy_data", "class", "dataset",
-    "metrics", "paper", "training", "history", "ci_check", "weights_sha256";
+    Shows, when present: "description", "renamed_from", "lossy_data",
+    "class", "dataset", "metrics", "paper", "training", "history",
+    "ci_check", "weights_sha256";
     samples.png if `samples`, curve.png if `curve`; and an example that
     re-measures the headline metric on the rows it was measured on (the
     zoo's `np.random.default_rng(0).permutation`, first n).
@@ -611,6 +636,12 @@ def model_card(name, metadata, samples=False, curve=False):
     lines = [f"# {name}", ""]
     if metadata.get("description"):
         lines += [metadata["description"], ""]
+    if metadata.get("renamed_from"):
+        lines += [
+            f"Formerly `{metadata['renamed_from']}` (that name now belongs to "
+            "another recipe).",
+            "",
+        ]
     if metadata.get("lossy_data"):
         lines += [f"**Caveat:** {metadata['lossy_data']}", ""]
     lines.append(f"- **Model:** `keras_dvae.models.{cls}` (`config.json`).")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 # `import keras_dvae.models` registers the classes that config.json names.
-from keras_dvae import datasets, models, training
+from keras_dvae import datasets, models, recipes, training
 
 # A preset folder holds what a training run folder holds, and these.
 from keras_dvae.training import CONFIG_FILE, SAMPLES_FILE, WEIGHTS_FILE  # noqa: F401
@@ -91,10 +91,30 @@ def preset_dir(name):
             return root / name
     dirs = ", ".join(str(d) for d in search_dirs()) or "none exist"
     raise ValueError(
-        f"Unknown preset. Available: {', '.join(list_presets()) or 'none'} "
+        f"Unknown preset.{_missing_preset_hint(name)} "
+        f"Available: {', '.join(list_presets()) or 'none'} "
         f"(searched: {dirs}; set ${ENV_VAR} to add a folder). "
         f"Received: name={name!r}"
     )
+
+
+def _missing_preset_hint(name):
+    """Why a recipe name has no preset, and where its old weights went."""
+    hint = ""
+    if name in recipes.RECIPES:
+        hint += (
+            f" {name!r} is a training recipe with no trained weights yet: train "
+            f"it with `python -m keras_dvae.zoo.train {name}` (made for a GPU "
+            "where the zoo README says so)."
+        )
+    for other in list_presets():
+        metadata = get_metadata(other)
+        if metadata.get("renamed_from") == name:
+            hint += (
+                f" The preset once called {name!r} is now {other!r} "
+                f"({metadata.get('description', '').rstrip('.')})."
+            )
+    return hint
 
 
 def get_metadata(name):

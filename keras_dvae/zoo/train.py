@@ -1,7 +1,7 @@
 """Retrains a pretrained preset from its recipe, evaluates it and exports it.
 
-    python -m keras_dvae.zoo.train dvaepp_mnist_static --data-dir ../shared/data
-    python -m keras_dvae.zoo.train dvaepp_cifar10 --epochs 1 --export /tmp/x
+    python -m keras_dvae.zoo.train dvaepp_small_mnist_static --data-dir ../shared/data
+    python -m keras_dvae.zoo.train dvaepp_small_cifar10 --epochs 1 --export /tmp/x
     python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 40
     python -m keras_dvae.zoo.train --list
     python -m keras_dvae.zoo.train --table

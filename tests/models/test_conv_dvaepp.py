@@ -48,6 +48,10 @@ def test_discrete_limit_matches_enumeration():
     a1, a2, w = rbm_ref.random_rbm(2, 2, seed=5, scale=1.0)
     rbm_ref.set_parameters(model.prior, a1, a2, w)
     assert model.prior.estimate_log_partition()["method"] == "exact"
+    # The local prior and posterior start near Bernoulli(1/2); random
+    # kernels make the local latents' part of the sum matter.
+    for conv in (model.decoder.local_priors[0], model.decoder.local_posteriors[0]):
+        conv.kernel.assign(rng.normal(0.0, 0.5, conv.kernel.shape).astype("float32"))
     x = _binary(rng, 2)
     codes = np.array(list(itertools.product([0.0, 1.0], repeat=8)), "float32")
     z, h = codes[:, :4], codes[:, 4:].reshape(-1, 2, 2, 1)
@@ -139,6 +143,34 @@ def test_one_step_trains_every_weight(variant):
     assert not frozen, f"no gradient reached {frozen}"
     ll = model.log_likelihood(x[:2], num_samples=20)
     assert np.all(np.isfinite(ll)) and np.all(ll < 0)
+
+
+def test_sixteen_local_groups_start_near_their_prior():
+    # The local prior and posterior convolutions start near zero, so at
+    # initialisation q(h_k | ·) ≈ p(h_k | ·) = N(0, 1) in every group: the
+    # local KL over 16 groups of 8×8×4 units is a few nats. With Glorot
+    # kernels the state, the log-variances and the samples fed each other
+    # down the groups (KL 10¹³ nats here, 3·10¹¹ at the first training step).
+    rng = np.random.default_rng(4)
+    model = ConvDVAEPP(
+        image_shape=(28, 28, 1),
+        local_groups=16,
+        filters=8,
+        hidden_units=(16,),
+        num_chains=8,
+        gibbs_sweeps=2,
+        seed=0,
+    )
+    model.adapt(_binary(rng, 8, d=784))
+    codes = keras.ops.convert_to_tensor(rng.integers(0, 2, (8, 16)).astype("float32"))
+    context = keras.ops.convert_to_tensor(rng.normal(size=(8, 8, 8, 8)), "float32")
+    out, kl, log_q, log_p = model.decoder.run(codes, context, training=False)
+    kl = to_numpy(kl)
+    assert np.all(np.isfinite(kl)) and np.all(kl >= 0) and np.all(kl < 16.0)
+    assert np.all(np.isfinite(to_numpy(out)))
+    # The posterior still reads the encoder's features (the kernel is not 0).
+    kernel = to_numpy(model.decoder.local_posteriors[0].kernel)
+    assert 0 < np.abs(kernel).max() < 0.01
 
 
 def test_colour_images_and_bits_per_dim_scale():

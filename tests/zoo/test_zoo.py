@@ -171,6 +171,19 @@ def test_unknown_preset_lists_the_available_ones():
         models.DVAEPP.from_preset("no_such_preset")
 
 
+def test_a_recipe_without_weights_and_a_renamed_preset_are_named():
+    # `dvaepp_mnist` is the Table 3 recipe, not trained yet; the small model
+    # that had the name is `dvaepp_small_mnist`.
+    if "dvaepp_mnist" in zoo.list_presets():
+        pytest.skip("the Table 3 preset has weights now")
+    with pytest.raises(ValueError, match="no trained weights yet") as info:
+        models.ConvDVAEPP.from_preset("dvaepp_mnist")
+    message = str(info.value)
+    assert "now 'dvaepp_small_mnist'" in message
+    assert message.endswith("Received: name='dvaepp_mnist'")
+    assert zoo.get_metadata("dvaepp_small_mnist")["renamed_from"] == "dvaepp_mnist"
+
+
 def test_environment_folder_comes_first(tmp_path, monkeypatch):
     copy = _copy_preset(tmp_path)
     monkeypatch.setenv(zoo.ENV_VAR, str(tmp_path / "zoo"))

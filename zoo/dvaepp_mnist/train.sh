@@ -1,3 +1,0 @@
-#!/usr/bin/env bash
-# Reproduces this preset.
-KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_mnist --epochs 42 --seed 0 --data-dir ../shared/data
