@@ -9,18 +9,20 @@ of JPEG CIFAR-10) therefore travels in parts, whole files where they fit
 
 Here, once:
 
-    python scripts/device_zoo.py plan --data-dir ../shared/data [--seconds 400]
+    python scripts/device_zoo.py plan --data-dir ../shared/data [--seconds 360]
 
 writes `.stage/` (ignored): one folder per part and `calls.json`, the
 `run` calls in order (command, carry, timeout_s): one call a part, issued
 back to back, then the training call, which installs the wheels (`.whl`),
 checks every staged file's sha256 (`verify`), runs `scripts/zoo_gpu.sh`
 (every preset side by side from its committed state, evaluated on the
-whole test set at K = 4000) and brings back one archive, `zoo_run.tar.gz`.
+whole test set at K = 4000) and brings back one archive a preset folder
+(`<name>.tar.gz`; the tool returns at most 8 files of 16 MiB) and
+`logs.tar.gz`.
 
 Back here:
 
-    python scripts/device_zoo.py unpack FILES_AT/zoo_run.tar.gz
+    python scripts/device_zoo.py unpack FILES_AT/*.tar.gz
 
 checks each preset folder's manifest and replaces `zoo/<name>` (a new
 folder, then a rename: an interrupted unpack leaves the committed preset as
@@ -170,7 +172,9 @@ def plan(data_dir, names, seconds, slack):
         + f"{last['command']} && python3 scripts/device_zoo.py verify || exit; "
         + f"PY=python3 KILL_SLACK={slack} bash scripts/zoo_gpu.sh {DEVICE_DATA} "
         + f"/tmp/zoo_run {seconds} {' '.join(names)}; "
-        + "tar czf $OUT/zoo_run.tar.gz -C /tmp/zoo_run zoo logs; ls -l $OUT"
+        # One archive a preset (at most 8 files of 16 MiB come back).
+        + "cd /tmp/zoo_run && for d in zoo/*/; do tar czf $OUT/$(basename $d).tar.gz "
+        + "$d; done; tar czf $OUT/logs.tar.gz logs; ls -l $OUT"
     )
     calls.append(
         {
@@ -244,14 +248,20 @@ def verify(data_dir):
         raise SystemExit(f"damaged in transit: {bad}; stage them again")
 
 
-def unpack(archive, zoo_dir=ROOT / "zoo", logs_dir=ROOT / "outputs" / "device_logs"):
-    """Replaces zoo/<name> by each checked preset folder of the archive."""
+def unpack(archives, zoo_dir=ROOT / "zoo", logs_dir=ROOT / "outputs" / "device_logs"):
+    """Replaces zoo/<name> by each preset folder of the archives, once
+    every folder's manifest checks."""
     from keras_dvae import zoo
 
     zoo_dir = pathlib.Path(zoo_dir)
+    if isinstance(archives, (str, os.PathLike)):
+        archives = [archives]
     with tempfile.TemporaryDirectory(dir=zoo_dir.parent) as tmp:
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
+        for archive in archives:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+        if not (pathlib.Path(tmp) / "zoo").is_dir():
+            raise SystemExit(f"no preset folder (zoo/<name>) in {list(archives)}")
         folders = sorted(
             p
             for p in (pathlib.Path(tmp) / "zoo").iterdir()
@@ -283,16 +293,16 @@ def main(argv=None):
     p = sub.add_parser("plan", help="stage the data in parts and write the calls")
     p.add_argument("--data-dir", required=True)
     p.add_argument("--names", nargs="+", default=list(NAMES))
-    p.add_argument("--seconds", type=int, default=400, help="training budget")
+    p.add_argument("--seconds", type=int, default=360, help="training budget")
     p.add_argument(
-        "--slack", type=int, default=160, help="evaluation and export, seconds"
+        "--slack", type=int, default=200, help="probe, evaluation and export, seconds"
     )
     p = sub.add_parser("receive", help="(device) move a staged part into .data/")
     p.add_argument("part")
     p = sub.add_parser("verify", help="(device) join slices, check every sha256")
     p.add_argument("--data-dir", default=str(ROOT / DEVICE_DATA))
-    p = sub.add_parser("unpack", help="replace zoo/ folders from the archive")
-    p.add_argument("archive")
+    p = sub.add_parser("unpack", help="replace zoo/ folders from the archives")
+    p.add_argument("archives", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "plan":
         plan(args.data_dir, args.names, args.seconds, args.slack)
@@ -301,7 +311,7 @@ def main(argv=None):
     elif args.command == "verify":
         verify(args.data_dir)
     else:
-        unpack(args.archive)
+        unpack(args.archives)
 
 
 if __name__ == "__main__":

@@ -84,11 +84,12 @@ def test_unpack_replaces_a_folder_only_when_every_manifest_checks(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(ROOT / "zoo" / preset, run / "zoo" / preset)
     (run / "logs").mkdir()
-    archive = tmp_path / "zoo_run.tar.gz"
+    archive, logs = tmp_path / f"{preset}.tar.gz", tmp_path / "logs.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(run / "zoo", "zoo")
+        tar.add(run / "zoo" / preset, f"zoo/{preset}")
+    with tarfile.open(logs, "w:gz") as tar:
         tar.add(run / "logs", "logs")
-    device_zoo.unpack(archive, zoo_dir, tmp_path / "logs")
+    device_zoo.unpack([archive, logs], zoo_dir, tmp_path / "logs")
     assert not (zoo_dir / preset / "marker").exists()
     assert sorted(p.name for p in zoo_dir.iterdir()) == [preset]
     # An edited metadata.json fails its manifest: nothing is replaced.
@@ -96,7 +97,9 @@ def test_unpack_replaces_a_folder_only_when_every_manifest_checks(tmp_path):
     metadata = run / "zoo" / preset / "metadata.json"
     metadata.write_text(metadata.read_text().replace("mnist_static", "mnist", 1))
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(run / "zoo", "zoo")
+        tar.add(run / "zoo" / preset, f"zoo/{preset}")
     with pytest.raises(ValueError, match="sha256"):
         device_zoo.unpack(archive, zoo_dir, tmp_path / "logs")
     assert (zoo_dir / preset / "marker").read_text() == "old"
+    with pytest.raises(SystemExit, match="no preset folder"):
+        device_zoo.unpack([logs], zoo_dir, tmp_path / "logs")
