@@ -152,15 +152,7 @@ def test_sixteen_local_groups_start_near_their_prior():
     # kernels the state, the log-variances and the samples fed each other
     # down the groups (KL 10¹³ nats here, 3·10¹¹ at the first training step).
     rng = np.random.default_rng(4)
-    model = ConvDVAEPP(
-        image_shape=(28, 28, 1),
-        local_groups=16,
-        filters=8,
-        hidden_units=(16,),
-        num_chains=8,
-        gibbs_sweeps=2,
-        seed=0,
-    )
+    model = ConvDVAEPP(**{**TINY, "image_shape": (28, 28, 1)}, local_groups=16, seed=0)
     model.adapt(_binary(rng, 8, d=784))
     codes = keras.ops.convert_to_tensor(rng.integers(0, 2, (8, 16)).astype("float32"))
     context = keras.ops.convert_to_tensor(rng.normal(size=(8, 8, 8, 8)), "float32")
