@@ -82,7 +82,7 @@ _CONV_SMALL = {
 #: The convolutional model of DVAE++ Table 3 (`dvaepp_*`): a global RBM of
 #: 16 binary units (two posterior groups) over the paper's 16 groups of
 #: local Normal latents, evaluated as the paper does (K = 4000 on the whole
-#: test set). The paper's widths are not in our reference (REFERENCE.md
+#: test set). The paper's widths are not in our notes (METHODS.md §3
 #: gives the units and groups): 32 filters keep a preset's weights at about
 #: 3 MB, so the wheel carries the zoo and the GPU machine's 64 MiB working
 #: tree holds it (64 filters: 9.2 MB a preset). Light PCD, as the fully
