@@ -62,8 +62,9 @@ SCHEDULES = ("reference", "constant")
 _LIGHT_PCD = {"num_chains": 100, "gibbs_sweeps": 10}
 
 #: The small convolutional presets (`dvaepp_small_*`): 4 groups of 8×8×4
-#: local latents, 32 filters; 2.9 steps/s on the 2-core CPU (JAX), 2.9× the
-#: paper-size model's. Until 2026-12-01 they were the `dvaepp_*` presets.
+#: local latents, 32 filters; 2.2× the steps/s of Table 3's model on the
+#: 2-core CPU (`benchmarks/conv_sizes.py`). Until 2026-12-01 they were the
+#: `dvaepp_*` presets.
 _CONV_SMALL = {
     "model": "ConvDVAEPP",
     "model_args": {
@@ -83,11 +84,11 @@ _CONV_SMALL = {
 #: 16 binary units (two posterior groups) over the paper's 16 groups of
 #: local Normal latents, evaluated as the paper does (K = 4000 on the whole
 #: test set). The paper's widths are not in our notes (METHODS.md §3
-#: gives the units and groups): 32 filters keep a preset's weights at about
-#: 3 MB, so the wheel carries the zoo and the GPU machine's 64 MiB working
-#: tree holds it (64 filters: 9.2 MB a preset). Light PCD, as the fully
+#: gives the units and groups): 32 filters keep a preset's weights at 3.7
+#: MB, so the wheel carries the zoo and the GPU machine's 64 MiB working
+#: tree holds it (64 filters: 9.8 MB a preset). Light PCD, as the fully
 #: connected presets (the zoo README's ablation). Made for a GPU
-#: (`scripts/zoo_gpu.sh`): 1.0 steps/s on the 2-core CPU.
+#: (`scripts/zoo_gpu.sh`): under 1 step/s on the 2-core CPU.
 _CONV_PAPER = {
     "model": "ConvDVAEPP",
     "model_args": {**_CONV_SMALL["model_args"], "local_groups": 16},
