@@ -208,8 +208,8 @@ def receive(part):
     target = ROOT / DEVICE_DATA
     target.mkdir(exist_ok=True)
     for path in sorted(source.iterdir()):
-        shutil.copyfile(path, target / path.name)
         print(f"{path.name}: {path.stat().st_size} bytes")
+        shutil.move(path, target / path.name)
 
 
 def _sha256(path):
