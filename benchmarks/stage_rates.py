@@ -4,7 +4,8 @@
 
 A stage continued from step s for L steps lays the reference schedule
 (`callbacks.reference_learning_rate`: base × 1/10, 1, 1/3, 1/10, 1/33,
-switching at 2 %, 60 %, 75 %, 95 %) over s + L and resumes it at s. For
+switching at 2 %, 60 %, 75 %, 95 %) over s + L and resumes it at s (a
+stage run with `--restart-learning-rate` lays it over its L steps alone). For
 each stage of each preset's `metadata.json` this prints the steps at each
 multiplier, and the preset's total at the base rate against the 580,000
 of the paper's single 10⁶-step run.
@@ -27,6 +28,12 @@ def stage_rates(start, length, base):
     return dict(steps)
 
 
+def restarted(stage):
+    """Whether a recorded stage restarted the schedule over itself
+    (`--restart-learning-rate`): it then starts at the schedule's step 0."""
+    return "--restart-learning-rate" in str(stage.get("command", ""))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*")
@@ -41,7 +48,10 @@ def main(argv=None):
         stages = meta["training"].get("stages") or [
             {"steps": [0, meta["training"]["iterations"]]}
         ]
-        rows = [stage_rates(a, b - a, base) for a, b in (s["steps"] for s in stages)]
+        rows = []
+        for stage in stages:
+            a, b = stage["steps"]
+            rows.append(stage_rates(0 if restarted(stage) else a, b - a, base))
         at_base = [row.get(1.0, 0) for row in rows]
         result[name] = {"stages": rows, "at_base": at_base}
         print(

@@ -162,7 +162,7 @@ def training_batches(data, batch_size, seed=0):
     return _WholeBatches(data.train_batches(batch_size, seed=seed))
 
 
-def compile_model(model, recipe, steps, initial_step=0):
+def compile_model(model, recipe, steps, initial_step=0, restart_learning_rate=False):
     """Compiles `model` with Adam (ε = 1e-3) at the recipe's learning rate
     and schedule, and `recipe_schedules`, for a run of `steps`.
 
@@ -171,13 +171,24 @@ def compile_model(model, recipe, steps, initial_step=0):
     learning rate through a shifted schedule (the new Adam counts its own
     steps from 0, so its bias correction fits its fresh moments), β, τ and
     the KL weight through `model.training_step` (set it to `initial_step`).
+    `restart_learning_rate=True` instead lays the reference learning rate
+    over the `steps` of this run alone (a warm restart: most of the run at
+    the base rate, then the annealing), while β, τ and the KL weight still
+    resume over the cumulative steps.
     """
     _, recipe = resolve(recipe)
     horizon = initial_step + steps
     rate = recipe["learning_rate"]
+    if restart_learning_rate and recipe["schedule"] != "reference":
+        raise ValueError(
+            "restart_learning_rate=True restarts the reference learning-rate "
+            "schedule, but this recipe's is constant. "
+            f"Received: schedule={recipe['schedule']!r}"
+        )
     if recipe["schedule"] == "reference":
         rate = dvae_callbacks.reference_learning_rate(
-            horizon, rate, start_step=initial_step
+            *((steps, rate) if restart_learning_rate else (horizon, rate)),
+            start_step=0 if restart_learning_rate else initial_step,
         )
     model.compile(
         optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON),
@@ -207,14 +218,24 @@ def recipe_schedules(recipe, steps):
 
 
 def fit(
-    model, batches, recipe, *, epochs=None, callbacks=(), verbose=0, initial_step=0
+    model,
+    batches,
+    recipe,
+    *,
+    epochs=None,
+    callbacks=(),
+    verbose=0,
+    initial_step=0,
+    restart_learning_rate=False,
 ):
     """`compile_model` for `len(batches) × epochs` steps (default
     `recipe["epochs"]`) after `initial_step`, then `model.fit` over the
     batches in their order; returns the Keras `History`."""
     _, recipe = resolve(recipe)
     epochs = recipe["epochs"] if epochs is None else epochs
-    compile_model(model, recipe, len(batches) * epochs, initial_step)
+    compile_model(
+        model, recipe, len(batches) * epochs, initial_step, restart_learning_rate
+    )
     # `batches` reshuffles its rows every epoch from its seed; Keras's own
     # shuffle of the batch order (`shuffle=True`) would draw from Python's
     # global `random`, which no backup holds, so a resumed run would not
@@ -694,6 +715,7 @@ def train(
     time_budget=None,
     initial_weights=None,
     initial_step=0,
+    restart_learning_rate=False,
     overwrite=False,
     **overrides,
 ):
@@ -728,6 +750,9 @@ def train(
         initial_step: int ≥ 0, the steps those weights were trained for:
             the schedules resume there (`compile_model`), and the batch
             order is seeded with `seed + initial_step`.
+        restart_learning_rate: lay the reference learning rate over this
+            run's steps alone, not over `initial_step` + them (a warm
+            restart of a continued run; see `compile_model`).
         overwrite: a finished run in `output_dir` (its `metrics.json`, no
             backup) is returned as it is (`reused=True`) when it had this
             recipe, seed and start, and refused (ValueError) otherwise;
@@ -752,11 +777,23 @@ def train(
     _optional_count("num_samples", num_samples)
     if time_budget is not None:
         checks.check_positive_finite("time_budget", time_budget)
+    initial_step = checks.check_positive_int("initial_step", initial_step, minimum=0)
+    if restart_learning_rate and not (
+        initial_step and recipe["schedule"] == "reference"
+    ):
+        raise ValueError(
+            "restart_learning_rate=True restarts the reference learning-rate "
+            "schedule of a continued run: it needs initial_step > 0 and "
+            f"schedule='reference'. Received: initial_step={initial_step}, "
+            f"schedule={recipe['schedule']!r}"
+        )
     os.makedirs(output_dir, exist_ok=True)
     files.remove_temporaries(output_dir)  # what a killed run left
     key = {"recipe": name, "training": recipe, "seed": seed}
     if initial_step:
         key["initial_step"] = initial_step
+    if restart_learning_rate:
+        key["restart_learning_rate"] = True
     finished = _existing_run(output_dir, key, overwrite, time_budget is not None)
     if finished is not None:
         model, _ = load_trained(output_dir)
@@ -779,7 +816,6 @@ def train(
         # Forget the probe's model: the run gets the layer names (and the
         # random state) it would have had without the probe.
         keras.backend.clear_session()
-    initial_step = checks.check_positive_int("initial_step", initial_step, minimum=0)
     keras.utils.set_random_seed(seed)
     model = build_model(recipe, data, seed)
     adapt(model, data, seed)
@@ -796,6 +832,7 @@ def train(
             f"{'Resuming' if resuming else 'Training'} {recipe['model']} "
             f"(recipe {name or 'custom'}"
             + (f", continued from step {initial_step}" if initial_step else "")
+            + (", learning rate restarted" if restart_learning_rate else "")
             + f") on {data.name}: {len(data.x_train)} "
             f"train / {len(data.x_test)} test, {recipe['epochs']} epochs × "
             f"{len(batches)} steps, backend {keras.backend.backend()}"
@@ -820,6 +857,7 @@ def train(
         callbacks=extra,
         verbose=verbose,
         initial_step=initial_step,
+        restart_learning_rate=restart_learning_rate,
     )
     # Summed over interruptions (a rerun after a kill counts its earlier runs).
     seconds = next(c for c in extra if isinstance(c, RunBackup)).train_seconds
@@ -831,6 +869,7 @@ def train(
         "epochs": recipe["epochs"],
         "steps": steps,
         "initial_step": initial_step,
+        **({"restart_learning_rate": True} if restart_learning_rate else {}),
         "train_seconds": round(seconds, 1),
         "backend": keras.backend.backend(),
         "seed": seed,

@@ -130,6 +130,37 @@ def test_compile_uses_adam_with_the_recipes_schedule(digits):
     )
 
 
+def test_a_restarted_learning_rate_spans_the_run_alone(digits, tmp_path):
+    # A continued run of 1,000 steps after 4,000: by default the rate is the
+    # reference schedule's over 5,000 from step 4,000 (the 1/10 piece after
+    # 75 %); restarted, it is the schedule over the 1,000 steps from 0 (base
+    # rate from 2 % to 60 % of them). β and the KL warm-up stay cumulative.
+    recipe = recipes.get("digits_bernoulli", beta_schedule=[5.0, 9.0])
+    model = training.build_model(recipes.get(recipe, model_args=TINY_BERNOULLI), digits)
+
+    def rates(**kwargs):
+        training.compile_model(model, recipe, 1000, initial_step=4000, **kwargs)
+        schedule = model.optimizer._learning_rate
+        return [float(keras.ops.convert_to_numpy(schedule(t))) for t in (0, 100, 700)]
+
+    assert rates() == pytest.approx([3e-4, 3e-4, 3e-4])
+    assert rates(restart_learning_rate=True) == pytest.approx([3e-4, 3e-3, 1e-3])
+    cumulative = training.recipe_schedules(recipe, 5000)
+    assert set(model.schedules) == set(cumulative)
+    for name, schedule in cumulative.items():
+        assert model.schedules[name].get_config() == schedule.get_config()
+    constant = recipes.get(recipe, schedule="constant")
+    with pytest.raises(ValueError, match="schedule='constant'"):
+        training.compile_model(model, constant, 10, 5, restart_learning_rate=True)
+    # `train` refuses a restart without a start before it writes anything.
+    run = tmp_path / "run"
+    with pytest.raises(ValueError, match="initial_step=0"):
+        training.train(
+            recipe, output_dir=str(run), data=digits, restart_learning_rate=True
+        )
+    assert not run.exists()
+
+
 def test_batches_are_whole_and_binarised_when_dynamic(digits):
     batches = training.training_batches(digits, 100, seed=0)
     assert len(batches) == len(digits.x_train) // 100

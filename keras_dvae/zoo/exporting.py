@@ -293,6 +293,7 @@ def export_preset(run, directory):
         [f"KERAS_BACKEND={backend}", "python", "-m", "keras_dvae.zoo.train"]
         + [facts["recipe"]]
         + (["--continue"] if initial else [])
+        + (["--restart-learning-rate"] if facts.get("restart_learning_rate") else [])
         + ["--epochs", str(recipe["epochs"])]
         + ["--seed", str(facts["seed"]), "--data-dir", "../shared/data"]
         + _evaluation_flags(recipe, facts, len(data.x_test))
@@ -313,6 +314,8 @@ def export_preset(run, directory):
         "date": datetime.date.today().isoformat(),
         "command": command,
     }
+    if facts.get("restart_learning_rate"):
+        stage["learning_rate"] = "restarted: the reference schedule over this stage"
     stages.append(stage)
     history.append(_history_point(initial + steps, metrics))
     budget = f"{sum(s.get('epochs', 0) for s in stages)} epochs"

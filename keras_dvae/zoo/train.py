@@ -12,6 +12,9 @@ NAME is the preset's recipe; `training.train` trains it in `--output-dir`
 included) and recorded step are the start, the schedules resume at that
 step over the cumulative length, Adam starts afresh, and the folder's
 metadata gains the stage (`exporting.export_preset`).
+`--restart-learning-rate` (with `--continue`) lays the reference learning
+rate over the new stage alone instead: a warm restart that spends most of
+the stage at the base rate and ends annealed (`training.compile_model`).
 `--data-parallel` (JAX) splits each batch over every visible device with
 `keras.distribution.DataParallel`, the same computation as on one device
 (tested with `XLA_FLAGS=--xla_force_host_platform_device_count=2`).
@@ -89,6 +92,12 @@ def main(argv=None):
         "add the stage to its metadata",
     )
     parser.add_argument(
+        "--restart-learning-rate",
+        action="store_true",
+        help="with --continue: lay the reference learning rate over this stage "
+        "alone (a warm restart), not over the cumulative steps",
+    )
+    parser.add_argument(
         "--eval-examples",
         type=int,
         help="test rows to evaluate (0: the whole test set; default: the recipe's)",
@@ -124,12 +133,20 @@ def main(argv=None):
             keras.distribution.DataParallel(devices=devices)
         )
         print(f"data parallel over {len(devices)} device(s): {devices}")
+    if args.restart_learning_rate and not args.continue_preset:
+        raise ValueError(
+            "--restart-learning-rate restarts a continued preset's schedule: "
+            "it needs --continue."
+        )
     directory = args.export or os.path.join("zoo", args.name)
     start = {}
     if args.continue_preset:
         start = exporting.continuation(directory)
         print(f"continuing {directory} from step {start['initial_step']}")
+        if args.restart_learning_rate:
+            start["restart_learning_rate"] = True
     stage = f"-from-{start['initial_step']}" if start else ""
+    stage += "-restart" if args.restart_learning_rate else ""
     output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name + stage)
     if args.evaluate_only:
         run = training.load_run(output_dir, args.data_dir)

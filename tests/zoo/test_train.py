@@ -109,10 +109,59 @@ def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
         train.main([*common, "--continue", "--output-dir", str(tmp_path / "run3")])
 
 
+def test_a_restarted_stage_runs_at_the_base_rate_and_is_recorded(tmp_path, monkeypatch):
+    # `--restart-learning-rate` lays the schedule over the new stage alone:
+    # its first step gets the warm-up's tenth of the rate (step 0 of 14), not
+    # the full rate of step 14 of 28; the stage's command and record say so,
+    # and `benchmarks.stage_rates` counts the stage from the schedule's start.
+    from benchmarks import stage_rates
+
+    folder = tmp_path / "preset"
+    common = ["digits_dvaepp", "--epochs", "1", "--verbose", "0"]
+    common += ["--export", str(folder)]
+    assert train.main([*common, "--output-dir", str(tmp_path / "run1")]) == 0
+    seen = {}
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["step"] = float(keras.ops.convert_to_numpy(self.model.training_step))
+            rate = self.model.optimizer.learning_rate
+            seen["rate"] = float(keras.ops.convert_to_numpy(rate))
+
+    real_train = train.training.train
+
+    def recording_train(*args, **kwargs):
+        return real_train(*args, callbacks=[Recorder()], **kwargs)
+
+    monkeypatch.setattr(train.training, "train", recording_train)
+    second = ["--continue", "--restart-learning-rate"]
+    second += ["--output-dir", str(tmp_path / "run2"), "--eval-samples", "5"]
+    assert train.main([*common, *second]) == 0
+    assert seen["step"] == 14
+    assert seen["rate"] == pytest.approx(3e-4)
+    stage = zoo.get_metadata(folder)["training"]["stages"][1]
+    assert stage["steps"] == [14, 28]
+    assert "--continue --restart-learning-rate" in stage["command"]
+    assert stage["learning_rate"].startswith("restarted")
+    assert stage_rates.restarted(stage)
+    metadata = zoo.get_metadata(folder)
+    monkeypatch.setattr(stage_rates.zoo, "get_metadata", lambda name: metadata)
+    monkeypatch.setattr(
+        stage_rates.recipes, "get", lambda name: {"learning_rate": 3e-3}
+    )
+    rows = stage_rates.main(["digits_dvaepp"])["digits_dvaepp"]["stages"]
+    # Both stages span 14 steps from the schedule's start; resumed at 14,
+    # the second would have had other rates.
+    assert rows == [stage_rates.stage_rates(0, 14, 3e-3)] * 2
+    assert rows[1] != stage_rates.stage_rates(14, 14, 3e-3)
+
+
 def test_the_command_refuses_bad_input_in_one_line(capsys):
     assert train.command_line(["digits_bernoulli", "--epochs", "0"]) == 2
     assert train.command_line(["no_such_recipe"]) == 2
+    assert train.command_line(["digits_bernoulli", "--restart-learning-rate"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "Traceback" not in "".join(err)
+    assert len(err) == 3 and "Traceback" not in "".join(err)
+    assert "--restart-learning-rate" in err[2] and "--continue" in err[2]
     assert err[0].startswith("python -m keras_dvae.zoo.train: error: `epochs`")
     assert "Unknown recipe" in err[1] and "no_such_recipe" in err[1]
