@@ -30,8 +30,9 @@ def stage_rates(start, length, base):
 
 def restarted(stage):
     """Whether a recorded stage restarted the schedule over itself
-    (`--restart-learning-rate`): it then starts at the schedule's step 0."""
-    return "--restart-learning-rate" in str(stage.get("command", ""))
+    (`--restart-learning-rate`, recorded as its "learning_rate"): it then
+    starts at the schedule's step 0."""
+    return str(stage.get("learning_rate", "")).startswith("restarted")
 
 
 def main(argv=None):

@@ -179,21 +179,27 @@ def compile_model(model, recipe, steps, initial_step=0, restart_learning_rate=Fa
     _, recipe = resolve(recipe)
     horizon = initial_step + steps
     rate = recipe["learning_rate"]
-    if restart_learning_rate and recipe["schedule"] != "reference":
-        raise ValueError(
-            "restart_learning_rate=True restarts the reference learning-rate "
-            "schedule, but this recipe's is constant. "
-            f"Received: schedule={recipe['schedule']!r}"
-        )
+    if restart_learning_rate:
+        _check_restart(recipe)
     if recipe["schedule"] == "reference":
-        rate = dvae_callbacks.reference_learning_rate(
-            *((steps, rate) if restart_learning_rate else (horizon, rate)),
-            start_step=0 if restart_learning_rate else initial_step,
-        )
+        total, start = (steps, 0) if restart_learning_rate else (horizon, initial_step)
+        rate = dvae_callbacks.reference_learning_rate(total, rate, start_step=start)
     model.compile(
         optimizer=keras.optimizers.Adam(rate, epsilon=ADAM_EPSILON),
         schedules=recipe_schedules(recipe, horizon),
     )
+
+
+def _check_restart(recipe, initial_step=None):
+    """Refuses `restart_learning_rate=True` for a recipe without the
+    reference schedule or (when given) a run that continues nothing."""
+    if recipe["schedule"] != "reference" or initial_step == 0:
+        raise ValueError(
+            "restart_learning_rate=True restarts the reference learning-rate "
+            "schedule of a continued run: it needs schedule='reference' and "
+            f"initial_step > 0. Received: schedule={recipe['schedule']!r}"
+            + ("" if initial_step is None else f", initial_step={initial_step}")
+        )
 
 
 def recipe_schedules(recipe, steps):
@@ -778,15 +784,8 @@ def train(
     if time_budget is not None:
         checks.check_positive_finite("time_budget", time_budget)
     initial_step = checks.check_positive_int("initial_step", initial_step, minimum=0)
-    if restart_learning_rate and not (
-        initial_step and recipe["schedule"] == "reference"
-    ):
-        raise ValueError(
-            "restart_learning_rate=True restarts the reference learning-rate "
-            "schedule of a continued run: it needs initial_step > 0 and "
-            f"schedule='reference'. Received: initial_step={initial_step}, "
-            f"schedule={recipe['schedule']!r}"
-        )
+    if restart_learning_rate:
+        _check_restart(recipe, initial_step)
     os.makedirs(output_dir, exist_ok=True)
     files.remove_temporaries(output_dir)  # what a killed run left
     key = {"recipe": name, "training": recipe, "seed": seed}
