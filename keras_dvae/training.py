@@ -96,7 +96,9 @@ def build_model(recipe, data, seed=0):
     `ConvDVAEPP` gets its (H, W, C), the others its number of pixels.
 
     Raises:
-        ValueError: an unknown model class, or images such a model cannot take.
+        ValueError: an unknown model class, images such a model cannot
+            take, or a log Z estimate (`reverse_ais`, `ais`) asked of a
+            normalised prior.
     """
     _, recipe = resolve(recipe)
     cls = getattr(models, recipe["model"], None)
@@ -111,7 +113,16 @@ def build_model(recipe, data, seed=0):
         args["image_shape"] = list(shape + ((1,) if len(shape) == 2 else ()))
     else:
         args["image_shape"] = [int(np.prod(shape))]
-    return cls(seed=seed, **args)
+    model = cls(seed=seed, **args)
+    if (recipe["reverse_ais"] or recipe["ais"]) and not model.prior.has_log_partition:
+        # Found here, before training, not by the evaluation after it.
+        raise ValueError(
+            f"The recipe's `reverse_ais`/`ais` estimate a log Z, but its "
+            f"{recipe['model']}'s {type(model.prior).__name__} is normalised "
+            "and has none: set reverse_ais=False and ais={}. Received: "
+            f"reverse_ais={recipe['reverse_ais']!r}, ais={recipe['ais']!r}"
+        )
+    return model
 
 
 def adapt(model, data, seed=0):
@@ -504,9 +515,22 @@ def summary(metrics):
     return result
 
 
+def _identity(key):
+    """A run key (or a saved config.json) as compared: JSON types, and the
+    recipe without its `recipes.EVALUATION_KEYS`, which change how a model
+    is measured, not the model."""
+    same = json.loads(json.dumps(key))
+    training = same.get("training")
+    if isinstance(training, dict):
+        for name in recipes.EVALUATION_KEYS:
+            training.pop(name, None)
+    return same
+
+
 def _existing_run(output_dir, key, overwrite, budgeted):
     """The metrics of the finished run in `output_dir` that `key` (recipe,
-    seed, start; epochs aside for a time budget) describes; None when there
+    seed, start; epochs aside for a time budget, evaluation keys aside
+    always) describes; None when there
     is no run, an unfinished one of `key` (it resumes), or `overwrite`
     deleted what there was.
 
@@ -532,7 +556,8 @@ def _existing_run(output_dir, key, overwrite, budgeted):
             saved = {k: v for k, v in json.load(f).items() if k != "model"}
     except (OSError, ValueError):
         saved = None
-    same = json.loads(json.dumps(key))
+    same = _identity(key)
+    saved = _identity(saved) if isinstance(saved, dict) else saved
     if budgeted and saved:
         same["training"]["epochs"] = saved.get("training", {}).get("epochs")
     if saved != same:
@@ -760,8 +785,10 @@ def train(
             run's steps alone, not over `initial_step` + them (a warm
             restart of a continued run; see `compile_model`).
         overwrite: a finished run in `output_dir` (its `metrics.json`, no
-            backup) is returned as it is (`reused=True`) when it had this
-            recipe, seed and start, and refused (ValueError) otherwise;
+            backup) is returned as it is (`reused=True`, its metrics as
+            they were measured) when it had this recipe, seed and start
+            (`recipes.EVALUATION_KEYS` aside: an unfinished run resumes
+            under new ones), and refused (ValueError) otherwise;
             `overwrite=True` deletes its files and trains afresh.
 
     Example:

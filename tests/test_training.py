@@ -340,6 +340,51 @@ def test_an_unfinished_run_of_another_configuration_is_not_resumed(tmp_path):
         training.train("digits_bernoulli", output_dir=str(tmp_path), epochs=1)
 
 
+@pytest.mark.end_to_end
+def test_a_run_stopped_before_its_evaluation_resumes_under_new_evaluation_keys(
+    tmp_path, digits, monkeypatch
+):
+    # Evaluation keys say how a model is measured, not what was trained: a
+    # run whose evaluation failed is rerun with other ones and resumes from
+    # its backup, training no batch again. A training key still refuses it.
+    def failing(*args, **kwargs):
+        raise RuntimeError("evaluation failed")
+
+    kwargs = dict(
+        data=digits,
+        output_dir=str(tmp_path),
+        epochs=2,
+        batch_size=500,
+        model_args=TINY_BERNOULLI,
+        examples=20,
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "evaluate", failing)
+        with pytest.raises(RuntimeError, match="evaluation failed"):
+            training.train("digits_bernoulli", eval_samples=5, **kwargs)
+    assert (tmp_path / training.BACKUP_DIR).is_dir()
+    with pytest.raises(ValueError, match="an unfinished run of another recipe"):
+        training.train("digits_bernoulli", learning_rate=1e-4, **kwargs)
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    run = training.train(
+        "digits_bernoulli",
+        eval_samples=7,
+        reverse_ais=False,
+        ci_samples=3,
+        callbacks=[Count()],
+        **kwargs,
+    )
+    assert batches == []
+    assert run.metrics["num_importance_samples"] == 7
+    assert run.metrics["steps"] == 2 * (len(digits.x_train) // 500)
+    assert not (tmp_path / training.BACKUP_DIR).exists()
+
+
 def test_a_non_finite_epoch_stops_training_before_anything_records_it(tmp_path):
     # A PyDataset is checked through its first batch only: a NaN in a later
     # batch reaches the step. The guard stops at the epoch's end, before
