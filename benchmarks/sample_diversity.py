@@ -19,14 +19,19 @@ import math
 
 import numpy as np
 
-PRESETS = (
-    "bernoulli_joint_1nl_mnist_static",
-    "categorical_mnist",
-    "dvae_2nl_mnist_static",
-    "dvaepp_2nl_mnist_static",
-    "dvaepp_small_mnist",
-    "dvaepp_small_mnist_static",
-)
+#: The zoo's datasets whose samples the MNIST classifier can label.
+DATASETS = ("mnist", "mnist_static")
+
+
+def mnist_presets():
+    """Every zoo preset trained on an MNIST set (their metadata's dataset)."""
+    from keras_dvae import zoo
+
+    return [
+        name
+        for name in zoo.list_presets()
+        if zoo.get_metadata(name)["dataset"] in DATASETS
+    ]
 
 
 def classifier(data_dir, seed):
@@ -55,7 +60,9 @@ def main(argv=None):
     parser.add_argument("--data-dir")
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--presets", nargs="+", default=list(PRESETS))
+    parser.add_argument(
+        "--presets", nargs="+", help="default: every MNIST preset of the zoo"
+    )
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     import keras
@@ -74,7 +81,7 @@ def main(argv=None):
         "num_samples": args.num_samples,
         "presets": {},
     }
-    for name in args.presets:
+    for name in args.presets or mnist_presets():
         preset = zoo.load(name)
         probabilities = np.asarray(preset.generate(args.num_samples))
         images = (rng.random(probabilities.shape) < probabilities).astype("float32")

@@ -209,13 +209,20 @@ def _table(paper, **keys):
     return {**_TABLES, "paper": paper, **keys}
 
 
-def _table_1(elbo, test_ll, epochs):
-    """DVAE++ Table 1: one nonlinear group, factorial prior, β 6 → 15; the
-    prior is normalised, so there is no log Z to estimate (no AIS)."""
+def _table_1(elbo, test_ll, table_1_ll, epochs):
+    """DVAE++ Table 1's setting: one nonlinear group, factorial prior, β
+    6 → 15; the prior is normalised, so there is no log Z to estimate (no
+    AIS). The paper's figure is the same configuration's at K = 4000 in
+    Table 2 (its directed prior over one group is factorial), where the
+    zoo measures; Table 1's K = 100 figure is named in the setting."""
     setting = {"joint": "Joint", "marginal": "Marg."}[elbo]
     return _table(
-        {"setting": f"Table 1 nonlinear, {setting} ELBO (K=100)", "test_ll": test_ll},
-        description="DVAE++ Table 1: one nonlinear group, factorial prior, "
+        {
+            "setting": f"Table 2 1 nonlinear, {setting} ELBO (K=4000; Table 1 "
+            f"gives {table_1_ll} at K=100)",
+            "test_ll": test_ll,
+        },
+        description="DVAE++ Tables 1-2: one nonlinear group, factorial prior, "
         f"{elbo} ELBO, β 6 → 15.",
         model="BernoulliVAE",
         model_args={"num_groups": 1, "elbo": elbo},
@@ -249,8 +256,10 @@ RECIPES = {
         "learning_rate": 1e-3,
         "temperature_schedule": [1.0, 0.5],
     },
-    "bernoulli_joint_1nl_mnist_static": _table_1("joint", -99.16, epochs=40),
-    "bernoulli_marginal_1nl_mnist_static": _table_1("marginal", -99.10, epochs=30),
+    "bernoulli_joint_1nl_mnist_static": _table_1("joint", -95.04, -99.16, epochs=40),
+    "bernoulli_marginal_1nl_mnist_static": _table_1(
+        "marginal", -95.06, -99.10, epochs=30
+    ),
     "dvaepp_1nl_mnist_static": _table(
         {"setting": "Table 2 1 nonlinear, RBM (DVAE++) (K=4000)", "test_ll": -85.41},
         description="DVAE++ Table 2: one nonlinear group, RBM prior 100+100.",

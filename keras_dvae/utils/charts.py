@@ -189,7 +189,11 @@ def line_chart(
             box, fill="white" if p.get("hollow") else LINE, outline=LINE, width=2
         )
         label = p.get("label", tick_text(p["y"], y_step / 10))
-        anchor = "rb" if x > (x0 + x1) / 2 else "lb"
-        shift = -8 if anchor == "rb" else 8
-        _text(draw, (x + shift, y - 8), label, small, INK, anchor)
+        right = x > (x0 + x1) / 2
+        # Above the marker, unless the reference line's label (above the
+        # line) would cover it: a figure close to the reference.
+        below = reference is not None and -9 < y - py(reference) < 30
+        anchor = ("r" if right else "l") + ("t" if below else "b")
+        position = (x + (-8 if right else 8), y + 8 if below else y - 8)
+        _text(draw, position, label, small, INK, anchor)
     return np.asarray(image, dtype=np.uint8)

@@ -34,3 +34,25 @@ def test_ticks_and_labels():
     assert charts.tick_text(60_000, 20_000) == "60k"
     assert charts.tick_text(0, 20_000) == "0"
     assert charts.tick_text(-87.5, 0.5) == "-87.5"
+
+
+def _ink_rows_beside(image, x, y, rows):
+    """INK pixels in the rows `rows` (relative to y) just left of x."""
+    window = image[y + rows[0] : y + rows[1], x - 60 : x - 8]
+    return int(np.all(window == charts.INK, axis=-1).sum())
+
+
+@pytest.mark.parametrize(("reference", "below"), [(-95.04, True), (-90.0, False)])
+def test_a_label_moves_below_its_marker_next_to_the_reference_line(reference, below):
+    # The reference's label sits above its line, right-aligned: a figure just
+    # under the line would have its own label drawn over it.
+    points = [
+        {"x": 20_000, "y": -102.7},
+        {"x": 400_000, "y": -95.19, "label": "-95.19"},
+    ]
+    image = charts.line_chart(points, reference=reference)
+    marker = np.argwhere(np.all(image == charts.LINE, axis=-1))
+    right = marker[marker[:, 1] > marker[:, 1].max() - 12]
+    y, x = (int(v) for v in right.mean(axis=0).round())
+    under, over = (_ink_rows_beside(image, x, y, r) for r in ((8, 26), (-26, -8)))
+    assert (under > 0, over > 0) == (below, not below)
