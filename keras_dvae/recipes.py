@@ -63,6 +63,10 @@ BASE = {
 
 SCHEDULES = ("reference", "constant")
 
+#: The keys that describe a recipe, not its training: a run's identity
+#: (`training.train`) leaves them out, as it does `EVALUATION_KEYS`.
+DESCRIPTIVE_KEYS = ("description", "paper")
+
 #: The keys that say how a trained model is measured, not how it is
 #: trained: a run's identity (`training.train`) leaves them out, so a
 #: finished or interrupted run can be evaluated under new ones.

@@ -517,22 +517,22 @@ def summary(metrics):
 
 def _identity(key):
     """A run key (or a saved config.json) as compared: JSON types, and the
-    recipe without its `recipes.EVALUATION_KEYS`, which change how a model
-    is measured, not the model."""
+    recipe without its `recipes.EVALUATION_KEYS` and `DESCRIPTIVE_KEYS`,
+    which change how a model is measured or described, not the model."""
     same = json.loads(json.dumps(key))
     training = same.get("training")
     if isinstance(training, dict):
-        for name in recipes.EVALUATION_KEYS:
+        for name in recipes.EVALUATION_KEYS + recipes.DESCRIPTIVE_KEYS:
             training.pop(name, None)
     return same
 
 
 def _existing_run(output_dir, key, overwrite, budgeted):
     """The metrics of the finished run in `output_dir` that `key` (recipe,
-    seed, start; epochs aside for a time budget, evaluation keys aside
-    always) describes; None when there
-    is no run, an unfinished one of `key` (it resumes), or `overwrite`
-    deleted what there was.
+    seed, start; epochs aside for a time budget, evaluation and
+    descriptive keys aside always) describes; None when there is no run,
+    an unfinished one of `key` (it resumes), or `overwrite` deleted what
+    there was.
 
     Raises:
         ValueError: the folder holds a run (finished or not) of another key.
@@ -787,8 +787,9 @@ def train(
         overwrite: a finished run in `output_dir` (its `metrics.json`, no
             backup) is returned as it is (`reused=True`, its metrics as
             they were measured) when it had this recipe, seed and start
-            (`recipes.EVALUATION_KEYS` aside: an unfinished run resumes
-            under new ones), and refused (ValueError) otherwise;
+            (`recipes.EVALUATION_KEYS` and `DESCRIPTIVE_KEYS` aside: an
+            unfinished run resumes under new ones), and refused
+            (ValueError) otherwise;
             `overwrite=True` deletes its files and trains afresh.
 
     Example:

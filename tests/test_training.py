@@ -374,6 +374,8 @@ def test_a_run_stopped_before_its_evaluation_resumes_under_new_evaluation_keys(
     run = training.train(
         "digits_bernoulli",
         eval_samples=7,
+        description="measured anew",
+        paper={"setting": "none", "test_ll": -1.0},
         reverse_ais=False,
         ci_samples=3,
         callbacks=[Count()],
