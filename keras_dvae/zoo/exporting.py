@@ -45,6 +45,19 @@ CHOICE_ROWS = (
 )
 
 
+def paper_share(steps):
+    """`steps` as a percentage of the paper's 10⁶, for the zoo's tables.
+
+    Two significant figures below 10 %, whole percents above, never an
+    exponent:
+
+    >>> paper_share(4_100), paper_share(540_000), paper_share(10**6)
+    ('0.41', '54', '100')
+    """
+    percent = 100 * steps / PAPER_STEPS
+    return f"{percent:.2g}" if percent < 10 else f"{percent:.0f}"
+
+
 def export(model, directory, metadata, samples=None, model_card=True):
     """Writes `model` as a preset folder for `zoo.load`; returns the metadata.
 
@@ -454,7 +467,7 @@ def write_curve(directory):
     steps = (metadata.get("training") or {}).get("iterations", last["step"])
     footnote = (
         f"The paper trains for about 10^6 = 1,000,000 steps; this preset has "
-        f"{steps:,} ({100 * steps / PAPER_STEPS:.2g} % of that)."
+        f"{steps:,} ({paper_share(steps)} % of that)."
     )
     if reference is None:
         footnote = "No comparable published figure. " + footnote
@@ -564,7 +577,7 @@ def zoo_table():
         reference = _paper_text(meta.get("paper"))
         stages, _ = _stages(meta, name)
         iterations = (meta.get("training") or {}).get("iterations", 0)
-        steps = f"{iterations:,} ({100 * iterations / PAPER_STEPS:.2g} %)"
+        steps = f"{iterations:,} ({paper_share(iterations)} %)"
         if len(stages) > 1:
             steps += f", {len(stages)} stages"
         machines = [_machine(s) for s in stages]

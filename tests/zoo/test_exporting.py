@@ -117,6 +117,21 @@ def test_ci_check_draws_the_metrics_rows():
     assert "all one class" in exporting._ci_rows_text(legacy)
 
 
+def test_paper_share_never_writes_an_exponent():
+    # 2 significant figures below 10 %, whole percents from there: the
+    # 1,000,000-step preset once read "1e+02 %".
+    assert exporting.paper_share(4_100) == "0.41"
+    assert exporting.paper_share(21_000) == "2.1"
+    assert exporting.paper_share(724_500) == "72"
+    assert exporting.paper_share(999_600) == "100"
+    assert exporting.paper_share(10**6) == "100"
+    for steps in range(0, 2 * exporting.PAPER_STEPS + 1, 500):
+        text = exporting.paper_share(steps)
+        assert "e" not in text
+        assert abs(float(text) - steps / 10**4) <= max(0.5, 0.05 * steps / 10**4)
+    assert "e+" not in exporting.zoo_table()
+
+
 def test_zoo_table_columns():
     lines = exporting.zoo_table().splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]

@@ -8,3 +8,4 @@ KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_2nl_mnist_static --continu
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_2nl_mnist_static --continue --epochs 160 --seed 0 --data-dir ../shared/data --eval-examples 0
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_2nl_mnist_static --continue --epochs 160 --seed 0 --data-dir ../shared/data --eval-examples 0
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_2nl_mnist_static --continue --restart-learning-rate --epochs 659 --seed 0 --data-dir ../shared/data --eval-examples 0
+KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_2nl_mnist_static --continue --epochs 551 --seed 0 --data-dir ../shared/data --eval-examples 0
