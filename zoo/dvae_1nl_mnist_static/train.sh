@@ -3,3 +3,4 @@
 set -e
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_1nl_mnist_static --epochs 976 --seed 0 --data-dir ../shared/data --eval-examples 0
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_1nl_mnist_static --continue --epochs 650 --seed 0 --data-dir ../shared/data --eval-examples 0
+KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvae_1nl_mnist_static --continue --epochs 374 --seed 0 --data-dir ../shared/data --eval-examples 0
