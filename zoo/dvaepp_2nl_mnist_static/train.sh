@@ -9,3 +9,4 @@ KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --conti
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 100 --seed 0 --data-dir ../shared/data --eval-examples 0
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 100 --seed 0 --data-dir ../shared/data --eval-examples 0
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 720 --seed 0 --data-dir ../shared/data --eval-examples 0
+KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 200 --seed 0 --data-dir ../shared/data --eval-examples 0
