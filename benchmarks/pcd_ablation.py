@@ -19,8 +19,7 @@ import argparse
 import json
 import os
 
-import numpy as np
-
+from benchmarks.paired_presets import paired_difference
 from keras_dvae import evaluation, training
 
 SETTINGS = {
@@ -71,11 +70,10 @@ def main(argv=None):
         }
         print(json.dumps({name: result}), flush=True)
     if {"light", "reference"} <= set(per_example):
-        diff = per_example["reference"] - per_example["light"]
+        mean, error = paired_difference(per_example["light"], per_example["reference"])
         print(
-            f"reference − light: {diff.mean():.2f} ± "
-            f"{diff.std(ddof=1) / np.sqrt(len(diff)):.2f} nats (paired s.e. over "
-            f"{len(diff)} test images; K={args.samples}; {args.epochs} epochs)"
+            f"reference − light: {mean:.2f} ± {error:.2f} nats (paired s.e. over "
+            f"{len(x)} test images; K={args.samples}; {args.epochs} epochs)"
         )
 
 

@@ -1,0 +1,117 @@
+"""Two presets, or two versions of one, on the same test images: the paired difference.
+
+    KERAS_BACKEND=jax python -m benchmarks.paired_presets \\
+        dvaepp_2nl_mnist_static@821fefd dvaepp_2nl_mnist_static \\
+        --data-dir ../shared/data [--examples 0] [--samples 1000]
+
+Each of A and B is a preset name, a preset folder, or `NAME@REV`: the
+preset folder `zoo/NAME` as git revision REV committed it (read with
+`git show` into a temporary folder, its manifest checked as `zoo.load`
+always does). Both models score the same test rows (`--examples` of the
+zoo's permutation rows, 0 for the whole test set) at the same K, each with
+the log Z its metadata records, so the per-image differences B − A give a
+paired standard error: far smaller than the two figures' own, which are
+dominated by how images differ. Not included in it: each log Z's own
+error (its AIS bracket), a shared offset of every image's figure, and the
+bias of a finite K, which is similar for two models of one recipe. The
+presets must share a dataset.
+"""
+
+import argparse
+import json
+import pathlib
+import subprocess
+import tempfile
+
+import numpy as np
+
+from keras_dvae import evaluation, training, zoo
+
+
+def paired_difference(a, b):
+    """Mean of b − a and its standard error over the paired examples."""
+    diff = np.asarray(b, "float64") - np.asarray(a, "float64")
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def materialise(spec, workdir):
+    """The preset folder of `spec`: `NAME@REV` written from git into
+    `workdir`, anything else as `zoo.preset_dir` resolves it."""
+    if "@" not in spec:
+        return zoo.preset_dir(spec)
+    name, rev = spec.rsplit("@", 1)
+    root = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    listing = subprocess.run(
+        ["git", "ls-tree", "--name-only", rev, f"zoo/{name}/"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    ).stdout.split()
+    if not listing:
+        raise ValueError(f"Revision {rev} has no preset zoo/{name}. Received: {spec!r}")
+    folder = pathlib.Path(workdir) / f"{name}@{rev}"
+    folder.mkdir(parents=True)
+    for path in listing:
+        blob = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], check=True, capture_output=True, cwd=root
+        ).stdout
+        (folder / pathlib.PurePosixPath(path).name).write_bytes(blob)
+    return folder
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("a", help="preset name, folder, or NAME@REV")
+    parser.add_argument("b", help="preset name, folder, or NAME@REV")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--examples", type=int, default=0, help="0: all test rows")
+    parser.add_argument("--samples", type=int, default=1000, help="K")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as workdir:
+        folders = [materialise(spec, workdir) for spec in (args.a, args.b)]
+        metadata = [json.loads((f / "metadata.json").read_text()) for f in folders]
+        if metadata[0]["dataset"] != metadata[1]["dataset"]:
+            raise ValueError(
+                "The presets must share a dataset. Received: "
+                f"{args.a!r} on {metadata[0]['dataset']!r}, "
+                f"{args.b!r} on {metadata[1]['dataset']!r}"
+            )
+        recipe = str(folders[0].name).split("@")[0]
+        data = training.load_data(recipe, args.data_dir)
+        rows = training.evaluation_rows(len(data.x_test), args.examples or None)
+        x = data.x_test[rows]
+        per_example = []
+        for spec, folder, meta in zip((args.a, args.b), folders, metadata, strict=True):
+            model = zoo.load(str(folder))
+            recorded = (meta.get("log_partition") or {}).get("log_z", "auto")
+            report = evaluation.log_likelihood_report(
+                model, x, num_samples=args.samples, log_partition=recorded, verbose=0
+            )
+            per_example.append(report.per_example)
+            log_z = (report.log_partition or {}).get("log_z")
+            print(
+                json.dumps(
+                    {
+                        "preset": spec,
+                        "test_ll": round(report.mean, 3),
+                        "standard_error": round(report.standard_error, 3),
+                        "log_z": log_z,
+                    }
+                ),
+                flush=True,
+            )
+    mean, error = paired_difference(*per_example)
+    print(
+        f"B − A: {mean:+.3f} ± {error:.3f} nats (paired s.e. over {len(rows)} "
+        f"test images; K={args.samples})"
+    )
+
+
+if __name__ == "__main__":
+    main()
