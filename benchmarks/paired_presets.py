@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from keras_dvae import evaluation, training, zoo
+from keras_dvae import evaluation, recipes, training, zoo
 
 
 def paired_difference(a, b):
@@ -82,7 +82,14 @@ def main(argv=None):
                 f"{args.a!r} on {metadata[0]['dataset']!r}, "
                 f"{args.b!r} on {metadata[1]['dataset']!r}"
             )
-        recipe = str(folders[0].name).split("@")[0]
+        names = [f.name.split("@")[0] for f in folders]
+        known = [n for n in names if n in recipes.list_recipes()]
+        if not known:
+            raise ValueError(
+                "Neither preset folder is named after a recipe, so the test "
+                f"data cannot be loaded. Received: {args.a!r}, {args.b!r}"
+            )
+        recipe = known[0]
         data = training.load_data(recipe, args.data_dir)
         rows = training.evaluation_rows(len(data.x_test), args.examples or None)
         x = data.x_test[rows]
