@@ -50,20 +50,20 @@ DEVICE_DATA = ".data"
 WHEELS = ".whl"
 LIMIT = 64 * 2**20
 MARGIN = 2 * 2**20
-# The presets of one GPU stage: DVAE++ Table 3's model on every dataset and
-# the categorical VAE (the fully connected presets train on the CPU).
+# The presets of one GPU stage: DVAE++ Table 3's model on every dataset.
+# The fully connected presets train on the CPU, and `categorical_mnist` is
+# not continued: more steps of its recipe made its discrete model worse
+# (zoo README, "Where the presets stand").
 NAMES = (
     "dvaepp_mnist_static",
     "dvaepp_mnist",
     "dvaepp_omniglot",
     "dvaepp_caltech101_silhouettes",
     "dvaepp_cifar10",
-    "categorical_mnist",
 )
 DATA = {
     "dvaepp_mnist_static": ("mnist_static.npz",),
     "dvaepp_mnist": ("mnist.npz",),
-    "categorical_mnist": ("mnist.npz",),
     "dvaepp_omniglot": ("omniglot_raw.npz",),
     "dvaepp_caltech101_silhouettes": ("caltech101_silhouettes.npz",),
     "dvaepp_cifar10": (
@@ -252,6 +252,7 @@ def unpack(archives, zoo_dir=ROOT / "zoo", logs_dir=ROOT / "outputs" / "device_l
     """Replaces zoo/<name> by each preset folder of the archives, once
     every folder's manifest checks."""
     from keras_dvae import zoo
+    from keras_dvae.utils import files
 
     zoo_dir = pathlib.Path(zoo_dir)
     if isinstance(archives, (str, os.PathLike)):
@@ -271,15 +272,10 @@ def unpack(archives, zoo_dir=ROOT / "zoo", logs_dir=ROOT / "outputs" / "device_l
             zoo.verify_manifest(folder)
         for folder in folders:
             target = zoo_dir / folder.name
-            staged = zoo_dir / f".{folder.name}.new"
+            staged = zoo_dir / f".{folder.name}{files.TEMP_MARK}unpack"
+            files.remove_tree(staged)
             shutil.copytree(folder, staged)
-            if target.exists():
-                old = zoo_dir / f".{folder.name}.old"
-                os.replace(target, old)
-                os.replace(staged, target)
-                shutil.rmtree(old)
-            else:
-                os.replace(staged, target)
+            files.replace_folder(staged, target)
             print(f"replaced {target}")
         logs = pathlib.Path(tmp) / "logs"
         if logs.is_dir():

@@ -165,6 +165,32 @@ def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path, monkeypatch):
 
 
 @pytest.mark.backend_independent
+def test_replace_folder_leaves_the_old_folder_or_the_new_one(tmp_path, monkeypatch):
+    def folder(name, text):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "metadata.json").write_text(text)
+        return path
+
+    target = folder("preset", "old")
+    files.replace_folder(folder("new", "new"), target)
+    assert (target / "metadata.json").read_text() == "new"
+    assert sorted(os.listdir(tmp_path)) == ["preset"]
+    # Killed between the two renames: the old folder is kept aside as a
+    # temporary (what `remove_temporaries` clears), the new one unmoved.
+    monkeypatch.setattr(files, "crash_point", _crash_at("replace:preset"))
+    with pytest.raises(_Crash):
+        files.replace_folder(folder("newer", "newer"), target)
+    assert not target.exists()
+    (aside,) = [n for n in os.listdir(tmp_path) if n.startswith(".preset")]
+    assert (tmp_path / aside / "metadata.json").read_text() == "new"
+    assert (tmp_path / "newer" / "metadata.json").read_text() == "newer"
+    assert files.remove_temporaries(tmp_path) == [aside]
+    with pytest.raises(ValueError, match="`source` must be a folder"):
+        files.replace_folder(tmp_path / "missing", target)
+
+
+@pytest.mark.backend_independent
 def test_the_crash_hook_refuses_a_malformed_spec(monkeypatch):
     monkeypatch.setenv(files.CRASH_ENV, "write:*@0")
     with pytest.raises(ValueError, match="Received: KERAS_DVAE_CRASH_AT='write:"):

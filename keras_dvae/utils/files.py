@@ -42,7 +42,9 @@ def crash_point(name):
     N-th time (default 1) a point whose name matches the `fnmatch` pattern
     is reached. The points: `write:NAME` (the temporary file of `NAME` is
     complete and synced, `NAME` itself untouched), `wrote:NAME` (`NAME`
-    replaced), `remove:NAME` (folder `NAME` renamed away, not yet deleted)
+    replaced), `remove:NAME` (folder `NAME` renamed away, not yet deleted),
+    `replace:NAME` (`replace_folder`: the old `NAME` moved aside, the new
+    one not yet in place)
     and the trainer's own (`keras_dvae.training`). Unset: nothing happens.
 
     Raises:
@@ -292,6 +294,30 @@ def remove_tree(path):
     _fsync(folder, directory=True)
     crash_point(f"remove:{name}")
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def replace_folder(source, target):
+    """Puts the folder `source` at `target` by renames (one file system).
+
+    A `target` that exists is renamed aside first and deleted last
+    (`remove_tree`), so a kill leaves at `target` the old folder or the new
+    one, or, between the two renames, neither, the old one kept beside it as
+    a temporary (`.NAME.tmp-*`) until `remove_temporaries`.
+    """
+    source = os.path.abspath(os.fspath(source))
+    target = os.path.abspath(os.fspath(target))
+    if not os.path.isdir(source):
+        raise ValueError(f"`source` must be a folder. Received: source={source!r}")
+    folder, name = os.path.split(target)
+    old = None
+    if os.path.exists(target):
+        old = os.path.join(folder, f".{name}{TEMP_MARK}{uuid.uuid4().hex}")
+        os.replace(target, old)
+    crash_point(f"replace:{name}")
+    os.replace(source, target)
+    _fsync(folder, directory=True)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def remove_temporaries(folder):

@@ -7,7 +7,9 @@ import os
 import pathlib
 import platform
 import shlex
+import shutil
 import subprocess
+import time
 
 import keras
 import numpy as np
@@ -15,6 +17,7 @@ import numpy as np
 from keras_dvae import recipes, training
 from keras_dvae.utils import charts, files, images
 from keras_dvae.version import __version__
+from keras_dvae.zoo import loading
 from keras_dvae.zoo.loading import (
     CARD_FILE,
     CONFIG_FILE,
@@ -360,11 +363,9 @@ def export_preset(run, directory):
         "history": history,
         "ci_check": check,
     }
-    info = metrics.get("test_ll", {}).get("log_partition") or {}
-    if info.get("method") in ("exact", "ais"):
-        # The estimate `zoo.load` restores (without the reverse-AIS bracket).
-        keys = ("log_z", "method", "log_z_lower", "log_z_upper", "num_betas")
-        metadata["log_partition"] = {k: info[k] for k in keys if k in info}
+    log_z = _restored_log_partition(metrics)
+    if log_z:
+        metadata["log_partition"] = log_z
     if data.lossy:
         metadata["lossy_data"] = (
             "Trained and tested on the lossy JPEG copy of CIFAR-10: bits/dim "
@@ -373,13 +374,149 @@ def export_preset(run, directory):
     samples = images.sample_grid(model, data)
     written = export(model, directory, metadata, samples=samples, model_card=False)
     write_model_card(directory)
-    commands = "\n".join(str(s.get("command")) for s in stages)
+    _write_train_sh(directory, written)
+    return written
+
+
+def _restored_log_partition(metrics):
+    """The log Z estimate of an evaluation's "test_ll" that `zoo.load`
+    restores (exact or AIS, without the reverse-AIS bracket), or None."""
+    info = metrics.get("test_ll", {}).get("log_partition") or {}
+    if info.get("method") not in ("exact", "ais"):
+        return None
+    keys = ("log_z", "method", "log_z_lower", "log_z_upper", "num_betas")
+    return {k: info[k] for k in keys if k in info}
+
+
+def _write_train_sh(directory, metadata):
+    """A preset folder's `train.sh`: its training stages' commands in
+    order, then those of its remeasurements (`remeasure`)."""
+    commands = [s.get("command") for s in metadata["training"]["stages"]]
+    commands += [r["command"] for r in metadata.get("remeasured", [])]
     files.write_text(
         pathlib.Path(directory) / "train.sh",
         "#!/usr/bin/env bash\n# Reproduces this preset: its training stages in "
-        f"order.\nset -e\n{commands}\n",
+        "order, then any re-evaluation of the final weights.\nset -e\n"
+        + "\n".join(str(c) for c in commands)
+        + "\n",
     )
-    return written
+
+
+def _figure(entry):
+    """The short record of a test figure: mean, standard error, K, rows."""
+    keys = ("mean", "standard_error", "bits_per_dim", "num_samples")
+    keys += ("num_examples", "examples")
+    return {k: entry[k] for k in keys if k in entry}
+
+
+def remeasure(
+    name,
+    directory=None,
+    *,
+    data_dir=None,
+    examples=None,
+    num_samples=None,
+    verbose=0,
+):
+    """Evaluates a preset's unchanged weights again and records the figure.
+
+    For a figure measured on more rows or at a larger K than the one a
+    preset was exported with (say the whole test set at K = 4000 instead
+    of a 200-image subset), without training it further: the new
+    `training.evaluate` metrics become the folder's "metrics" (a CIFAR-10
+    "lossless_train_ll" is kept), and the history point at the weights'
+    step takes the new figure; the figure it replaced is kept under
+    "remeasured" with the date, command, hardware and seconds, and
+    `train.sh` ends with the command. The folder is rewritten as a copy
+    that replaces it (`files.replace_folder`): an interrupted remeasurement
+    leaves the preset as it was. The weights file is not touched.
+
+    Args:
+        name: the preset's recipe (`recipes.list_recipes()`).
+        directory: the preset folder (default: the preset `name`).
+        data_dir: where the dataset files are (see `datasets.load`).
+        examples: test rows (`training.evaluation_rows`; a number ≥ the
+            test set's size means all of them), default the recipe's.
+        num_samples: K, default the recipe's.
+        verbose: progress of the evaluation (`evaluation.log_likelihood_report`).
+
+    Returns:
+        The new metadata.
+
+    Raises:
+        ValueError: an unknown recipe; a folder that fails its manifest or
+            whose model class or dataset is not the recipe's.
+
+    Example:
+
+    >>> import tempfile, shutil
+    >>> folder = shutil.copytree(preset_dir("dvaepp_2nl_mnist_static"),
+    ...                          tempfile.mkdtemp() + "/p")
+    >>> remeasure("digits_bernoulli", folder)
+    Traceback (most recent call last):
+    ...
+    ValueError: Preset 'p' cannot be remeasured as recipe 'digits_bernoulli': ...
+    """
+    recipe = recipes.get(name)
+    directory = pathlib.Path(directory) if directory else preset_dir(name)
+    metadata = get_metadata(directory)
+    for key, wanted in (("class", recipe["model"]), ("dataset", recipe["dataset"])):
+        if metadata.get(key) != wanted:
+            raise ValueError(
+                f"Preset {directory.name!r} cannot be remeasured as recipe "
+                f"{name!r}: its {key} is {metadata.get(key)!r}, the recipe's "
+                f"is {wanted!r}."
+            )
+    model = loading.load(directory)  # checked against its manifest
+    data = training.load_data(recipe, data_dir)
+    start = time.perf_counter()
+    metrics = training.evaluate(
+        model, data, recipe, examples=examples, num_samples=num_samples, verbose=verbose
+    )
+    seconds = time.perf_counter() - start
+    old = metadata.get("metrics") or {}
+    if "lossless_train_ll" in old:
+        metrics["lossless_train_ll"] = old["lossless_train_ll"]
+    test = metrics["test_ll"]
+    facts = {"test_examples": test["num_examples"]}
+    facts["num_importance_samples"] = test["num_samples"]
+    backend = keras.backend.backend()
+    command = shlex.join(
+        [f"KERAS_BACKEND={backend}", "python", "-m", "keras_dvae.zoo.train", name]
+        + ["--remeasure", "--data-dir", "../shared/data"]
+        + _evaluation_flags(recipe, facts, len(data.x_test))
+    )
+    step = int(metadata["training"]["iterations"])
+    stages, history = _stages(metadata, directory.name)
+    point = _history_point(step, metrics)
+    history = [p for p in history if p.get("step") != step] + [point]
+    updated = {**metadata, "metrics": metrics, "history": history}
+    updated["training"] = {**metadata["training"], "stages": stages}
+    updated["remeasured"] = list(metadata.get("remeasured", [])) + [
+        {
+            "date": datetime.date.today().isoformat(),
+            "command": command,
+            "backend": backend,
+            "hardware": _hardware(),
+            "seconds": round(seconds, 1),
+            "replaced": _figure(_headline(metadata)),
+        }
+    ]
+    log_z = _restored_log_partition(metrics)
+    if log_z:
+        updated["log_partition"] = log_z
+    updated = files.to_strict_json(updated, where=METADATA_FILE)
+    staged = directory.parent / f".{directory.name}{files.TEMP_MARK}remeasure"
+    files.remove_tree(staged)
+    shutil.copytree(directory, staged)
+    files.write_json(staged / METADATA_FILE, updated)
+    _write_train_sh(staged, updated)
+    write_curve(staged)
+    write_model_card(staged)
+    write_manifest(staged)
+    loading.verify_manifest(staged)
+    files.replace_folder(staged, directory)
+    return updated
 
 
 def _headline(metadata):
@@ -642,7 +779,7 @@ def model_card(name, metadata, samples=False, curve=False):
 
     Shows, when present: "description", "renamed_from", "lossy_data",
     "class", "dataset", "metrics", "paper", "training", "history",
-    "ci_check", "weights_sha256";
+    "remeasured", "ci_check", "weights_sha256";
     samples.png if `samples`, curve.png if `curve`; and an example that
     re-measures the headline metric on the rows it was measured on (the
     zoo's `np.random.default_rng(0).permutation`, first n).
@@ -695,6 +832,13 @@ def model_card(name, metadata, samples=False, curve=False):
             for p in points
         )
         lines.append(f"- **History** (steps → test figure): {text}.")
+    for r in metadata.get("remeasured", []):
+        was = r.get("replaced") or {}
+        lines.append(
+            f"- **Remeasured** on {r.get('date')} ({r.get('hardware')}, "
+            f"{r.get('seconds', 0) / 60:.0f} min), the weights unchanged; the "
+            f"figure it replaced: {_metric_text('test_ll', was) if was else 'none'}."
+        )
     check = metadata.get("ci_check")
     if check:
         lines.append(

@@ -61,7 +61,12 @@ def list_presets():
     """Names of the available presets (folders with a metadata.json), sorted."""
     names = set()
     for root in search_dirs():
-        names.update(p.name for p in root.iterdir() if p.is_dir() and _is_preset(p))
+        names.update(
+            p.name
+            for p in root.iterdir()
+            # A dot folder is a copy being written (`exporting.remeasure`).
+            if p.is_dir() and not p.name.startswith(".") and _is_preset(p)
+        )
     return sorted(names)
 
 

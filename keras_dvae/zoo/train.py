@@ -3,6 +3,7 @@
     python -m keras_dvae.zoo.train dvaepp_small_mnist_static --data-dir ../shared/data
     python -m keras_dvae.zoo.train dvaepp_small_cifar10 --epochs 1 --export /tmp/x
     python -m keras_dvae.zoo.train dvaepp_2nl_mnist_static --continue --epochs 40
+    python -m keras_dvae.zoo.train categorical_mnist --remeasure --eval-examples 0
     python -m keras_dvae.zoo.train --list
     python -m keras_dvae.zoo.train --table
 
@@ -15,6 +16,9 @@ metadata gains the stage (`exporting.export_preset`).
 `--restart-learning-rate` (with `--continue`) lays the reference learning
 rate over the new stage alone instead: a warm restart that spends most of
 the stage at the base rate and ends annealed (`training.compile_model`).
+`--remeasure` evaluates the committed weights again (say on the whole
+test set, `--eval-examples 0 --eval-samples 4000`) and records the figure
+in place of the exported one, training nothing (`exporting.remeasure`).
 `--data-parallel` (JAX) splits each batch over every visible device with
 `keras.distribution.DataParallel`, the same computation as on one device
 (tested with `XLA_FLAGS=--xla_force_host_platform_device_count=2`).
@@ -116,6 +120,12 @@ def main(argv=None):
         action="store_true",
         help="evaluate and export the weights a finished run left in --output-dir",
     )
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="evaluate the preset folder's weights again (--eval-examples, "
+        "--eval-samples) and record the figure, training nothing",
+    )
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
     if args.table:
@@ -139,6 +149,8 @@ def main(argv=None):
             "it needs --continue."
         )
     directory = args.export or os.path.join("zoo", args.name)
+    if args.remeasure:
+        return _remeasure(args, directory)
     start = {}
     if args.continue_preset:
         start = exporting.continuation(directory)
@@ -181,6 +193,37 @@ def main(argv=None):
     print(json.dumps(files.to_strict_json(metrics, non_finite="null"), indent=2))
     exporting.export_preset(run, directory)
     print(f"wrote {directory}")
+    return 0
+
+
+def _remeasure(args, directory):
+    """--remeasure: `exporting.remeasure` of the folder, refusing training flags."""
+    training_flags = {
+        "--epochs": args.epochs,
+        "--time-budget": args.time_budget,
+        "--continue": args.continue_preset,
+        "--restart-learning-rate": args.restart_learning_rate,
+        "--evaluate-only": args.evaluate_only,
+        "--overwrite": args.overwrite,
+        "--output-dir": args.output_dir,
+    }
+    given = [f"{k} {v!r}" for k, v in training_flags.items() if v not in (None, False)]
+    if given:
+        raise ValueError(
+            "--remeasure evaluates a preset's weights and trains nothing: it "
+            f"takes no training flags. Received: {', '.join(given)}"
+        )
+    metadata = exporting.remeasure(
+        args.name,
+        directory,
+        data_dir=args.data_dir,
+        examples=_examples(args.eval_examples),
+        num_samples=args.eval_samples,
+        verbose=min(args.verbose, 1),
+    )
+    metrics = files.to_strict_json(metadata["metrics"], non_finite="null")
+    print(json.dumps(metrics, indent=2))
+    print(f"remeasured {directory}")
     return 0
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_dvae import callbacks, datasets, zoo
-from keras_dvae.zoo import train
+from keras_dvae.zoo import exporting, train
 
 pytestmark = pytest.mark.end_to_end
 
@@ -165,3 +165,62 @@ def test_the_command_refuses_bad_input_in_one_line(capsys):
     assert "--restart-learning-rate" in err[2] and "--continue" in err[2]
     assert err[0].startswith("python -m keras_dvae.zoo.train: error: `epochs`")
     assert "Unknown recipe" in err[1] and "no_such_recipe" in err[1]
+
+
+def test_remeasure_records_a_new_figure_of_the_same_weights(tmp_path, monkeypatch):
+    folder = tmp_path / "preset"
+    common = ["digits_bernoulli", "--verbose", "0", "--export", str(folder)]
+    first = ["--epochs", "1", "--output-dir", str(tmp_path / "r")]
+    assert train.main([*common, *first]) == 0
+    before = zoo.get_metadata(folder)
+    weights = (folder / "model.weights.h5").read_bytes()
+    # Bad input is refused before anything is measured or written.
+    with pytest.raises(ValueError, match="trains nothing.*--epochs 3"):
+        train.main([*common, "--remeasure", "--epochs", "3"])
+    with pytest.raises(ValueError, match="its class is 'BernoulliVAE'.*'DVAEPP'"):
+        train.main(["digits_dvaepp", "--remeasure", "--export", str(folder)])
+
+    # A remeasurement interrupted before its folder replaces the preset's
+    # leaves the preset as it was.
+    def interrupted(source, target):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(exporting.files, "replace_folder", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            train.main([*common, "--remeasure", "--eval-examples", "0"])
+    assert zoo.get_metadata(folder) == before
+    zoo.verify_manifest(folder)
+
+    flags = ["--remeasure", "--eval-examples", "0", "--eval-samples", "7"]
+    assert train.main([*common, *flags]) == 0
+    after = zoo.get_metadata(folder)
+    assert (folder / "model.weights.h5").read_bytes() == weights
+    zoo.verify_manifest(folder)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    test = after["metrics"]["test_ll"]
+    x_test = datasets.load("digits").x_test
+    assert test["num_examples"] == len(x_test) and test["num_samples"] == 7
+    assert test["examples"] == "the whole test set"
+    # The recorded figure is these weights' log-likelihood on those rows
+    # (an independent K = 7 estimate, other random draws).
+    ll = zoo.load(folder).log_likelihood(x_test, num_samples=7)
+    assert abs(float(np.mean(ll)) - test["mean"]) < 4 * test["standard_error"]
+    (record,) = after["remeasured"]
+    old = before["metrics"]["test_ll"]
+    assert record["replaced"]["mean"] == old["mean"]
+    assert record["replaced"]["num_samples"] == old["num_samples"] == 1000
+    assert record["command"].endswith(
+        "keras_dvae.zoo.train digits_bernoulli --remeasure --data-dir "
+        "../shared/data --eval-samples 7"  # the recipe's rows: every test row
+    )
+    assert (folder / "train.sh").read_text().splitlines()[-2:] == [
+        after["training"]["command"],
+        record["command"],
+    ]
+    stages = after["training"]["stages"]
+    assert after["training"] == {**before["training"], "stages": stages}
+    assert [p["step"] for p in after["history"]] == [14]
+    assert after["history"][0]["test_ll"] == test["mean"]
+    assert after["ci_check"] == before["ci_check"]
+    assert "**Remeasured** on" in (folder / "README.md").read_text()
