@@ -511,8 +511,8 @@ def remeasure(
     shutil.copytree(directory, staged)
     files.write_json(staged / METADATA_FILE, updated)
     _write_train_sh(staged, updated)
-    write_curve(staged)
-    write_model_card(staged)
+    write_curve(staged, directory.name)  # titled with the preset's name,
+    write_model_card(staged, directory.name)  # not the copy's
     write_manifest(staged)
     loading.verify_manifest(staged)
     files.replace_folder(staged, directory)
@@ -563,8 +563,9 @@ def curve_points(metadata, name=""):
     return points
 
 
-def write_curve(directory):
-    """Draws a preset folder's `curve.png` from its metadata.json.
+def write_curve(directory, name=None):
+    """Draws a preset folder's `curve.png` from its metadata.json (titled
+    with `name`, default the folder's name).
 
     The test figure (nats, or bits/dim) against the cumulative training
     steps: a marker for the evaluation after each stage with its ±1
@@ -578,7 +579,8 @@ def write_curve(directory):
     """
     directory = pathlib.Path(directory)
     metadata = files.read_json(directory / METADATA_FILE)
-    points = curve_points(metadata, directory.name)
+    name = name or directory.name
+    points = curve_points(metadata, name)
     if not points:
         return None
     bits = any("bits_per_dim" in p for p in points)
@@ -615,7 +617,7 @@ def write_curve(directory):
         )
     image = charts.line_chart(
         chart_points,
-        title=f"{directory.name}: test {'bits/dim' if bits else 'log-likelihood'} "
+        title=f"{name}: test {'bits/dim' if bits else 'log-likelihood'} "
         "after each training stage",
         subtitle=f"{metadata.get('dataset')}; K = {last.get('num_samples', '?')}, "
         f"{rows}; bars ±1 standard error",
@@ -687,7 +689,8 @@ def _machine(stage):
 
 def zoo_table():
     """The Markdown table of every preset: its test figure against the
-    paper's, with K and the test rows, the steps so far against the paper's
+    paper's, with K and the test rows (and where and when the last
+    `remeasure` measured them), the steps so far against the paper's
     10^6, the hardware and minutes of each stage, and each stage's date (a
     stage that records none: the date of the first commit whose metadata
     records its end step, marked "committed"; "—" outside a checkout).
@@ -711,6 +714,9 @@ def zoo_table():
             detail = f"K={m.get('num_samples')}, {m.get('num_examples', 0):,}"
             if _other_rows(m.get("examples")):
                 detail += f" ({_other_rows(m.get('examples'))})"
+            if meta.get("remeasured"):
+                last = meta["remeasured"][-1]
+                detail += f" (remeasured {last.get('date')}, {_machine(last)})"
         reference = _paper_text(meta.get("paper"))
         stages, _ = _stages(meta, name)
         iterations = (meta.get("training") or {}).get("iterations", 0)
@@ -760,16 +766,17 @@ def _paper_text(paper):
     return "—"
 
 
-def write_model_card(directory):
-    """Writes a preset folder's README.md (`model_card` of its metadata.json,
-    showing samples.png and curve.png if present) and returns its path."""
+def write_model_card(directory, name=None):
+    """Writes a preset folder's README.md (`model_card` of its metadata.json
+    for the preset `name`, default the folder's name, showing samples.png
+    and curve.png if present) and returns its path."""
     directory = pathlib.Path(directory)
     with open(directory / METADATA_FILE) as f:
         metadata = json.load(f)
     path = directory / CARD_FILE
     samples = (directory / SAMPLES_FILE).is_file()
     curve = (directory / CURVE_FILE).is_file()
-    card = model_card(directory.name, metadata, samples=samples, curve=curve)
+    card = model_card(name or directory.name, metadata, samples=samples, curve=curve)
     files.write_text(path, card)
     return path
 

@@ -223,4 +223,9 @@ def test_remeasure_records_a_new_figure_of_the_same_weights(tmp_path, monkeypatc
     assert [p["step"] for p in after["history"]] == [14]
     assert after["history"][0]["test_ll"] == test["mean"]
     assert after["ci_check"] == before["ci_check"]
-    assert "**Remeasured** on" in (folder / "README.md").read_text()
+    card = (folder / "README.md").read_text()
+    assert card.startswith("# preset\n") and "**Remeasured** on" in card
+    monkeypatch.setattr(exporting, "list_presets", lambda: [str(folder)])
+    (row,) = [r for r in exporting.zoo_table().splitlines() if str(folder) in r]
+    where = exporting._machine(record)  # e.g. "JAX, 2-core CPU"
+    assert f"| K=7, {len(x_test)} (remeasured {record['date']}, {where}) |" in row
