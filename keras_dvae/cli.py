@@ -34,6 +34,8 @@ def train(args):
     }
     if args.model_args:
         overrides["model_args"] = args.model_args
+    if args.no_selection:
+        overrides["selection"] = None
     run = training.train(
         args.recipe_option or args.recipe,
         data_dir=args.data_dir,
@@ -242,6 +244,12 @@ def main(argv=None):
         "--examples",
         type=positive,
         help="evaluate on N test rows (default: the recipe's)",
+    )
+    t.add_argument(
+        "--no-selection",
+        action="store_true",
+        help="keep the last epoch's weights, not the best validation epoch's "
+        "(recipes with `selection`)",
     )
     t.add_argument("--output-dir", default="outputs/digits", help="the run folder")
     t.add_argument(

@@ -5,7 +5,10 @@ applications and the benchmarks use it or its public steps (`load_data`,
 `build_model`, `adapt`, `training_batches`, `compile_model`, `fit`,
 `evaluate`). A run folder holds `config.json` (recipe and model config),
 `model.weights.h5` (no optimizer state), `metrics.json`, `history.csv`,
-`samples.png`, and `backup/` while a run is unfinished.
+`samples.png`, and `backup/` while a run is unfinished. A recipe with
+`selection` keeps the weights of its best validation epoch
+(`callbacks.BestValidation`, its state in `validation/` until the run is
+done) and writes the last epoch's as `last.weights.h5` beside them.
 
 Crash safety: every file is written atomically (`utils.files.atomic_path`:
 temporary file, fsync, rename), so a kill at any moment leaves each file
@@ -38,6 +41,8 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 SAMPLES_FILE = "samples.png"
 BACKUP_DIR = "backup"
+SELECTION_DIR = "validation"
+LAST_WEIGHTS_FILE = "last.weights.h5"
 #: What a run folder holds besides `backup/` (`overwrite` deletes them).
 RUN_FILES = (
     CONFIG_FILE,
@@ -45,6 +50,7 @@ RUN_FILES = (
     METRICS_FILE,
     HISTORY_FILE,
     SAMPLES_FILE,
+    LAST_WEIGHTS_FILE,
     "evaluation.json",
 )
 #: Adam's ε in the reference recipe (METHODS.md §4).
@@ -546,6 +552,7 @@ def _existing_run(output_dir, key, overwrite, budgeted):
         # The backup first: a kill in between leaves no half-deleted run
         # that a rerun would resume.
         files.remove_tree(backup)
+        files.remove_tree(os.path.join(output_dir, SELECTION_DIR))
         for name in RUN_FILES:
             path = os.path.join(output_dir, name)
             if os.path.isfile(path):
@@ -701,9 +708,9 @@ class RunBackup(keras.callbacks.Callback):
             os.remove(self.history_path)  # rows of no restored epoch
 
 
-def _run_callbacks(model, recipe, output_dir, batches):
-    """The non-finite guard, log Z updates, and the resumable backup with
-    the CSV history of a run."""
+def _run_callbacks(model, recipe, output_dir, batches, selector=None):
+    """The non-finite guard, log Z updates, the model selection, and the
+    resumable backup with the CSV history of a run."""
     result = [
         RunBackup(
             os.path.join(output_dir, BACKUP_DIR),
@@ -711,11 +718,44 @@ def _run_callbacks(model, recipe, output_dir, batches):
             batches,
         )
     ]
+    if selector is not None:
+        # Before the backup: a kill during an evaluation resumes from the
+        # epoch before it, which is trained and evaluated again.
+        result.insert(0, selector)
     every = recipe["log_partition_every"]
     if every and model.prior.has_log_partition:
         # Before the backup, so a resumed run restores the current estimate.
         result.insert(0, dvae_callbacks.LogPartitionUpdate(every, method="auto"))
     return [NonFiniteGuard(), *result]
+
+
+def _selector(recipe, data, output_dir, resuming):
+    """The `callbacks.BestValidation` of a recipe with `selection`, or None;
+    a run that does not resume starts without the rows of an earlier one.
+
+    Raises:
+        ValueError: the dataset has no validation split.
+    """
+    selection = recipe["selection"]
+    if selection is None:
+        return None
+    if data.x_valid is None or not len(data.x_valid):
+        raise ValueError(
+            f"The recipe selects its weights on validation data (`selection`), "
+            f"but the dataset {data.name!r} has no validation split: set "
+            f"selection=None. Received: selection={selection!r}"
+        )
+    folder = os.path.join(output_dir, SELECTION_DIR)
+    if not resuming:
+        files.remove_tree(folder)
+    rows = evaluation_rows(len(data.x_valid), selection["examples"])
+    return dvae_callbacks.BestValidation(
+        data.x_valid[rows],
+        folder,
+        every=selection["every"],
+        num_samples=selection["num_samples"],
+        ais_kwargs=recipe["ais"] or None,
+    )
 
 
 def _epoch_progress(epochs, keys=("elbo", "kl")):
@@ -864,7 +904,8 @@ def train(
             f"train / {len(data.x_test)} test, {recipe['epochs']} epochs × "
             f"{len(batches)} steps, backend {keras.backend.backend()}"
         )
-    extra = [*_run_callbacks(model, recipe, output_dir, batches), *callbacks]
+    selector = _selector(recipe, data, output_dir, resuming)
+    extra = [*_run_callbacks(model, recipe, output_dir, batches, selector), *callbacks]
     if progress and not verbose:
         keys = ("elbo", "kl")
         if model.prior.has_log_partition and not recipe["log_partition_every"]:
@@ -888,6 +929,17 @@ def train(
     )
     # Summed over interruptions (a rerun after a kill counts its earlier runs).
     seconds = next(c for c in extra if isinstance(c, RunBackup)).train_seconds
+    selection = None
+    if selector is not None:
+        save_weights(model, os.path.join(output_dir, LAST_WEIGHTS_FILE))
+        selected = selector.load_best(model)
+        selection = {
+            **recipe["selection"],
+            "validation_examples": len(selector.x),
+            "selected": selected,
+            "last": selector.rows[-1],
+            "rows": selector.rows,
+        }
     save_weights(model, os.path.join(output_dir, WEIGHTS_FILE))
     metrics = {
         "recipe": name,
@@ -901,6 +953,7 @@ def train(
         "backend": keras.backend.backend(),
         "seed": seed,
         **probed,
+        **({"selection": selection} if selection else {}),
     }
     if evaluate_model:
         details = evaluate(
@@ -914,4 +967,5 @@ def train(
     # Only now: a kill before this point resumes from the last epoch's
     # backup (no epoch trained again) and writes the final files again.
     files.remove_tree(os.path.join(output_dir, BACKUP_DIR))
+    files.remove_tree(os.path.join(output_dir, SELECTION_DIR))
     return TrainingRun(model, recipe, data, steps, metrics)

@@ -2,7 +2,8 @@
 
 Enough for a preset's test figure against its training steps (`zoo`'s
 `curve.png`): one marker a point, optional ±1 standard-error bars, hollow
-markers for points measured another way, and a dashed reference line.
+markers for points measured another way, a dashed reference line, and a
+second, unlabelled series (a validation curve) with its legend.
 """
 
 import math
@@ -13,6 +14,7 @@ SIZE = (800, 500)
 # left, top, right, bottom margins around the plotting area, in pixels.
 MARGINS = (90, 70, 40, 105)
 INK, GRID, LINE, REFERENCE = (0, 0, 0), (225, 225, 225), (31, 99, 180), (200, 60, 40)
+SECONDARY = (46, 140, 70)
 
 
 def _font(size):
@@ -88,6 +90,8 @@ def line_chart(
     reference=None,
     reference_label="",
     footnote="",
+    secondary=(),
+    secondary_label="",
 ):
     """Draws points joined by a line as a uint8 RGB image (H, W, 3).
 
@@ -99,6 +103,10 @@ def line_chart(
         reference: optional y of a dashed horizontal line, in the y range.
         reference_label: the text on that line.
         footnote: text under the x axis's name (wrapped to the width).
+        secondary: more dicts with "x" and "y" (and "highlight": a larger
+            marker), drawn as a thin green line of small unlabelled markers
+            on the same axes.
+        secondary_label: that series' legend, top right.
 
     Returns:
         np.uint8 array of shape (500, 800, 3).
@@ -108,31 +116,35 @@ def line_chart(
 
     Example:
 
-    >>> image = line_chart([{"x": 100, "y": -90.0}], reference=-85.0)
+    >>> image = line_chart([{"x": 100, "y": -90.0}], reference=-85.0,
+    ...                    secondary=[{"x": 50, "y": -92.0}, {"x": 100, "y": -91.0}])
     >>> image.shape, image.dtype
     ((500, 800, 3), dtype('uint8'))
     """
     from PIL import Image, ImageDraw
 
     points = [dict(p) for p in points]
-    if not points or not all(
-        math.isfinite(float(p.get("x", math.nan)))
-        and math.isfinite(float(p.get("y", math.nan)))
-        for p in points
-    ):
-        raise ValueError(
-            "`points` must be a non-empty list of dicts with finite 'x' and 'y'. "
-            f"Received: points={points!r}"
-        )
+    secondary = [dict(p) for p in secondary]
+    checked = (("points", points, False), ("secondary", secondary, True))
+    for name, series, empty in checked:
+        if not (points or empty) or not all(
+            math.isfinite(float(p.get("x", math.nan)))
+            and math.isfinite(float(p.get("y", math.nan)))
+            for p in series
+        ):
+            raise ValueError(
+                f"`{name}` must be a{'' if empty else ' non-empty'} list of dicts "
+                f"with finite 'x' and 'y'. Received: {name}={series!r}"
+            )
     width, height = SIZE
     left, top, right, bottom = MARGINS
     x0, x1 = left, width - right
     y0, y1 = top, height - bottom
-    x_max = max(p["x"] for p in points)
+    x_max = max(p["x"] for p in points + secondary)
     x_ticks = nice_ticks(0, x_max * 1.08 if x_max > 0 else 1)
     x_step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
     x_hi = max(x_ticks[-1] + (x_step if x_ticks[-1] < x_max * 1.04 else 0), 1e-9)
-    ys = [p["y"] for p in points]
+    ys = [p["y"] for p in points + secondary]
     ys += [p["y"] + s * p["error"] for p in points if p.get("error") for s in (-1, 1)]
     if reference is not None:
         ys.append(reference)
@@ -174,6 +186,15 @@ def line_chart(
         for start in np.arange(x0, x1, 12.0):
             draw.line([(start, y), (min(start + 7, x1), y)], fill=REFERENCE, width=2)
         _text(draw, (x1 - 6, y - 4), reference_label, small, REFERENCE, "rb")
+    if secondary:
+        trail = sorted(secondary, key=lambda p: p["x"])
+        if len(trail) > 1:
+            draw.line([(px(p["x"]), py(p["y"])) for p in trail], fill=SECONDARY)
+        for p in trail:
+            r = 5 if p.get("highlight") else 2
+            x, y = px(p["x"]), py(p["y"])
+            draw.rectangle([x - r, y - r, x + r, y + r], fill=SECONDARY)
+        _text(draw, (x1 - 6, y1 - 6), secondary_label, small, SECONDARY, "rb")
     order = sorted(points, key=lambda p: p["x"])
     if len(order) > 1:
         draw.line([(px(p["x"]), py(p["y"])) for p in order], fill=LINE, width=2)

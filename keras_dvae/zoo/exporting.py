@@ -313,6 +313,7 @@ def export_preset(run, directory):
         + ["--epochs", str(recipe["epochs"])]
         + ["--seed", str(facts["seed"]), "--data-dir", "../shared/data"]
         + _evaluation_flags(recipe, facts, len(data.x_test))
+        + (["--no-selection"] if _selection_dropped(facts["recipe"], recipe) else [])
     )
     steps, seconds = facts["steps"], facts["train_seconds"]
     metrics = facts["evaluation"]
@@ -332,8 +333,12 @@ def export_preset(run, directory):
     }
     if facts.get("restart_learning_rate"):
         stage["learning_rate"] = "restarted: the reference schedule over this stage"
+    weights_step = initial + steps
+    if facts.get("selection"):
+        stage.update(_selection_record(facts["selection"]))
+        weights_step = stage["selected"]["step"]
     stages.append(stage)
-    history.append(_history_point(initial + steps, metrics))
+    history.append(_history_point(weights_step, metrics))
     budget = f"{sum(s.get('epochs', 0) for s in stages)} epochs"
     budget += (
         f" in {len(stages)} stages" if len(stages) > 1 else " on the hardware above"
@@ -349,7 +354,12 @@ def export_preset(run, directory):
         "paper": recipe["paper"],
         "metrics": metrics,
         "training": {
-            "iterations": initial + steps,
+            "iterations": weights_step,
+            **(
+                {"trained_iterations": initial + steps}
+                if weights_step != initial + steps
+                else {}
+            ),
             "epochs": sum(s.get("epochs", 0) for s in stages),
             "batch_size": recipe["batch_size"],
             "train_seconds": round(sum(s.get("train_seconds", 0) for s in stages), 1),
@@ -376,6 +386,46 @@ def export_preset(run, directory):
     write_model_card(directory)
     _write_train_sh(directory, written)
     return written
+
+
+def _selection_dropped(name, recipe):
+    """Whether a run of the recipe `name` kept its last epoch although that
+    recipe selects on validation (`--no-selection`)."""
+    named = recipes.get(name) if name in recipes.list_recipes() else {}
+    return recipe["selection"] is None and named.get("selection") is not None
+
+
+def _selection_record(selection):
+    """A stage's "selected" (the weights' step and validation figure, and
+    the rule) and "validation" ([step, figure] of every evaluation: the
+    validation curve) from a run's `training.train` "selection".
+
+    Example:
+
+    >>> row = lambda e, m: {"epoch": e, "step": 500 * e, "mean": m,
+    ...                     "standard_error": 0.5}
+    >>> record = _selection_record({"every": 50, "examples": 2000,
+    ...     "num_samples": 100, "validation_examples": 2000,
+    ...     "selected": row(50, -87.0), "last": row(100, -87.25),
+    ...     "rows": [row(50, -87.0), row(100, -87.25)]})
+    >>> record["selected"]["step"], record["validation"]
+    (25000, [[25000, -87.0], [50000, -87.25]])
+    """
+    chosen, last = selection["selected"], selection["last"]
+    return {
+        "selected": {
+            "step": chosen["step"],
+            "validation_ll": round(chosen["mean"], 3),
+            "standard_error": round(chosen["standard_error"], 3),
+            "last_step": last["step"],
+            "last_validation_ll": round(last["mean"], 3),
+            "evaluations": len(selection["rows"]),
+            "every_epochs": selection["every"],
+            "num_samples": selection["num_samples"],
+            "validation_examples": selection["validation_examples"],
+        },
+        "validation": [[r["step"], round(r["mean"], 3)] for r in selection["rows"]],
+    }
 
 
 def _restored_log_partition(metrics):
@@ -603,11 +653,26 @@ def write_curve(directory, name=None):
         rows = f"{last.get('num_examples')} random test images (permutation rule)"
     elif _other_rows(rows):
         rows = f"{last.get('num_examples')} test images ({_other_rows(rows)})"
-    steps = (metadata.get("training") or {}).get("iterations", last["step"])
+    training = metadata.get("training") or {}
+    steps = training.get("iterations", last["step"])
     footnote = (
         f"The paper trains for about 10^6 = 1,000,000 steps; this preset has "
         f"{steps:,} ({paper_share(steps)} % of that)."
     )
+    if "trained_iterations" in training:
+        footnote += (
+            f" Its weights are those of its best validation evaluation, of "
+            f"{training['trained_iterations']:,} steps trained."
+        )
+    secondary, secondary_label = _validation_points(training), ""
+    if secondary:
+        selected = next(
+            s["selected"] for s in reversed(training["stages"]) if "selected" in s
+        )
+        secondary_label = (
+            f"validation, K = {selected['num_samples']}, "
+            f"{selected['validation_examples']:,} images (large: the weights kept)"
+        )
     if reference is None:
         footnote = "No comparable published figure. " + footnote
     if any(p["hollow"] for p in chart_points):
@@ -627,10 +692,25 @@ def write_curve(directory, name=None):
         reference_label=f"paper ({paper.get('setting', 'about 10^6 steps')}): "
         f"{reference}",
         footnote=footnote,
+        secondary=secondary,
+        secondary_label=secondary_label,
     )
     path = directory / CURVE_FILE
     images.write_png(image, path)
     return path
+
+
+def _validation_points(training):
+    """The validation curve of a preset's stages as chart points (the
+    selected step's highlighted); [] without one."""
+    points = []
+    for stage in training.get("stages") or []:
+        chosen = (stage.get("selected") or {}).get("step")
+        points += [
+            {"x": step, "y": value, "highlight": step == chosen}
+            for step, value in stage.get("validation") or []
+        ]
+    return points
 
 
 def _committed_dates(directory):
@@ -721,6 +801,9 @@ def zoo_table():
         stages, _ = _stages(meta, name)
         iterations = (meta.get("training") or {}).get("iterations", 0)
         steps = f"{iterations:,} ({paper_share(iterations)} %)"
+        trained = (meta.get("training") or {}).get("trained_iterations")
+        if trained:
+            steps += f", best validation of {trained:,}"
         if len(stages) > 1:
             steps += f", {len(stages)} stages"
         machines = [_machine(s) for s in stages]
@@ -964,7 +1047,13 @@ def _training_text(training):
     parts = []
     if "iterations" in training:
         parts.append(f"{training['iterations']:,} iterations")
-        if "epochs" in training:
+        if "trained_iterations" in training:
+            parts.append(
+                f"(the best validation evaluation of "
+                f"{training['trained_iterations']:,} trained"
+                + (f", {training['epochs']} epochs)" if "epochs" in training else ")")
+            )
+        elif "epochs" in training:
             parts.append(f"({training['epochs']} epochs)")
     if "train_seconds" in training:
         parts.append(f"in {training['train_seconds'] / 60:.0f} min")

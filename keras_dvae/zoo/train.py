@@ -114,6 +114,12 @@ def main(argv=None):
         action="store_true",
         help="retrain a finished run in --output-dir instead of exporting it",
     )
+    parser.add_argument(
+        "--no-selection",
+        action="store_true",
+        help="keep the last epoch's weights, not the best validation epoch's "
+        "(the recipes with `selection`; the presets exported before it)",
+    )
     parser.add_argument("--data-parallel", action="store_true")
     parser.add_argument(
         "--evaluate-only",
@@ -181,6 +187,7 @@ def main(argv=None):
             overwrite=args.overwrite,
             examples=_examples(args.eval_examples),
             num_samples=args.eval_samples,
+            **({"selection": None} if args.no_selection else {}),
             **start,
         )
     metrics = run.metrics["evaluation"]

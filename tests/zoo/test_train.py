@@ -1,12 +1,14 @@
 """`python -m keras_dvae.zoo.train`: train, evaluate and export a preset folder."""
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from keras_dvae import callbacks, datasets, zoo
+from keras_dvae import callbacks, datasets, recipes, zoo
+from keras_dvae.callbacks import selection
 from keras_dvae.zoo import exporting, train
 
 pytestmark = pytest.mark.end_to_end
@@ -229,3 +231,66 @@ def test_remeasure_records_a_new_figure_of_the_same_weights(tmp_path, monkeypatc
     (row,) = [r for r in exporting.zoo_table().splitlines() if str(folder) in r]
     where = exporting._machine(record)  # e.g. "JAX, 2-core CPU"
     assert f"| K=7, {len(x_test)} (remeasured {record['date']}, {where}) |" in row
+
+
+def test_a_selected_preset_records_its_weights_step_and_validation_curve(
+    tmp_path, monkeypatch
+):
+    # A recipe with `selection` exports its best validation epoch's weights:
+    # the preset's step is that epoch's, the stage records the trained steps
+    # and the validation curve, and a continuation starts at that step.
+    digits = datasets.load("digits")
+    digits = dataclasses.replace(digits, x_valid=digits.x_test[:40])
+    monkeypatch.setattr(train.training, "load_data", lambda *args: digits)
+    recipe = {
+        **recipes.RECIPES["digits_bernoulli"],
+        "selection": {"every": 1, "examples": None, "num_samples": 5},
+    }
+    monkeypatch.setitem(recipes.RECIPES, "digits_bernoulli", recipe)
+    real = selection.evaluation.log_likelihood_report
+    calls = []
+
+    def earliest_best(*args, **kwargs):
+        # Scores that fall by 100 nats an evaluation: epoch 1 is the best.
+        report = real(*args, **kwargs)
+        calls.append(report.mean)
+        return dataclasses.replace(report, mean=report.mean - 100.0 * len(calls))
+
+    monkeypatch.setattr(selection.evaluation, "log_likelihood_report", earliest_best)
+    folder = tmp_path / "preset"
+    common = ["digits_bernoulli", "--verbose", "0", "--export", str(folder)]
+    assert (
+        train.main([*common, "--epochs", "3", "--output-dir", str(tmp_path / "r")]) == 0
+    )
+    metadata = zoo.get_metadata(folder)
+    training = metadata["training"]
+    assert training["iterations"] == 14 and training["trained_iterations"] == 42
+    (stage,) = training["stages"]
+    assert stage["steps"] == [0, 42]
+    assert stage["selected"]["step"] == 14 and stage["selected"]["last_step"] == 42
+    assert [step for step, _ in stage["validation"]] == [14, 28, 42]
+    assert stage["selected"]["validation_ll"] == round(calls[0] - 100.0, 3)
+    assert [p["step"] for p in metadata["history"]] == [14]
+    # The weights are epoch 1's: its step counter is in them.
+    assert float(keras.ops.convert_to_numpy(zoo.load(folder).training_step)) == 14
+    assert exporting.continuation(folder)["initial_step"] == 14
+    assert (folder / "curve.png").is_file()
+    assert (
+        "best validation evaluation of 42 trained" in (folder / "README.md").read_text()
+    )
+    monkeypatch.setattr(exporting, "list_presets", lambda: [str(folder)])
+    (row,) = [r for r in exporting.zoo_table().splitlines() if str(folder) in r]
+    assert "| 14 (0.0014 %), best validation of 42 |" in row
+    # --no-selection keeps the last epoch, and the command says so.
+    last = tmp_path / "last"
+    flags = ["--epochs", "3", "--no-selection", "--output-dir", str(tmp_path / "r2")]
+    assert (
+        train.main(
+            ["digits_bernoulli", "--verbose", "0", "--export", str(last), *flags]
+        )
+        == 0
+    )
+    training = zoo.get_metadata(last)["training"]
+    assert training["iterations"] == 42 and "trained_iterations" not in training
+    assert training["command"].endswith("--no-selection")
+    assert "selected" not in training["stages"][0]
