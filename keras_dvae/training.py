@@ -387,13 +387,18 @@ def _run_config(run_dir):
     return saved
 
 
-def load_run(run_dir, data_dir=None, **overrides):
+def load_run(run_dir, data_dir=None, last_epoch=False, **overrides):
     """The `TrainingRun` of a finished `train` in `run_dir`, with its recipe
     (`overrides` applied, e.g. another "dataset") and data (`load_data`).
 
+    `last_epoch=True` takes a run that selected on validation data at its
+    last epoch instead (`last.weights.h5`; the recipe's `selection` None
+    and the metrics without it), as if it had been run without selection.
+
     Raises:
         FileNotFoundError, ValueError: see `load_trained`; also a run
-            without metrics.json (unfinished).
+            without metrics.json (unfinished), or `last_epoch` for a run
+            that kept its last epoch anyway (no `last.weights.h5`).
     """
     model, saved = load_trained(run_dir)
     _, recipe = resolve(saved["training"], **overrides)
@@ -405,6 +410,17 @@ def load_run(run_dir, data_dir=None, **overrides):
         )
     with open(metrics_path) as f:
         metrics = json.load(f)
+    if last_epoch:
+        last = os.path.join(run_dir, LAST_WEIGHTS_FILE)
+        if "selection" not in metrics or not os.path.isfile(last):
+            raise ValueError(
+                f"last_epoch=True takes the last epoch of a run that selected "
+                f"its weights on validation data; the run in {run_dir!r} did "
+                f"not (no {LAST_WEIGHTS_FILE}): its weights are its last epoch's."
+            )
+        model.load_weights(last)
+        recipe = {**recipe, "selection": None}
+        metrics = {k: v for k, v in metrics.items() if k != "selection"}
     data = load_data(recipe, data_dir)
     return TrainingRun(model, recipe, data, metrics["steps"], metrics)
 
@@ -814,7 +830,8 @@ def train(
         evaluate_model: evaluate and draw samples after training.
         examples, num_samples: see `evaluate`.
         time_budget: seconds of training, turned into epochs by
-            `epochs_for_budget` (the metrics record the probed speed).
+            `epochs_for_budget` (the metrics record the probed speed); a
+            recipe's `selection` evaluations come on top of it.
         initial_weights: a `.weights.h5` file of this recipe's model to
             continue from (a preset's `model.weights.h5`: PCD chains
             included), or None to start afresh.

@@ -118,7 +118,8 @@ def main(argv=None):
         "--no-selection",
         action="store_true",
         help="keep the last epoch's weights, not the best validation epoch's "
-        "(the recipes with `selection`; the presets exported before it)",
+        "(the recipes with `selection`; the presets exported before it); "
+        "with --evaluate-only: export a finished run's last epoch",
     )
     parser.add_argument("--data-parallel", action="store_true")
     parser.add_argument(
@@ -167,7 +168,9 @@ def main(argv=None):
     stage += "-restart" if args.restart_learning_rate else ""
     output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name + stage)
     if args.evaluate_only:
-        run = training.load_run(output_dir, args.data_dir)
+        run = training.load_run(
+            output_dir, args.data_dir, last_epoch=args.no_selection
+        )
         run.metrics["evaluation"] = training.evaluate(
             run.model,
             run.data,

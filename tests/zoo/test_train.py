@@ -294,3 +294,23 @@ def test_a_selected_preset_records_its_weights_step_and_validation_curve(
     assert training["iterations"] == 42 and "trained_iterations" not in training
     assert training["command"].endswith("--no-selection")
     assert "selected" not in training["stages"][0]
+    # --evaluate-only --no-selection exports the selected run's last epoch;
+    # a run that kept its last epoch anyway has no other to give.
+    other = tmp_path / "last_of_selected"
+    flags = ["--evaluate-only", "--no-selection", "--eval-samples", "5"]
+    common = ["digits_bernoulli", "--verbose", "0", *flags]
+    assert (
+        train.main(
+            [*common, "--output-dir", str(tmp_path / "r"), "--export", str(other)]
+        )
+        == 0
+    )
+    training = zoo.get_metadata(other)["training"]
+    assert training["iterations"] == 42 and training["command"].endswith(
+        "--no-selection"
+    )
+    assert float(keras.ops.convert_to_numpy(zoo.load(other).training_step)) == 42
+    with pytest.raises(ValueError, match="did not.*last.weights.h5"):
+        train.main(
+            [*common, "--output-dir", str(tmp_path / "r2"), "--export", str(other)]
+        )
