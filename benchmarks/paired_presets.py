@@ -1,8 +1,13 @@
 """Two presets, or two versions of one, on the same test images: the paired difference.
 
     KERAS_BACKEND=jax python -m benchmarks.paired_presets \\
-        dvaepp_2nl_mnist_static@821fefd dvaepp_2nl_mnist_static \\
-        --data-dir ../shared/data [--examples 0] [--samples 1000]
+        dvaepp_2nl_mnist_static@821fefd dvaepp_2nl_mnist_static [C ...] \\
+        --data-dir ../shared/data [--examples 0] [--samples 1000] \\
+        [--save per_example.npz]
+
+With more than two presets, each is evaluated once and every pair's
+difference (the later named minus the earlier) is printed; `--save` keeps
+the per-image figures (one array a preset, and the rows) for other pairs.
 
 Each of A and B is a preset name, a preset folder, or `NAME@REV`: the
 preset folder `zoo/NAME` as git revision REV committed it (read with
@@ -32,6 +37,24 @@ def paired_difference(a, b):
     """Mean of b − a and its standard error over the paired examples."""
     diff = np.asarray(b, "float64") - np.asarray(a, "float64")
     return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def all_pairs(per_example):
+    """[(a, b, mean of b − a, its standard error)] for every pair of the
+    dict {name: per-image figures}, a named before b.
+
+    Example:
+
+    >>> [(a, b, round(m, 3)) for a, b, m, _ in all_pairs(
+    ...     {"x": [0.0, 1.0], "y": [1.0, 2.0], "z": [0.0, 3.0]})]
+    [('x', 'y', 1.0), ('x', 'z', 1.0), ('y', 'z', 0.0)]
+    """
+    names = list(per_example)
+    return [
+        (a, b, *paired_difference(per_example[a], per_example[b]))
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
 
 
 def materialise(spec, workdir):
@@ -67,40 +90,49 @@ def materialise(spec, workdir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("a", help="preset name, folder, or NAME@REV")
-    parser.add_argument("b", help="preset name, folder, or NAME@REV")
+    parser.add_argument(
+        "presets", nargs="+", help="two or more: preset names, folders, NAME@REV"
+    )
     parser.add_argument("--data-dir")
     parser.add_argument("--examples", type=int, default=0, help="0: all test rows")
     parser.add_argument("--samples", type=int, default=1000, help="K")
+    parser.add_argument("--save", help="an .npz of the per-image figures and rows")
     args = parser.parse_args(argv)
+    specs = args.presets
+    if len(specs) < 2 or len(set(specs)) < len(specs):
+        raise ValueError(
+            f"Give two or more different presets. Received: {' '.join(specs)}"
+        )
     with tempfile.TemporaryDirectory() as workdir:
-        folders = [materialise(spec, workdir) for spec in (args.a, args.b)]
+        folders = [materialise(spec, workdir) for spec in specs]
         metadata = [json.loads((f / "metadata.json").read_text()) for f in folders]
-        if metadata[0]["dataset"] != metadata[1]["dataset"]:
+        found = sorted({m["dataset"] for m in metadata})
+        if len(found) > 1:
             raise ValueError(
                 "The presets must share a dataset. Received: "
-                f"{args.a!r} on {metadata[0]['dataset']!r}, "
-                f"{args.b!r} on {metadata[1]['dataset']!r}"
+                + ", ".join(
+                    f"{spec!r} on {m['dataset']!r}"
+                    for spec, m in zip(specs, metadata, strict=True)
+                )
             )
         names = [f.name.split("@")[0] for f in folders]
         known = [n for n in names if n in recipes.list_recipes()]
         if not known:
             raise ValueError(
-                "Neither preset folder is named after a recipe, so the test "
-                f"data cannot be loaded. Received: {args.a!r}, {args.b!r}"
+                "No preset folder is named after a recipe, so the test data "
+                f"cannot be loaded. Received: {', '.join(map(repr, specs))}"
             )
-        recipe = known[0]
-        data = training.load_data(recipe, args.data_dir)
+        data = training.load_data(known[0], args.data_dir)
         rows = training.evaluation_rows(len(data.x_test), args.examples or None)
         x = data.x_test[rows]
-        per_example = []
-        for spec, folder, meta in zip((args.a, args.b), folders, metadata, strict=True):
+        per_example = {}
+        for spec, folder, meta in zip(specs, folders, metadata, strict=True):
             model = zoo.load(str(folder))
             recorded = (meta.get("log_partition") or {}).get("log_z", "auto")
             report = evaluation.log_likelihood_report(
                 model, x, num_samples=args.samples, log_partition=recorded, verbose=0
             )
-            per_example.append(report.per_example)
+            per_example[spec] = report.per_example
             log_z = (report.log_partition or {}).get("log_z")
             print(
                 json.dumps(
@@ -113,11 +145,20 @@ def main(argv=None):
                 ),
                 flush=True,
             )
-    mean, error = paired_difference(*per_example)
-    print(
-        f"B − A: {mean:+.3f} ± {error:.3f} nats (paired s.e. over {len(rows)} "
-        f"test images; K={args.samples})"
-    )
+            if args.save:
+                np.savez(
+                    args.save,
+                    rows=rows,
+                    num_samples=args.samples,
+                    **{
+                        f"preset_{i}": per_example[s] for i, s in enumerate(per_example)
+                    },
+                    specs=np.array(list(per_example)),
+                )
+    where = f"(paired s.e. over {len(rows)} test images; K={args.samples})"
+    for a, b, mean, error in all_pairs(per_example):
+        label = "B − A" if len(specs) == 2 else f"{b} − {a}"
+        print(f"{label}: {mean:+.3f} ± {error:.3f} nats {where}")
 
 
 if __name__ == "__main__":

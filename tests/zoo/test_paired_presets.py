@@ -1,6 +1,7 @@
 """`benchmarks.paired_presets`: a preset at a git revision, and the paired
 standard error."""
 
+import json
 import pathlib
 import subprocess
 
@@ -9,6 +10,7 @@ import pytest
 
 from benchmarks import paired_presets
 from keras_dvae import zoo
+from tests.helpers import need_data
 
 pytestmark = pytest.mark.backend_independent
 
@@ -60,3 +62,40 @@ def test_materialise_names_a_missing_preset(tmp_path):
     head = _git_head()
     with pytest.raises(ValueError, match="no_such_preset@"):
         paired_presets.materialise(f"no_such_preset@{head}", tmp_path)
+
+
+def test_every_pair_of_several_presets_from_one_evaluation_each(tmp_path, capsys):
+    data_dir = need_data("mnist_static.npz")
+    specs = [
+        "dvaepp_1nl_mnist_static",
+        "dvae_1nl_mnist_static",
+        "bernoulli_joint_1nl_mnist_static",
+    ]
+    saved = tmp_path / "figures.npz"
+    flags = ["--examples", "6", "--samples", "3", "--save", str(saved)]
+    paired_presets.main([*specs, "--data-dir", str(data_dir), *flags])
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["preset"] for line in lines[:3]] == specs
+    stored = np.load(saved)
+    assert list(stored["specs"]) == specs and len(stored["rows"]) == 6
+    figures = {s: stored[f"preset_{i}"] for i, s in enumerate(specs)}
+    for line in lines[:3]:
+        printed = json.loads(line)
+        assert printed["test_ll"] == pytest.approx(
+            figures[printed["preset"]].mean(), abs=1e-3
+        )
+    # Every pair, later minus earlier, from the stored per-image figures.
+    expected = [
+        f"{b} − {a}: {m:+.3f} ± {e:.3f} nats"
+        for a, b, m, e in paired_presets.all_pairs(figures)
+    ]
+    assert [line.split(" (")[0] for line in lines[3:]] == expected
+    assert len(expected) == 3
+
+
+@pytest.mark.parametrize(
+    "presets", [["dvae_1nl_mnist_static"], ["dvae_1nl_mnist_static"] * 2]
+)
+def test_fewer_than_two_different_presets_are_refused(presets):
+    with pytest.raises(ValueError, match="two or more different presets"):
+        paired_presets.main(presets)
