@@ -396,9 +396,10 @@ def _selection_dropped(name, recipe):
 
 
 def _selection_record(selection):
-    """A stage's "selected" (the weights' step and validation figure, and
-    the rule) and "validation" ([step, figure] of every evaluation: the
-    validation curve) from a run's `training.train` "selection".
+    """A stage's "selected" (the kept weights' step and validation figure,
+    the last epoch's, and how they were measured) and "validation" ([step,
+    figure] of every evaluation: the validation curve) from a run's
+    `training.train` "selection".
 
     Example:
 
