@@ -173,7 +173,7 @@ def test_best_validation_refuses_bad_arguments(tmp_path, kwargs, match):
         callbacks.BestValidation(x[:0], str(tmp_path))
 
 
-def test_the_table_recipes_select_as_the_reference_code(tmp_path):
+def test_the_table_recipes_select_as_the_reference_code():
     # METHODS.md §4: kept at the best validation score at K = 100.
     for name in ("dvaepp_2nl_mnist_static", "dvae_1nl_mnist_static"):
         assert recipes.get(name)["selection"]["num_samples"] == 100
