@@ -2,6 +2,7 @@
 the `ci_check`'s rows, the legacy rows in a history, and the zoo table."""
 
 import json
+import pathlib
 import re
 import types
 
@@ -130,6 +131,13 @@ def test_paper_share_never_writes_an_exponent():
         assert "e" not in text
         assert abs(float(text) - steps / 10**4) <= max(0.5, 0.05 * steps / 10**4)
     assert "e+" not in exporting.zoo_table()
+
+
+def test_the_zoo_readme_shows_the_table_the_metadata_prints():
+    # The README's results table is `zoo.train --table`'s output, so a
+    # replaced preset whose README was not redone fails here.
+    readme = (pathlib.Path(__file__).parents[2] / "zoo" / "README.md").read_text()
+    assert exporting.zoo_table().strip() in readme
 
 
 def test_zoo_table_columns():
