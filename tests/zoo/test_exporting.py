@@ -137,7 +137,10 @@ def test_the_zoo_readme_shows_the_table_the_metadata_prints():
     # The README's results table is `zoo.train --table`'s output, so a
     # replaced preset whose README was not redone fails here.
     readme = (pathlib.Path(__file__).parents[2] / "zoo" / "README.md").read_text()
-    assert exporting.zoo_table().strip() in readme
+    assert exporting.zoo_table().strip() in readme, (
+        "zoo/README.md's results table differs from the presets' metadata: "
+        "paste `python -m keras_dvae.zoo.train --table` over it"
+    )
 
 
 def test_zoo_table_columns():
