@@ -320,7 +320,7 @@ def export_preset(run, directory):
     stages, history = [], []
     if initial:
         with open(pathlib.Path(directory) / METADATA_FILE) as f:
-            stages, history = _stages(json.load(f), pathlib.Path(directory).name)
+            stages, history = _stages(json.load(f), facts["recipe"])
     stage = {
         "steps": [initial, initial + steps],
         "epochs": recipe["epochs"],
@@ -538,7 +538,7 @@ def remeasure(
         + _evaluation_flags(recipe, facts, len(data.x_test))
     )
     step = int(metadata["training"]["iterations"])
-    stages, history = _stages(metadata, directory.name)
+    stages, history = _stages(metadata, name)
     point = _history_point(step, metrics)
     history = [p for p in history if p.get("step") != step] + [point]
     updated = {**metadata, "metrics": metrics, "history": history}

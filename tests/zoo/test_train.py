@@ -111,6 +111,34 @@ def test_continue_resumes_weights_chains_and_schedules(tmp_path, monkeypatch):
         train.main([*common, "--continue", "--output-dir", str(tmp_path / "run3")])
 
 
+def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
+    # A preset exported before stages were recorded (one run, no "stages")
+    # and copied to a folder of another name: continuing or remeasuring it
+    # rebuilds its first stage's command from the recipe's name, not the
+    # folder's (which `train.sh` would run as an unknown recipe).
+    folder = tmp_path / "a_copy"
+    common = ["digits_bernoulli", "--verbose", "0", "--export", str(folder)]
+    first = ["--epochs", "1", "--output-dir", str(tmp_path / "r1")]
+    assert train.main([*common, *first]) == 0
+    legacy = zoo.get_metadata(folder)
+    legacy.pop("history")
+    legacy["training"].pop("stages")
+    (folder / "metadata.json").write_text(json.dumps(legacy))
+    zoo.write_manifest(folder)
+    rebuilt = "keras_dvae.zoo.train digits_bernoulli --epochs 1 --seed 0"
+    flags = ["--remeasure", "--eval-samples", "5"]
+    assert train.main([*common, *flags]) == 0
+    assert rebuilt in zoo.get_metadata(folder)["training"]["stages"][0]["command"]
+    (folder / "metadata.json").write_text(json.dumps(legacy))
+    zoo.write_manifest(folder)
+    again = ["--continue", "--epochs", "1", "--output-dir", str(tmp_path / "r2")]
+    assert train.main([*common, *again, "--eval-samples", "5"]) == 0
+    stages = zoo.get_metadata(folder)["training"]["stages"]
+    assert [s["steps"] for s in stages] == [[0, 14], [14, 28]]
+    assert rebuilt in stages[0]["command"]
+    assert "a_copy" not in (folder / "train.sh").read_text()
+
+
 def test_a_restarted_stage_runs_at_the_base_rate_and_is_recorded(tmp_path, monkeypatch):
     # `--restart-learning-rate` lays the schedule over the new stage alone:
     # its first step gets the warm-up's tenth of the rate (step 0 of 14), not
