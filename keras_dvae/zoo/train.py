@@ -168,9 +168,7 @@ def main(argv=None):
     stage += "-restart" if args.restart_learning_rate else ""
     output_dir = args.output_dir or os.path.join("outputs", "zoo", args.name + stage)
     if args.evaluate_only:
-        run = training.load_run(
-            output_dir, args.data_dir, last_epoch=args.no_selection
-        )
+        run = training.load_run(output_dir, args.data_dir, last_epoch=args.no_selection)
         run.metrics["evaluation"] = training.evaluate(
             run.model,
             run.data,
