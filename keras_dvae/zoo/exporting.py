@@ -317,10 +317,11 @@ def export_preset(run, directory):
     )
     steps, seconds = facts["steps"], facts["train_seconds"]
     metrics = facts["evaluation"]
-    stages, history = [], []
+    stages, history, previous = [], [], {}
     if initial:
         with open(pathlib.Path(directory) / METADATA_FILE) as f:
-            stages, history = _stages(json.load(f), facts["recipe"])
+            previous = json.load(f)
+        stages, history = _stages(previous, facts["recipe"])
     stage = {
         "steps": [initial, initial + steps],
         "epochs": recipe["epochs"],
@@ -376,6 +377,8 @@ def export_preset(run, directory):
     log_z = _restored_log_partition(metrics)
     if log_z:
         metadata["log_partition"] = log_z
+    if previous.get("renamed_from"):  # `zoo.load` of the old name points here
+        metadata["renamed_from"] = previous["renamed_from"]
     if data.lossy:
         metadata["lossy_data"] = (
             "Trained and tested on the lossy JPEG copy of CIFAR-10: bits/dim "

@@ -115,7 +115,8 @@ def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
     # A preset exported before stages were recorded (one run, no "stages")
     # and copied to a folder of another name: continuing or remeasuring it
     # rebuilds its first stage's command from the recipe's name, not the
-    # folder's (which `train.sh` would run as an unknown recipe).
+    # folder's (which `train.sh` would run as an unknown recipe), and keeps
+    # the name the preset had before a rename.
     folder = tmp_path / "a_copy"
     common = ["digits_bernoulli", "--verbose", "0", "--export", str(folder)]
     first = ["--epochs", "1", "--output-dir", str(tmp_path / "r1")]
@@ -123,6 +124,7 @@ def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
     legacy = zoo.get_metadata(folder)
     legacy.pop("history")
     legacy["training"].pop("stages")
+    legacy["renamed_from"] = "digits_old_name"
     (folder / "metadata.json").write_text(json.dumps(legacy))
     zoo.write_manifest(folder)
     rebuilt = "keras_dvae.zoo.train digits_bernoulli --epochs 1 --seed 0"
@@ -136,6 +138,7 @@ def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
     stages = zoo.get_metadata(folder)["training"]["stages"]
     assert [s["steps"] for s in stages] == [[0, 14], [14, 28]]
     assert rebuilt in stages[0]["command"]
+    assert zoo.get_metadata(folder)["renamed_from"] == "digits_old_name"
     assert "a_copy" not in (folder / "train.sh").read_text()
 
 
