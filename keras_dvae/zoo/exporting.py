@@ -220,7 +220,8 @@ def _stages(previous, name):
     """The recorded stages and history of a preset's metadata; one stage
     (and one history point) made from an older metadata's single run. Such
     a stage's "command" is the package's rebuild of it (`train.sh` runs the
-    stages in order), its recorded one "original_command". A history point
+    stages in order; `--no-selection` where the recipe `name` now selects
+    on validation), its recorded one "original_command". A history point
     without "examples" that `benchmarks/reproduce_dvaepp.py` measured (its
     stage's original command) gets that script's rows, `CHOICE_ROWS`."""
     training = previous.get("training", {})
@@ -234,6 +235,9 @@ def _stages(previous, name):
         [f"KERAS_BACKEND={training.get('backend', 'jax')}", "python", "-m"]
         + ["keras_dvae.zoo.train", name, "--epochs", str(training.get("epochs"))]
         + ["--seed", "0", "--data-dir", "../shared/data"]
+        # Such a run kept its last epoch: it predates the stage records,
+        # and the selection records with them.
+        + (["--no-selection"] if _selection_dropped(name, {"selection": None}) else [])
     )
     if training.get("command") != stage["command"]:
         stage["original_command"] = training.get("command")

@@ -179,3 +179,54 @@ def test_the_table_recipes_select_as_the_reference_code():
         assert recipes.get(name)["selection"]["num_samples"] == 100
     assert recipes.get("digits_dvaepp")["selection"] is None
     assert "selection" in recipes.EVALUATION_KEYS
+
+
+def test_the_caltech_conv_recipes_select_on_validation():
+    # The small model fits Caltech-101's 4,100 training images: its recipes
+    # keep the best validation epoch, the paper size every 25,000 steps as
+    # the reference code; the other convolutional recipes keep the last.
+    small = recipes.get("dvaepp_small_caltech101_silhouettes")["selection"]
+    assert small == {"every": 50, "examples": 1000, "num_samples": 100}
+    paper = recipes.get("dvaepp_caltech101_silhouettes")["selection"]
+    steps_per_epoch = 4100 // 100
+    assert (paper["every"] - 1) * steps_per_epoch < 25_000
+    assert paper["every"] * steps_per_epoch >= 25_000
+    assert recipes.get("dvaepp_small_omniglot")["selection"] is None
+
+
+def test_selection_of_a_convolutional_model_leaves_its_training_unchanged(tmp_path):
+    # ConvDVAEPP draws its local Normal latents from a seed generator of its
+    # own: the validation evaluations restore it with the rest, so a fit with
+    # the callback ends where one without it does, and the kept weights are
+    # the best epoch's, scored as the row says.
+    from keras_dvae.models import ConvDVAEPP
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((60, 8, 8, 1)) < 0.3).astype("float32")
+    tiny = dict(image_shape=(8, 8, 1), filters=8, hidden_units=(8,), num_chains=8)
+
+    def fit(callbacks_):
+        keras.utils.set_random_seed(1)  # the layers' initialisers
+        model = ConvDVAEPP(local_groups=1, gibbs_sweeps=2, seed=1, **tiny)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model.fit(x[:40], epochs=3, batch_size=20, verbose=0, callbacks=callbacks_)
+        return model
+
+    plain = fit([])
+    record = _Record()
+    best = callbacks.BestValidation(x[40:], tmp_path / "best", every=1, num_samples=10)
+    selected = fit([best, record])
+    for a, b in zip(_values(selected.variables), _values(plain.variables), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [r["epoch"] for r in best.rows] == [1, 2, 3]
+    assert len({round(r["mean"], 4) for r in best.rows}) == 3
+    row = best.load_best(selected)
+    assert row == best.best
+    for a, b in zip(
+        _values(selected.variables), record.variables[row["epoch"]], strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    check = evaluation.log_likelihood_report(
+        selected, x[40:], num_samples=10, log_partition="exact", verbose=0
+    )
+    assert check.mean == pytest.approx(row["mean"], rel=1e-6, abs=1e-6)

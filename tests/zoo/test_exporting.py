@@ -176,3 +176,19 @@ def test_zoo_table_columns():
         iterations = zoo.get_metadata(name)["training"]["iterations"]
         assert cells[5].startswith(f"{iterations:,} (")
         assert re.fullmatch(r"[\w-]+, .+, [\d +]+ min", cells[6].split(";")[0])
+
+
+def test_a_legacy_run_of_a_recipe_that_now_selects_is_rebuilt_without_selection():
+    # A single-run preset predates the recipes' model selection: it kept its
+    # last epoch, so its rebuilt first stage says `--no-selection` where the
+    # recipe now selects on validation, and not where it does not.
+    legacy = {
+        "training": {"epochs": 100, "iterations": 4100, "backend": "jax"},
+        "metrics": {"test_ll": {"mean": -92.0, "num_samples": 1000}},
+    }
+    selecting = "dvaepp_small_caltech101_silhouettes"
+    assert recipes.get(selecting)["selection"] is not None
+    (stage,), _ = exporting._stages(legacy, selecting)
+    assert stage["command"].split()[-1] == "--no-selection"
+    (stage,), _ = exporting._stages(legacy, "dvaepp_small_omniglot")
+    assert "--no-selection" not in stage["command"]
