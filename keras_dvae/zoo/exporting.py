@@ -61,7 +61,7 @@ def paper_share(steps):
     return f"{percent:.2g}" if percent < 10 else f"{percent:.0f}"
 
 
-def export(model, directory, metadata, samples=None, model_card=True):
+def export(model, directory, metadata, samples=None, model_card=True, name=None):
     """Writes `model` as a preset folder for `zoo.load`; returns the metadata.
 
     `config.json` (no compile config), `model.weights.h5`
@@ -74,12 +74,14 @@ def export(model, directory, metadata, samples=None, model_card=True):
 
     Args:
         model: a built `keras_dvae` model.
-        directory: the preset folder; its name is the preset's name.
+        directory: the preset folder (its name is the default `name`).
         metadata: a JSON-serialisable dict (`model_card` lists the keys it
             shows; `run_ci_check` reads "ci_check").
         samples: optional uint8 image (H, W) or (H, W, 3), e.g.
             `keras_dvae.utils.images.sample_grid(model, data)`.
         model_card: write README.md when the folder has none.
+        name: the preset's name in the curve's title and the card (default:
+            the folder's name; a preset staged in a copy passes its own).
 
     Raises:
         ValueError: `metadata` is not a dict or holds a NaN or infinite
@@ -118,9 +120,9 @@ def export(model, directory, metadata, samples=None, model_card=True):
     write_manifest(directory)
     if samples is not None:
         images.write_png(samples, directory / SAMPLES_FILE)
-    write_curve(directory)
+    write_curve(directory, name)
     if model_card and not (directory / CARD_FILE).exists():
-        write_model_card(directory)
+        write_model_card(directory, name)
     return metadata
 
 
@@ -389,8 +391,13 @@ def export_preset(run, directory):
             "are NOT comparable with published numbers."
         )
     samples = images.sample_grid(model, data)
-    written = export(model, directory, metadata, samples=samples, model_card=False)
-    write_model_card(directory)
+    # Titled with the recipe's name: a stage is exported to a copy of the
+    # preset folder, which replaces the preset once it is measured.
+    name = facts["recipe"]
+    written = export(
+        model, directory, metadata, samples=samples, model_card=False, name=name
+    )
+    write_model_card(directory, name)
     _write_train_sh(directory, written)
     return written
 
@@ -569,8 +576,8 @@ def remeasure(
     shutil.copytree(directory, staged)
     files.write_json(staged / METADATA_FILE, updated)
     _write_train_sh(staged, updated)
-    write_curve(staged, directory.name)  # titled with the preset's name,
-    write_model_card(staged, directory.name)  # not the copy's
+    write_curve(staged, name)  # titled with the recipe's name, not the
+    write_model_card(staged, name)  # staging folder's or a copy's
     write_manifest(staged)
     loading.verify_manifest(staged)
     files.replace_folder(staged, directory)

@@ -131,6 +131,7 @@ def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
     flags = ["--remeasure", "--eval-samples", "5"]
     assert train.main([*common, *flags]) == 0
     assert rebuilt in zoo.get_metadata(folder)["training"]["stages"][0]["command"]
+    assert (folder / "README.md").read_text().startswith("# digits_bernoulli\n")
     (folder / "metadata.json").write_text(json.dumps(legacy))
     zoo.write_manifest(folder)
     again = ["--continue", "--epochs", "1", "--output-dir", str(tmp_path / "r2")]
@@ -140,6 +141,9 @@ def test_a_legacy_preset_in_another_folder_keeps_its_recipe_name(tmp_path):
     assert rebuilt in stages[0]["command"]
     assert zoo.get_metadata(folder)["renamed_from"] == "digits_old_name"
     assert "a_copy" not in (folder / "train.sh").read_text()
+    # The model card (and the curve's title) name the preset, not the copy.
+    card = (folder / "README.md").read_text()
+    assert card.startswith("# digits_bernoulli\n") and "a_copy" not in card
 
 
 def test_a_restarted_stage_runs_at_the_base_rate_and_is_recorded(tmp_path, monkeypatch):
@@ -257,7 +261,8 @@ def test_remeasure_records_a_new_figure_of_the_same_weights(tmp_path, monkeypatc
     assert after["history"][0]["test_ll"] == test["mean"]
     assert after["ci_check"] == before["ci_check"]
     card = (folder / "README.md").read_text()
-    assert card.startswith("# preset\n") and "**Remeasured** on" in card
+    # Titled with the recipe's name, not the folder's ("preset").
+    assert card.startswith("# digits_bernoulli\n") and "**Remeasured** on" in card
     monkeypatch.setattr(exporting, "list_presets", lambda: [str(folder)])
     (row,) = [r for r in exporting.zoo_table().splitlines() if str(folder) in r]
     where = exporting._machine(record)  # e.g. "JAX, 2-core CPU"
