@@ -3,7 +3,7 @@
     KERAS_BACKEND=jax python -m benchmarks.paired_presets \\
         dvaepp_2nl_mnist_static@821fefd dvaepp_2nl_mnist_static [C ...] \\
         --data-dir ../shared/data [--examples 0] [--samples 1000] \\
-        [--save per_example.npz]
+        [--split test] [--save per_example.npz]
 
 With more than two presets, each is evaluated once and every pair's
 difference (the later named minus the earlier) is printed; `--save` keeps
@@ -16,7 +16,10 @@ always does). Both models score the same test rows (`--examples` of the
 zoo's permutation rows, 0 for the whole test set) at the same K, each with
 the log Z its metadata records, so the per-image differences B − A give a
 paired standard error: far smaller than the two figures' own, which are
-dominated by how images differ. Not included in it: each log Z's own
+dominated by how images differ. `--split valid` scores the validation
+images instead (the rows `training.evaluation_rows` draws, as a recipe's
+`selection` does, so `--examples` of a recipe's `selection` gives its
+rows). Not included in it: each log Z's own
 error (its AIS bracket), a shared offset of every image's figure, and the
 bias of a finite K, which is similar for two models of one recipe. The
 presets must share a dataset.
@@ -94,7 +97,8 @@ def main(argv=None):
         "presets", nargs="+", help="two or more: preset names, folders, NAME@REV"
     )
     parser.add_argument("--data-dir")
-    parser.add_argument("--examples", type=int, default=0, help="0: all test rows")
+    parser.add_argument("--examples", type=int, default=0, help="0: all the rows")
+    parser.add_argument("--split", choices=("test", "valid"), default="test")
     parser.add_argument("--samples", type=int, default=1000, help="K")
     parser.add_argument("--save", help="an .npz of the per-image figures and rows")
     args = parser.parse_args(argv)
@@ -123,8 +127,14 @@ def main(argv=None):
                 f"cannot be loaded. Received: {', '.join(map(repr, specs))}"
             )
         data = training.load_data(known[0], args.data_dir)
-        rows = training.evaluation_rows(len(data.x_test), args.examples or None)
-        x = data.x_test[rows]
+        images = data.x_test if args.split == "test" else data.x_valid
+        if images is None or not len(images):
+            raise ValueError(
+                f"The dataset {data.name!r} has no validation split. "
+                f"Received: --split {args.split}"
+            )
+        rows = training.evaluation_rows(len(images), args.examples or None)
+        x = images[rows]
         per_example = {}
         for spec, folder, meta in zip(specs, folders, metadata, strict=True):
             model = zoo.load(str(folder))
@@ -138,7 +148,7 @@ def main(argv=None):
                 json.dumps(
                     {
                         "preset": spec,
-                        "test_ll": round(report.mean, 3),
+                        f"{args.split}_ll": round(report.mean, 3),
                         "standard_error": round(report.standard_error, 3),
                         "log_z": log_z,
                     }
@@ -155,7 +165,7 @@ def main(argv=None):
                     },
                     specs=np.array(list(per_example)),
                 )
-    where = f"(paired s.e. over {len(rows)} test images; K={args.samples})"
+    where = f"(paired s.e. over {len(rows)} {args.split} images; K={args.samples})"
     for a, b, mean, error in all_pairs(per_example):
         label = "B − A" if len(specs) == 2 else f"{b} − {a}"
         print(f"{label}: {mean:+.3f} ± {error:.3f} nats {where}")

@@ -239,7 +239,7 @@ def _stages(previous, name):
         + ["--seed", "0", "--data-dir", "../shared/data"]
         # Such a run kept its last epoch: it predates the stage records,
         # and the selection records with them.
-        + (["--no-selection"] if _selection_dropped(name, {"selection": None}) else [])
+        + (["--no-selection"] if _recipe_selects(name) else [])
     )
     if training.get("command") != stage["command"]:
         stage["original_command"] = training.get("command")
@@ -402,11 +402,16 @@ def export_preset(run, directory):
     return written
 
 
+def _recipe_selects(name):
+    """Whether the recipe `name` (if there is one) selects on validation."""
+    named = recipes.get(name) if name in recipes.list_recipes() else {}
+    return named.get("selection") is not None
+
+
 def _selection_dropped(name, recipe):
     """Whether a run of the recipe `name` kept its last epoch although that
     recipe selects on validation (`--no-selection`)."""
-    named = recipes.get(name) if name in recipes.list_recipes() else {}
-    return recipe["selection"] is None and named.get("selection") is not None
+    return recipe["selection"] is None and _recipe_selects(name)
 
 
 def _selection_record(selection):

@@ -99,3 +99,41 @@ def test_every_pair_of_several_presets_from_one_evaluation_each(tmp_path, capsys
 def test_fewer_than_two_different_presets_are_refused(presets):
     with pytest.raises(ValueError, match="two or more different presets"):
         paired_presets.main(presets)
+
+
+def test_the_validation_split_scores_the_selection_rows(monkeypatch, capsys):
+    # `--split valid` scores the validation rows a recipe's `selection`
+    # draws (`training.evaluation_rows`), and a dataset without a validation
+    # split is refused, naming the flag.
+    import dataclasses
+
+    from keras_dvae import evaluation, training
+
+    data_dir = need_data("mnist_static.npz")
+    seen = []
+    real_report = evaluation.log_likelihood_report
+
+    def recording_report(model, x, **kwargs):
+        seen.append(np.array(x))
+        return real_report(model, x, **kwargs)
+
+    monkeypatch.setattr(evaluation, "log_likelihood_report", recording_report)
+    specs = ["dvae_1nl_mnist_static", "dvaepp_1nl_mnist_static"]
+    flags = ["--split", "valid", "--examples", "5", "--samples", "3"]
+    paired_presets.main([*specs, "--data-dir", str(data_dir), *flags])
+    data = training.load_data(specs[0], str(data_dir))
+    expected = data.x_valid[training.evaluation_rows(len(data.x_valid), 5)]
+    assert len(seen) == 2
+    for x in seen:
+        np.testing.assert_array_equal(x, expected)
+    lines = capsys.readouterr().out.splitlines()
+    assert "valid_ll" in json.loads(lines[0])
+    assert "over 5 valid images" in lines[-1]
+    real_load = training.load_data
+    monkeypatch.setattr(
+        training,
+        "load_data",
+        lambda *a: dataclasses.replace(real_load(*a), x_valid=None),
+    )
+    with pytest.raises(ValueError, match="no validation split.*--split valid"):
+        paired_presets.main([*specs, "--data-dir", str(data_dir), *flags])
