@@ -1063,6 +1063,18 @@ def _metric_text(key, value):
     return text + (f" ({'; '.join(details)})" if details else "")
 
 
+def _stage_text(stage):
+    """A stage in words, from what it records: "21,000 → 34,000 on JAX,
+    2-core CPU (48 min)"."""
+    start, end = stage["steps"]
+    text = f"{start:,} → {end:,}"
+    if stage.get("hardware"):
+        text += f" on {_machine(stage)}"
+    if "train_seconds" in stage:
+        text += f" ({stage['train_seconds'] / 60:.0f} min)"
+    return text
+
+
 def _training_text(training):
     parts = []
     if "iterations" in training:
@@ -1077,10 +1089,16 @@ def _training_text(training):
             parts.append(f"({training['epochs']} epochs)")
     if "train_seconds" in training:
         parts.append(f"in {training['train_seconds'] / 60:.0f} min")
+    stages = training.get("stages") or []
     where = ", ".join(
         str(training[k]) for k in ("hardware", "backend") if training.get(k)
     )
-    if where:
+    if len(stages) > 1:
+        # Each stage ran where it ran: the last stage's machine is not the
+        # whole run's.
+        parts.append(f"over {len(stages)} stages:")
+        parts.append("; ".join(_stage_text(s) for s in stages))
+    elif where:
         parts.append(f"on {where}")
     budget = f" Budget: {training['budget']}." if training.get("budget") else ""
     return " ".join(parts) + "." + budget

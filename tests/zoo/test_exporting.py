@@ -91,6 +91,43 @@ def test_curve_marks_points_measured_on_other_rows(tmp_path):
     assert "60 → -89.00 (rng.choice rows)" in card
 
 
+def test_a_card_names_the_machine_of_every_stage():
+    # A preset trained 21,000 steps on a GPU, then 13,000 on the CPU: its
+    # card once gave the whole 34,000 steps the last stage's 2-core CPU.
+    gpu = "x86_64, 16 cores, NVIDIA H200, devices ['gpu:0']"
+    cpu = "x86_64, 2 cores, devices ['cpu:0']"
+    stages = [
+        {"steps": [0, 21_000], "train_seconds": 300, "backend": "jax", "hardware": gpu},
+        {
+            "steps": [21_000, 34_000],
+            "train_seconds": 2852,
+            "backend": "jax",
+            "hardware": cpu,
+        },
+    ]
+    training = {
+        "iterations": 34_000,
+        "epochs": 68,
+        "train_seconds": 3152,
+        "backend": "jax",
+        "hardware": cpu,
+        "stages": stages,
+    }
+    card = exporting.model_card(
+        "two_machines", {"dataset": "mnist", "training": training}
+    )
+    (line,) = [x for x in card.splitlines() if x.startswith("- **Training:**")]
+    assert line == (
+        "- **Training:** 34,000 iterations (68 epochs) in 53 min over 2 stages: "
+        "0 → 21,000 on JAX, NVIDIA H200 (5 min); "
+        "21,000 → 34,000 on JAX, 2-core CPU (48 min)."
+    )
+    # One stage: the machine it recorded, in full.
+    one = {**training, "stages": stages[1:], "iterations": 13_000, "epochs": 26}
+    one_card = exporting.model_card("one", {"dataset": "mnist", "training": one})
+    assert f"on {cpu}, jax." in one_card
+
+
 def test_ci_check_draws_the_metrics_rows():
     # A test file sorted by label: the first rows are all one class.
     x_test = np.repeat(np.eye(4, dtype="float32"), 25, axis=0)
