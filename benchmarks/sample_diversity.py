@@ -50,6 +50,11 @@ def classifier(data_dir, seed):
     return model, accuracy, test_shares
 
 
+def share_cells(shares):
+    """A row's class shares as Markdown cells: "10% | 12% | … | 9%"."""
+    return " | ".join(f"{s:.0%}" for s in shares)
+
+
 def entropy(shares):
     shares = shares[shares > 0]
     return float(-(shares * np.log(shares)).sum())
@@ -93,7 +98,7 @@ def main(argv=None):
             "entropy": entropy(shares),
             "rare_classes": rare,
         }
-        cells = " | ".join(f"{s:.0%}" for s in shares)
+        cells = share_cells(shares)
         print(f"| `{name}` | {cells} | {entropy(shares):.2f} | {rare or '-'} |")
     print(f"(ln 10 = {math.log(10):.3f}; the test set: {entropy(test_shares):.3f})")
     if args.out:

@@ -229,3 +229,20 @@ def test_a_legacy_run_of_a_recipe_that_now_selects_is_rebuilt_without_selection(
     assert stage["command"].split()[-1] == "--no-selection"
     (stage,), _ = exporting._stages(legacy, "dvaepp_small_omniglot")
     assert "--no-selection" not in stage["command"]
+
+
+def test_the_zoo_readme_shows_the_recorded_sample_diversity():
+    # One row per MNIST preset, the shares and entropy that
+    # benchmarks/results/sample_diversity.json records for its weights: a
+    # row remeasured into the file but not into the README fails here.
+    from benchmarks import sample_diversity
+
+    root = pathlib.Path(__file__).parents[2]
+    readme = (root / "zoo" / "README.md").read_text()
+    recorded = json.loads(
+        (root / "benchmarks" / "results" / "sample_diversity.json").read_text()
+    )["presets"]
+    assert sorted(recorded) == sorted(sample_diversity.mnist_presets())
+    for name, row in recorded.items():
+        cells = sample_diversity.share_cells(np.asarray(row["shares"]))
+        assert f"| `{name}` | {cells} | {row['entropy']:.2f} |" in readme, name
