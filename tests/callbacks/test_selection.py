@@ -216,10 +216,15 @@ def test_selection_of_a_convolutional_model_leaves_its_training_unchanged(tmp_pa
     record = _Record()
     best = callbacks.BestValidation(x[40:], tmp_path / "best", every=1, num_samples=10)
     selected = fit([best, record])
+    # Equal up to float rounding: TensorFlow's CPU convolutions may sum in
+    # another order from one fit to the next (once 3e-5 apart after three
+    # epochs, on one backend of the full suite). An unrestored seed or
+    # chain state moves the weights by about the learning rate instead.
     for a, b in zip(_values(selected.variables), _values(plain.variables), strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     assert [r["epoch"] for r in best.rows] == [1, 2, 3]
-    assert len({round(r["mean"], 4) for r in best.rows}) == 3
+    means = sorted(r["mean"] for r in best.rows)
+    assert min(np.diff(means)) > 1e-3  # the re-score below tells epochs apart
     row = best.load_best(selected)
     assert row == best.best
     for a, b in zip(
@@ -229,4 +234,4 @@ def test_selection_of_a_convolutional_model_leaves_its_training_unchanged(tmp_pa
     check = evaluation.log_likelihood_report(
         selected, x[40:], num_samples=10, log_partition="exact", verbose=0
     )
-    assert check.mean == pytest.approx(row["mean"], rel=1e-6, abs=1e-6)
+    assert check.mean == pytest.approx(row["mean"], rel=0, abs=1e-4)
