@@ -3,3 +3,4 @@
 set -e
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_omniglot --epochs 90 --seed 0 --data-dir ../shared/data
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_omniglot --continue --restart-learning-rate --epochs 70 --seed 0 --data-dir ../shared/data
+KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_omniglot --continue --restart-learning-rate --epochs 66 --seed 0 --data-dir ../shared/data
