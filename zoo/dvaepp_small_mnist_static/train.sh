@@ -5,3 +5,4 @@ KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_mnist_static --epo
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_mnist_static --continue --epochs 13 --seed 0 --data-dir ../shared/data
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_mnist_static --continue --restart-learning-rate --epochs 15 --seed 0 --data-dir ../shared/data
 KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_mnist_static --continue --restart-learning-rate --epochs 25 --seed 0 --data-dir ../shared/data
+KERAS_BACKEND=jax python -m keras_dvae.zoo.train dvaepp_small_mnist_static --continue --restart-learning-rate --epochs 19 --seed 0 --data-dir ../shared/data
