@@ -213,15 +213,28 @@ def test_selection_of_a_convolutional_model_leaves_its_training_unchanged(tmp_pa
         return model
 
     plain = fit([])
-    record = _Record()
+    before, record = _Record(), _Record()
     best = callbacks.BestValidation(x[40:], tmp_path / "best", every=1, num_samples=10)
-    selected = fit([best, record])
-    # Equal up to float rounding: TensorFlow's CPU convolutions may sum in
-    # another order from one fit to the next (once 3e-5 apart after three
-    # epochs, on one backend of the full suite). An unrestored seed or
-    # chain state moves the weights by about the learning rate instead.
-    for a, b in zip(_values(selected.variables), _values(plain.variables), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    selected = fit([before, best, record])
+    # Exactly: every variable (weights, seed states, PCD chains, batch
+    # statistics) is, after each evaluation, what it was before it.
+    for epoch in (1, 2, 3):
+        for a, b in zip(before.variables[epoch], record.variables[epoch], strict=True):
+            np.testing.assert_array_equal(a, b)
+    # So the fit ends where the plain one does, up to float rounding:
+    # TensorFlow's CPU kernels may sum in another order from one fit to the
+    # next in a long test process, and a binary sample flipped by it moves
+    # the weights further (3e-5 and 6e-4 at most after three epochs, in two
+    # full-suite runs; bit for bit in a fresh process). An unrestored seed
+    # state moves them by up to 0.057 (measured by evaluating without the
+    # restore).
+    drift = max(
+        float(np.max(np.abs(a.astype("float64") - b.astype("float64"))))
+        for a, b in zip(
+            _values(selected.variables), _values(plain.variables), strict=True
+        )
+    )
+    assert drift < 5e-3
     assert [r["epoch"] for r in best.rows] == [1, 2, 3]
     means = sorted(r["mean"] for r in best.rows)
     assert min(np.diff(means)) > 1e-3  # the re-score below tells epochs apart
